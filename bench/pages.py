@@ -1,0 +1,435 @@
+"""Measure Liftoff's pages with wrk against gunicorn on PostgreSQL (`make bench`).
+
+1. Create the bench database if it is missing, migrate it, collect static files.
+2. Give it a user with the admin role and a few projects (through the real service).
+3. Start two gunicorns on loopback with production settings: the application, and a
+   ceiling server whose only view returns "ok" through the same settings and middleware.
+4. Sign in, check that every page answers 200, then run wrk on each page and print a
+   Markdown table (also written to bench/results/, which git ignores).
+
+Both gunicorns are stopped by their process id whatever happens (error, Ctrl-C, SIGTERM).
+Only 127.0.0.1 is used. See docs/performance.md.
+"""
+
+import argparse
+import http.client
+import os
+import platform
+import re
+import secrets
+import signal
+import socket
+import string
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = ROOT / ".venv" / "bin"
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/liftoff_bench"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+HOST = "127.0.0.1"
+BENCH_USER = "bench"
+
+# (label, path, signed in). /healthz is measured as a monitor calls it: with no cookie.
+PAGES = [
+    ("/", "/", True),
+    ("/releases/", "/releases/", True),
+    ("/projects/", "/projects/", True),
+    ("/api/v1/projects/", "/api/v1/projects/", True),
+    ("/healthz", "/healthz", False),
+]
+CEILING = ("ceiling (no-op view)", "/ceiling", True)
+# The ceiling is measured first and last; if the two differ by more than this, something
+# else was using the CPUs and the ratios are not to be trusted.
+CEILING_DRIFT_WARN = 0.15
+
+# Run by `manage.py shell -c`: idempotent, so a second bench reuses the same rows.
+SEED = """
+import os
+from django.contrib.auth.models import Group, User
+from releases.models import Project
+from releases.services import project_create
+
+user, _ = User.objects.get_or_create(username="bench", defaults={"email": "bench@localhost"})
+user.set_password(os.environ["BENCH_PASSWORD"])
+user.save()
+user.groups.set([Group.objects.get(name="admin")])
+for i in range(1, int(os.environ["BENCH_PROJECTS"]) + 1):
+    slug = f"bench-{i:02d}"
+    if not Project.objects.filter(slug=slug).exists():
+        project_create(
+            actor=user,
+            slug=slug,
+            name=f"Bench project {i:02d}",
+            repo_url=f"https://git.example.com/bench/{slug}.git",
+            version_files=["pyproject.toml"],
+            codename_pool=["Andromeda", "Betelgeuse", "Cassiopeia"],
+        )
+"""
+
+
+class BenchError(Exception):
+    pass
+
+
+@dataclass
+class Result:
+    label: str
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: str
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports the OS says are free; all held open until chosen, so they differ."""
+    socks = [socket.socket() for _ in range(count)]
+    try:
+        for sock in socks:
+            sock.bind((HOST, 0))
+        return [sock.getsockname()[1] for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+def database_ensure(url: str) -> None:
+    """Create the database named in `url` if it does not exist (never drops anything)."""
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    if not name:
+        raise BenchError(f"DATABASE_URL {url!r} names no database.")
+    maintenance = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(maintenance, autocommit=True, connect_timeout=5) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            print(f"created database {name}")
+
+
+def server_env(database_url: str, data_dir: Path) -> dict[str, str]:
+    """Production settings (DEBUG off), plain HTTP on loopback."""
+    alphabet = string.ascii_letters + string.digits + "!@#%^&*(-_=+)"
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "liftoff.settings",
+        "PYTHONPATH": str(ROOT),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": os.environ.get("REDIS_URL", DEFAULT_REDIS_URL),
+        "LIFTOFF_DATA_DIR": str(data_dir),
+        "LIFTOFF_QUEUE": "liftoff-bench",
+        "DEBUG": "0",
+        "SECRET_KEY": "".join(secrets.choice(alphabet) for _ in range(50)),
+        "ALLOWED_HOSTS": HOST,
+        "SECURE_SSL_REDIRECT": "0",
+        "SESSION_COOKIE_SECURE": "0",
+        "CSRF_COOKIE_SECURE": "0",
+        "SECURE_HSTS_SECONDS": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def manage(env: dict[str, str], *args: str) -> None:
+    done = subprocess.run(
+        [str(BIN / "python"), "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if done.returncode != 0:
+        raise BenchError(f"manage.py {args[0]} failed:\n{done.stdout}{done.stderr}")
+
+
+def gunicorn_start(env: dict[str, str], app: str, port: int, workers: int, log: Path):
+    with log.open("w") as out:
+        # Its own session: a Ctrl-C reaches only this script, which then stops it by pid.
+        return subprocess.Popen(
+            [
+                str(BIN / "gunicorn"),
+                app,
+                "--bind",
+                f"{HOST}:{port}",
+                "--workers",
+                str(workers),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def gunicorn_stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
+def request(port: int, method: str, path: str, headers=None, body=None):
+    conn = http.client.HTTPConnection(HOST, port, timeout=10)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, response.getheaders(), response.read()
+    finally:
+        conn.close()
+
+
+def wait_ready(proc: subprocess.Popen, port: int, path: str, log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise BenchError(f"gunicorn on port {port} exited:\n{log.read_text()[-3000:]}")
+        try:
+            request(port, "GET", path)
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise BenchError(f"gunicorn on port {port} did not answer in 30 s:\n{log.read_text()[-3000:]}")
+
+
+def cookies(headers) -> dict[str, str]:
+    found = {}
+    for name, value in headers:
+        if name.lower() == "set-cookie":
+            key, _, rest = value.partition("=")
+            found[key.strip()] = rest.split(";", 1)[0]
+    return found
+
+
+def login(port: int, password: str) -> str:
+    """Sign in through the real login form; returns the sessionid cookie."""
+    status, headers, body = request(port, "GET", "/accounts/login/")
+    if status != 200:
+        raise BenchError(f"GET /accounts/login/ answered {status}")
+    csrf_cookie = cookies(headers).get("csrftoken")
+    match = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', body)
+    if not csrf_cookie or not match:
+        raise BenchError("the login page set no csrftoken cookie or has no CSRF field")
+    form = {
+        "username": BENCH_USER,
+        "password": password,
+        "csrfmiddlewaretoken": match.group(1).decode(),
+    }
+    status, headers, body = request(
+        port,
+        "POST",
+        "/accounts/login/",
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Cookie": f"csrftoken={csrf_cookie}",
+            "Referer": f"http://{HOST}:{port}/accounts/login/",
+        },
+        body=urlencode(form),
+    )
+    session = cookies(headers).get("sessionid")
+    if status != 302 or not session:
+        raise BenchError(f"login failed: {status}, no session cookie\n{body[:500]!r}")
+    return session
+
+
+def check_ok(port: int, path: str, cookie: str | None) -> None:
+    headers = {"Cookie": f"sessionid={cookie}"} if cookie else {}
+    status, response_headers, body = request(port, "GET", path, headers=headers)
+    if status != 200:
+        location = dict(response_headers).get("Location")
+        where = f" (to {location})" if location else ""
+        raise BenchError(
+            f"GET {path} answered {status}{where} instead of 200; not measuring.\n"
+            f"{body[:500].decode(errors='replace')}"
+        )
+
+
+_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
+
+
+def _ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text).groups()
+    return float(number) * _UNITS_MS[unit]
+
+
+def wrk_parse(label: str, output: str) -> Result:
+    try:
+        rps = float(re.search(r"^Requests/sec:\s+([\d.]+)", output, re.M).group(1))
+        p50 = _ms(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1))
+        p99 = _ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1))
+        requests = int(re.search(r"^\s+(\d+) requests in", output, re.M).group(1))
+    except AttributeError:
+        raise BenchError(f"could not read wrk's output for {label}:\n{output}") from None
+    problems = [
+        line.strip()
+        for line in output.splitlines()
+        if line.strip().startswith(("Non-2xx", "Socket errors"))
+    ]
+    return Result(label, rps, p50, p99, requests, "; ".join(problems))
+
+
+def wrk(port: int, path: str, cookie: str | None, args, seconds: int) -> str:
+    command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds}s", "--latency"]
+    if cookie:
+        command += ["-H", f"Cookie: sessionid={cookie}"]
+    command.append(f"http://{HOST}:{port}{path}")
+    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 30)
+    if done.returncode != 0:
+        raise BenchError(f"wrk failed on {path}:\n{done.stdout}{done.stderr}")
+    return done.stdout
+
+
+def measure(label, port, path, cookie, args) -> Result:
+    check_ok(port, path, cookie)
+    if args.warmup:
+        wrk(port, path, cookie, args, args.warmup)
+    result = wrk_parse(label, wrk(port, path, cookie, args, args.duration))
+    # wrk counts a redirect as a success: make sure the page still answers 200 after.
+    check_ok(port, path, cookie)
+    print(f"  {label:<28} {result.requests_per_s:8.1f} req/s", flush=True)
+    return result
+
+
+def table(results: list[Result], ceiling_rps: float) -> str:
+    lines = [
+        "| page | requests/s | p50 ms | p99 ms | ratio to ceiling |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        ratio = r.requests_per_s / ceiling_rps if ceiling_rps else 0
+        note = f" ({r.errors})" if r.errors else ""
+        lines.append(
+            f"| `{r.label}`{note} | {r.requests_per_s:.1f} | {r.p50_ms:.2f} | "
+            f"{r.p99_ms:.2f} | {ratio:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (
+        f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "
+        f"load average before the bench {load}"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=5, help="seconds of wrk per page")
+    parser.add_argument("--warmup", type=int, default=1, help="seconds of warm-up per page")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--connections", type=int, default=8, help="wrk connections")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--projects", type=int, default=12, help="projects in the bench data")
+    args = parser.parse_args()
+    # Also when started in the background, where SIGINT would otherwise be ignored.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+
+    database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+    data_dir = ROOT / "var" / "bench"
+    results_dir = ROOT / "bench" / "results"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    password = secrets.token_urlsafe(24)
+    env = server_env(database_url, data_dir)
+    procs: list[subprocess.Popen] = []
+    host = machine()
+    try:
+        started = time.monotonic()
+        database_ensure(database_url)
+        print("migrating, collecting static files, seeding ...", flush=True)
+        manage(env, "migrate", "--noinput", "-v", "0")
+        manage(env, "collectstatic", "--noinput", "-v", "0")
+        manage(
+            {**env, "BENCH_PASSWORD": password, "BENCH_PROJECTS": str(args.projects)},
+            "shell",
+            "-c",
+            SEED,
+        )
+
+        app_port, ceiling_port = free_ports(2)
+        app_log, ceiling_log = data_dir / "gunicorn-app.log", data_dir / "gunicorn-ceiling.log"
+        ceiling_env = {**env, "DJANGO_SETTINGS_MODULE": "bench.ceiling_settings"}
+        procs.append(gunicorn_start(env, "liftoff.wsgi", app_port, args.workers, app_log))
+        procs.append(
+            gunicorn_start(ceiling_env, "liftoff.wsgi", ceiling_port, args.workers, ceiling_log)
+        )
+        wait_ready(procs[0], app_port, "/healthz", app_log)
+        wait_ready(procs[1], ceiling_port, "/ceiling", ceiling_log)
+        cookie = login(app_port, password)
+
+        print(
+            f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s against "
+            f"{args.workers} gunicorn workers; {host}",
+            flush=True,
+        )
+        # Every page is checked before any is measured, so a broken one fails fast.
+        for _, path, signed_in in PAGES:
+            check_ok(app_port, path, cookie if signed_in else None)
+        ceiling_label, ceiling_path, _ = CEILING
+        first = measure(f"{ceiling_label}, first", ceiling_port, ceiling_path, cookie, args)
+        results = [
+            measure(label, app_port, path, cookie if signed_in else None, args)
+            for label, path, signed_in in PAGES
+        ]
+        last = measure(f"{ceiling_label}, last", ceiling_port, ceiling_path, cookie, args)
+        ceiling_rps = (first.requests_per_s + last.requests_per_s) / 2
+        report = table([*results, first, last], ceiling_rps)
+        header = (
+            f"{datetime.now():%Y-%m-%d %H:%M}: wrk -t{args.threads} -c{args.connections} "
+            f"-d{args.duration}s, gunicorn {args.workers} sync workers, DEBUG=0, "
+            f"PostgreSQL, {args.projects} projects; {host}. "
+            f"Ratios are to the mean of the two ceiling runs."
+        )
+        drift = abs(first.requests_per_s - last.requests_per_s) / ceiling_rps
+        if drift > CEILING_DRIFT_WARN:
+            header += (
+                f"\n\n**Warning**: the ceiling moved by {drift:.0%} during the bench; "
+                "something else was using the CPUs, so run it again on a quiet machine."
+            )
+        print(f"\n{header}\n\n{report}\n")
+        results_dir.mkdir(exist_ok=True)
+        out = results_dir / f"pages-{datetime.now():%Y%m%d-%H%M%S}.md"
+        out.write_text(f"{header}\n\n{report}\n")
+        print(f"written to {out.relative_to(ROOT)} in {time.monotonic() - started:.0f} s")
+        return 0
+    except BenchError as exc:
+        print(f"bench failed: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    finally:
+        for proc in procs:
+            gunicorn_stop(proc)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

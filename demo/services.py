@@ -1,0 +1,331 @@
+"""The demo: users per role, the PepeluGPT project, and its real local git repository.
+
+Every service here is idempotent: what exists already is left as it is (unless the caller
+asks for passwords to be reset), so `manage.py seed_demo` may run on every `make run`.
+"""
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import git
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+
+from demo.pepelugpt_repo import PEPE, STEPS, files_at
+from liftoff.audit import audit_record
+from liftoff.errors import Conflict, DomainError, ValidationFailed
+from liftoff.roles import Role
+from releases.models import Project
+from releases.services import project_create
+
+DEMO_REPO_NAME = "pepelugpt.git"
+# The tag whose presence says "the demo repository is complete": the build pushes
+# everything at once into a staging folder and renames it, so there is no half-built repo.
+DEMO_REPO_LAST_TAG = "v0.2.0"
+DEMO_PROJECT_SLUG = "pepelugpt"
+DEMO_PROJECT_NAME = "PepeluGPT"
+DEMO_VERSION_FILES = ["pyproject.toml", "src/pepelugpt/__init__.py"]
+# The seed's five cosmic codenames first (RELEASE_PROCESS.md), then more in their style.
+DEMO_CODENAMES = [
+    "Nebula Whisper",
+    "Quantum Guardian",
+    "Digital Oracle",
+    "Cosmic Defender",
+    "Stellar Navigator",
+    "Astral Sentinel",
+    "Lunar Cipher",
+    "Solar Sage",
+    "Galactic Weaver",
+    "Celestial Beacon",
+    "Aurora Keeper",
+    "Pulsar Warden",
+    "Comet Seeker",
+    "Eclipse Mystic",
+    "Zenith Voyager",
+]
+DEMO_DESCRIPTION = (
+    "An oracle for cybersecurity questions in three personalities (oracle, compliance, "
+    "cosmic): a small Python web service. Its repository is a real local git repository "
+    "made by `manage.py seed_demo`."
+)
+# (username, role), in the order the logins are printed.
+DEMO_USERS = [
+    ("admin", Role.ADMIN),
+    ("manager", Role.RELEASE_MANAGER),
+    ("approver", Role.APPROVER),
+    ("stakeholder", Role.STAKEHOLDER),
+]
+
+
+@dataclass(frozen=True)
+class DemoRepo:
+    path: Path
+    created: bool
+    head: str
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    role: Role
+    created: bool
+    password_reset: bool
+    # What an existing account needed to match its role ("added to the approver group").
+    changes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DemoProject:
+    project: Project
+    created: bool
+    # Set when an existing project points somewhere else than the demo repository.
+    repo_url_mismatch: str = ""
+
+
+@dataclass(frozen=True)
+class DemoSeed:
+    repo: DemoRepo
+    project: DemoProject
+    # None when users were not asked for (DEBUG off and no --force).
+    users: list[DemoUser] | None
+
+
+def demo_root() -> Path:
+    """Where the demo's files live: DATA_DIR/demo."""
+    return Path(settings.DATA_DIR) / "demo"
+
+
+# --- The git repository ----------------------------------------------------------------
+def _complete_demo_repo_head(path: Path) -> str | None:
+    """The HEAD commit of the demo's bare repository at `path`, or None if nothing is
+    there. Anything else in the way is refused, never deleted."""
+    if not path.exists():
+        return None
+    try:
+        repo = git.Repo(path)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise Conflict(
+            f"{path} exists but is not a git repository. Move it away and run seed_demo again."
+        ) from None
+    with repo:
+        if repo.bare and DEMO_REPO_LAST_TAG in {tag.name for tag in repo.tags}:
+            return repo.head.commit.hexsha
+    raise Conflict(
+        f"{path} is a git repository but not a complete demo repository (it should be "
+        f"bare, with tag {DEMO_REPO_LAST_TAG}). Move it away and run seed_demo again."
+    )
+
+
+def _write_history(work: Path) -> git.Repo:
+    """Replay demo.pepelugpt_repo.STEPS into a new working repository at `work`.
+
+    Identities and dates come from the steps (GitPython's Actor for commits, the
+    environment for tags), never from the machine's git configuration, so every build
+    gives the same commit and tag ids.
+    """
+    repo = git.Repo.init(work, initial_branch="main")
+    with repo.config_writer() as config:
+        config.set_value("user", "name", PEPE.name)
+        config.set_value("user", "email", PEPE.email)
+        config.set_value("commit", "gpgSign", "false")
+        config.set_value("tag", "gpgSign", "false")
+        # No hooks from the machine's git configuration run on this repository's push.
+        config.set_value("core", "hooksPath", os.devnull)
+    for number, step in enumerate(STEPS, start=1):
+        changed = []
+        for relative, content in files_at(number).items():
+            target = work / relative
+            if target.exists() and target.read_text(encoding="utf-8") == content:
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(content, encoding="utf-8")
+            changed.append(relative)
+        if not changed:
+            raise RuntimeError(f"Step {number} of the demo history changes no file.")
+        repo.index.add(changed)
+        actor = git.Actor(step.author.name, step.author.email)
+        commit = repo.index.commit(
+            step.message,
+            author=actor,
+            committer=actor,
+            author_date=step.when,
+            commit_date=step.when,
+        )
+        if step.tag:
+            tagger = {
+                "GIT_COMMITTER_NAME": step.author.name,
+                "GIT_COMMITTER_EMAIL": step.author.email,
+                "GIT_COMMITTER_DATE": step.when.isoformat(),
+            }
+            with repo.git.custom_environment(**tagger):
+                repo.git.tag(
+                    "--annotate",
+                    "--no-sign",
+                    "--message",
+                    step.tag.message,
+                    step.tag.name,
+                    commit.hexsha,
+                )
+    return repo
+
+
+def demo_repo_ensure(*, root: Path) -> DemoRepo:
+    """The demo's bare remote at `root`/pepelugpt.git, built if it is not there yet.
+
+    1. A complete demo repository already there is left exactly as it is.
+    2. Otherwise the history is written into a working repository in a staging folder
+       under `root`, and pushed (main and the tags) into a new bare repository beside it.
+    3. The bare repository is renamed into place in one step, so a build that fails
+       half-way leaves nothing behind that a later run would take for complete.
+    """
+    root = Path(root).resolve()
+    path = root / DEMO_REPO_NAME
+    if head := _complete_demo_repo_head(path):
+        return DemoRepo(path=path, created=False, head=head)
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        with tempfile.TemporaryDirectory(dir=root, prefix=".pepelugpt-build-") as staging:
+            work = _write_history(Path(staging) / "work")
+            bare_path = Path(staging) / DEMO_REPO_NAME
+            git.Repo.init(bare_path, bare=True, initial_branch="main").close()
+            tags = [f"refs/tags/{tag.name}:refs/tags/{tag.name}" for tag in work.tags]
+            work.git.push("--quiet", str(bare_path), "refs/heads/main:refs/heads/main", *tags)
+            head = work.head.commit.hexsha
+            work.close()
+            try:
+                os.rename(bare_path, path)
+            except OSError:
+                # Another seed_demo finished first: keep its repository if it is complete.
+                if other_head := _complete_demo_repo_head(path):
+                    return DemoRepo(path=path, created=False, head=other_head)
+                raise
+    except git.GitError as error:
+        raise DomainError(f"Building the demo git repository failed: {error}") from error
+    return DemoRepo(path=path, created=True, head=head)
+
+
+# --- Users ------------------------------------------------------------------------------
+@transaction.atomic
+def _demo_user_ensure(*, username: str, role: Role, password: str, reset: bool) -> DemoUser:
+    user_model = get_user_model()
+    try:
+        group = Group.objects.get(name=role.value)
+    except Group.DoesNotExist:
+        raise Conflict(f"The {role.value} group is missing: run `manage.py migrate`.") from None
+    is_admin = role is Role.ADMIN
+    user = user_model.objects.select_for_update().filter(username=username).first()
+    if user is None:
+        user = user_model(username=username, email=f"{username}@liftoff.example")
+        user.set_password(password)
+        user.is_staff = user.is_superuser = is_admin
+        user.save()
+        user.groups.add(group)
+        audit_record(
+            actor=None,
+            action="user.created",
+            obj=user,
+            after={
+                "username": username,
+                "roles": [role.value],
+                "is_superuser": is_admin,
+                "by": "seed_demo",
+            },
+        )
+        return DemoUser(username=username, role=role, created=True, password_reset=False)
+
+    # An existing account keeps its password; only its role is made to match the demo's.
+    changes = []
+    if not user.groups.filter(pk=group.pk).exists():
+        user.groups.add(group)
+        changes.append(f"added to the {role.value} group")
+    if is_admin and not (user.is_staff and user.is_superuser):
+        user.is_staff = user.is_superuser = True
+        user.save(update_fields=["is_staff", "is_superuser"])
+        changes.append("made staff and superuser")
+    if changes:
+        audit_record(
+            actor=None,
+            action="user.roles_changed",
+            obj=user,
+            after={"username": username, "changes": changes, "by": "seed_demo"},
+        )
+    if reset:
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        audit_record(
+            actor=None,
+            action="user.password_reset",
+            obj=user,
+            after={"username": username, "by": "seed_demo"},
+        )
+    return DemoUser(
+        username=username,
+        role=role,
+        created=False,
+        password_reset=reset,
+        changes=tuple(changes),
+    )
+
+
+def demo_users_ensure(*, password: str, reset_passwords: bool = False) -> list[DemoUser]:
+    """The four demo accounts, one per role; each is created with `password` if missing.
+
+    An existing account keeps its password unless `reset_passwords`; its role group (and,
+    for admin, staff and superuser) is restored if it lacks it. Each change is audited.
+    """
+    if not password:
+        raise ValidationFailed("The demo password is empty: set DEMO_PASSWORD.")
+    return [
+        _demo_user_ensure(username=username, role=role, password=password, reset=reset_passwords)
+        for username, role in DEMO_USERS
+    ]
+
+
+# --- The project ------------------------------------------------------------------------
+def demo_project_ensure(*, repo_url: str, actor=None) -> DemoProject:
+    """The PepeluGPT project, created through releases' project_create if missing.
+
+    An existing project is never changed; if it points elsewhere than `repo_url`, the
+    result says so.
+    """
+    project = Project.objects.filter(slug=DEMO_PROJECT_SLUG).first()
+    created = False
+    if project is None:
+        try:
+            project = project_create(
+                actor=actor,
+                slug=DEMO_PROJECT_SLUG,
+                name=DEMO_PROJECT_NAME,
+                repo_url=repo_url,
+                default_branch="main",
+                version_files=list(DEMO_VERSION_FILES),
+                description=DEMO_DESCRIPTION,
+                codename_pool=list(DEMO_CODENAMES),
+            )
+            created = True
+        except ValidationFailed:
+            # Another seed_demo created it between our look and our insert.
+            project = Project.objects.filter(slug=DEMO_PROJECT_SLUG).first()
+            if project is None:
+                raise
+    mismatch = "" if project.repo_url == repo_url else project.repo_url
+    return DemoProject(project=project, created=created, repo_url_mismatch=mismatch)
+
+
+# --- Everything --------------------------------------------------------------------------
+def demo_seed(
+    *, root: Path, with_users: bool, password: str, reset_passwords: bool = False
+) -> DemoSeed:
+    """1. The git repository (slow I/O, outside any database transaction);
+    2. the users, when asked for; 3. the project, pointing at the repository."""
+    repo = demo_repo_ensure(root=root)
+    users = None
+    if with_users:
+        users = demo_users_ensure(password=password, reset_passwords=reset_passwords)
+    # Made by the seed, not by a person: the audit trail records "system" as the actor.
+    project = demo_project_ensure(repo_url=str(repo.path), actor=None)
+    return DemoSeed(repo=repo, project=project, users=users)

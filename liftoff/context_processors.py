@@ -1,0 +1,30 @@
+from django.utils.functional import SimpleLazyObject
+
+from liftoff.roles import ROLE_LABELS, Role, user_roles
+from liftoff.workers import workers_are_stale
+
+NAV = [
+    ("dashboard", "Dashboard"),
+    ("releases:index", "Releases"),
+    ("checklists:approvals", "Approvals"),
+    ("deployments:index", "Deployments"),
+    ("incidents:index", "Incidents"),
+    ("metrics:index", "Metrics"),
+]
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    roles = user_roles(user)
+    return {
+        "nav_items": NAV,
+        "my_roles": sorted(roles),
+        "my_role_labels": [ROLE_LABELS[r] for r in sorted(roles)],
+        # Release managers and admins operate (sync, cancel, retry); others read.
+        "can_manage": bool(roles & {Role.ADMIN, Role.RELEASE_MANAGER}),
+        "is_admin": Role.ADMIN in roles,
+        # Evaluated only when a template shows it (one query).
+        "workers_stale": SimpleLazyObject(workers_are_stale),
+    }

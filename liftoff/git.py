@@ -1,0 +1,143 @@
+"""Git helpers written once. Ref names are checked here before any git command sees them.
+
+Later issues add the GitPython-based operations (fetch, branch, commit, tag) beside these.
+"""
+
+import re
+from urllib.parse import urlsplit
+
+_BAD_REF_CHARS = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
+_SCP_LIKE = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+$")
+ALLOWED_URL_SCHEMES = {"https", "http", "ssh", "git", "file"}
+
+
+def ref_name_problem(name: str) -> str | None:
+    """Why `name` is not a valid branch or tag name (git check-ref-format rules), or None."""
+    if not name:
+        return "is empty"
+    if len(name) > 200:
+        return "is longer than 200 characters"
+    if name.startswith("-"):
+        return "starts with '-'"
+    if name == "@":
+        return "is '@'"
+    if _BAD_REF_CHARS.search(name):
+        return "contains a space, a control character or one of ~ ^ : ? * [ \\"
+    if ".." in name or "@{" in name or "//" in name:
+        return "contains '..', '@{' or '//'"
+    if name.endswith(("/", ".")) or name.startswith("/"):
+        return "starts with '/' or ends with '/' or '.'"
+    for part in name.split("/"):
+        if part.startswith(".") or part.endswith(".lock"):
+            return "has a part that starts with '.' or ends with '.lock'"
+    return None
+
+
+def remote_url_problem(url: str) -> str | None:
+    """Why `url` is not an acceptable git remote, or None.
+
+    Only plain transports: no `ext::` helper URLs (they run commands) and nothing that
+    git could read as an option.
+    """
+    if not url or url != url.strip():
+        return "is empty or has surrounding spaces"
+    if url.startswith("-") or "::" in url:
+        return "is not a plain git URL"
+    if url.startswith("/"):
+        return None
+    if _SCP_LIKE.match(url):
+        return None
+    parts = urlsplit(url)
+    if parts.password:
+        return "holds a password: give credentials through the environment, not the URL"
+    scheme = parts.scheme.lower()
+    if scheme not in ALLOWED_URL_SCHEMES:
+        return f"must use one of {', '.join(sorted(ALLOWED_URL_SCHEMES))}, or be an absolute path"
+    return None
+
+
+def redact_url(url: str) -> str:
+    """The URL without any user:password part, for pages and logs."""
+    parts = urlsplit(url)
+    if parts.password or parts.username:
+        host = parts.hostname or ""
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        return parts._replace(netloc=host).geturl()
+    return url
+
+
+# --- Mirrors: a bare cache of each project's remote, fetched by sync runs ----------------
+
+GIT_ENV = {
+    # Never prompt for credentials on a worker: fail with git's message instead.
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_ASKPASS": "/bin/false",
+    "SSH_ASKPASS": "/bin/false",
+    "GIT_SSH_COMMAND": "ssh -o BatchMode=yes -o ConnectTimeout=20",
+}
+
+
+def mirror_ensure(path) -> bool:
+    """Create the bare mirror at `path` if it is missing. True if it was created."""
+    import git
+
+    if (path / "HEAD").exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    git.Repo.init(path, bare=True, mkdir=True)
+    return True
+
+
+def fetch_mirror_args(url: str) -> list[str]:
+    """`git fetch` of every branch and tag of `url` into a bare mirror, pruning the rest.
+
+    `url` was checked by remote_url_problem when the project was saved; `--` keeps git
+    from reading it as an option all the same.
+    """
+    return [
+        "git",
+        "-c",
+        "protocol.ext.allow=never",
+        "fetch",
+        "--prune",
+        "--prune-tags",
+        "--force",
+        "--no-write-fetch-head",
+        "--",
+        url,
+        "+refs/heads/*:refs/heads/*",
+        "+refs/tags/*:refs/tags/*",
+    ]
+
+
+_REF_FORMAT = (
+    "%(refname)%00%(objectname)%00%(*objectname)%00%(contents:subject)%00%(creatordate:iso-strict)"
+)
+
+
+def list_refs(path) -> list[dict]:
+    """Branches and tags of the repository at `path` (a tag's commit is the one it points
+    to, peeled through annotated tags)."""
+    import git
+    from django.utils.dateparse import parse_datetime
+
+    repo = git.Repo(path)
+    out = repo.git.for_each_ref(f"--format={_REF_FORMAT}", "refs/heads", "refs/tags")
+    refs = []
+    for line in out.splitlines():
+        refname, obj, peeled, subject, date = line.split("\x00")
+        if refname.startswith("refs/heads/"):
+            kind, name = "branch", refname.removeprefix("refs/heads/")
+        else:
+            kind, name = "tag", refname.removeprefix("refs/tags/")
+        refs.append(
+            {
+                "kind": kind,
+                "name": name,
+                "commit": peeled or obj,
+                "subject": subject[:300],
+                "committed_at": parse_datetime(date),
+            }
+        )
+    return refs

@@ -1,0 +1,128 @@
+"""Who may do what: the four roles, and the one mechanism every view and endpoint uses to
+say which of them it accepts.
+
+- Pages: `@role_required(Role.RELEASE_MANAGER)`, `@role_required(*READ_ROLES)` or
+  `@public`. Anonymous users are sent to the login page; a signed-in user without the
+  role gets 403.
+- API: `permission_classes = [roles_allowed(read=READ_ROLES, write={Role.ADMIN})]`.
+
+Both leave the roles on the view (`required_roles`), so `manage.py authorization_table`
+reads the whole table off the URL configuration, and a test fails for any view that says
+nothing.
+"""
+
+from collections.abc import Callable, Iterable
+from enum import StrEnum
+from functools import wraps
+from urllib.parse import quote
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import resolve_url
+from django_htmx.http import HttpResponseClientRedirect
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    RELEASE_MANAGER = "release_manager"
+    APPROVER = "approver"
+    STAKEHOLDER = "stakeholder"
+
+
+ROLE_LABELS = {
+    Role.ADMIN: "Admin",
+    Role.RELEASE_MANAGER: "Release manager",
+    Role.APPROVER: "Approver",
+    Role.STAKEHOLDER: "Stakeholder",
+}
+# Every signed-in user with any role may read.
+READ_ROLES = frozenset(Role)
+PUBLIC = "public"
+
+
+def user_roles(user) -> frozenset[Role]:
+    """The roles of a user, cached on the user object for the request."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return frozenset()
+    cached = getattr(user, "_liftoff_roles", None)
+    if cached is not None:
+        return cached
+    if getattr(user, "is_superuser", False):
+        roles = frozenset(Role)
+    else:
+        names = {g.name for g in user.groups.all()} if user.pk else set()
+        roles = frozenset(Role(n) for n in names if n in Role._value2member_map_)
+    user._liftoff_roles = roles
+    return roles
+
+
+def has_role(user, roles: Iterable[Role]) -> bool:
+    """Admins may do everything any role may do."""
+    mine = user_roles(user)
+    return bool(mine & set(roles)) or Role.ADMIN in mine
+
+
+def role_required(*roles: Role) -> Callable:
+    if not roles:
+        raise ValueError("Name at least one role; use @public for open views.")
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                if getattr(request, "htmx", False):
+                    login = (
+                        f"{resolve_url(settings.LOGIN_URL)}?next={quote(request.get_full_path())}"
+                    )
+                    return HttpResponseClientRedirect(login)
+                return redirect_to_login(request.get_full_path())
+            if not has_role(request.user, roles):
+                raise PermissionDenied("Your role does not allow this.")
+            return view(request, *args, **kwargs)
+
+        wrapped.required_roles = frozenset(roles)
+        return wrapped
+
+    return decorator
+
+
+def public(view):
+    """Marks a view anyone may call (login page, /healthz)."""
+    view.required_roles = PUBLIC
+    return view
+
+
+class DenyAll(BasePermission):
+    """The API default: an endpoint that names no roles answers nobody."""
+
+    required_roles = frozenset()
+
+    def has_permission(self, request, view):
+        return False
+
+
+def roles_allowed(*, read: Iterable[Role], write: Iterable[Role] = (), project_token=False):
+    """A DRF permission class: `read` roles for GET/HEAD/OPTIONS, `write` for the rest.
+
+    `project_token=True` also admits a per-project CI token (for the project it belongs
+    to; the view checks the project).
+    """
+    read_set, write_set = frozenset(read), frozenset(write)
+
+    class RolesAllowed(BasePermission):
+        required_roles = {"read": read_set, "write": write_set, "project_token": project_token}
+        message = "Your role does not allow this."
+
+        def has_permission(self, request, view):
+            user = request.user
+            if getattr(user, "is_project_token", False):
+                return project_token
+            if not user or not user.is_authenticated:
+                return False
+            allowed = read_set if request.method in SAFE_METHODS else write_set
+            return bool(allowed) and has_role(user, allowed)
+
+    RolesAllowed.__name__ = f"RolesAllowed(read={sorted(read_set)}, write={sorted(write_set)})"
+    return RolesAllowed

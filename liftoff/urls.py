@@ -1,0 +1,58 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularJSONAPIView
+
+from liftoff import views
+from liftoff.roles import READ_ROLES, public, role_required
+from releases import api as releases_api
+from runs import api as runs_api
+
+# The API's OpenAPI document is public like the login page: it describes, it reveals no data.
+openapi_view = public(SpectacularJSONAPIView.as_view())
+
+api_v1 = [
+    path("openapi.json", openapi_view, name="openapi"),
+    path("projects/", releases_api.projects, name="projects"),
+    path("projects/<slug:slug>/", releases_api.project_detail, name="project-detail"),
+    path("projects/<slug:slug>/sync/", releases_api.project_sync_endpoint, name="project-sync"),
+    path("runs/<int:run_id>/", runs_api.run_detail, name="run-detail"),
+    path("runs/<int:run_id>/cancel/", runs_api.run_cancel_endpoint, name="run-cancel"),
+    path("runs/<int:run_id>/retry/", runs_api.run_retry_endpoint, name="run-retry"),
+]
+
+account = [
+    path(
+        "login/",
+        public(auth_views.LoginView.as_view(redirect_authenticated_user=True)),
+        name="login",
+    ),
+    path("logout/", role_required(*READ_ROLES)(auth_views.LogoutView.as_view()), name="logout"),
+    path(
+        "password/",
+        role_required(*READ_ROLES)(auth_views.PasswordChangeView.as_view()),
+        name="password_change",
+    ),
+    path(
+        "password/done/",
+        role_required(*READ_ROLES)(auth_views.PasswordChangeDoneView.as_view()),
+        name="password_change_done",
+    ),
+    path("tokens/", views.token_list, name="account-tokens"),
+    path("tokens/<int:token_id>/revoke/", views.token_revoke_view, name="account-token-revoke"),
+]
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include(account)),
+    path("api/v1/", include((api_v1, "api"), namespace="api")),
+    path("", include("releases.urls")),
+    path("approvals/", include("checklists.urls")),
+    path("deployments/", include("deployments.urls")),
+    path("incidents/", include("incidents.urls")),
+    path("metrics/", include("metrics.urls")),
+    path("runs/", include("runs.urls")),
+    # Django's admin has its own staff check; only superusers and admins are staff.
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,89 @@
+from django.contrib import messages
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from liftoff.errors import DomainError
+from liftoff.forms import TokenCreateForm
+from liftoff.health import health_report
+from liftoff.models import ApiToken
+from liftoff.roles import READ_ROLES, Role, has_role, public, role_required
+from liftoff.tokens import token_create, token_revoke
+from releases.selectors import project_list
+
+
+@public
+@never_cache
+@require_GET
+def healthz(request):
+    report = health_report()
+    return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
+
+
+@role_required(*READ_ROLES)
+def dashboard(request):
+    return render(request, "dashboard.html", {"projects": project_list()})
+
+
+def _token_page(request, form, new_secret=None, status=200):
+    tokens = ApiToken.objects.select_related("project").filter(user=request.user)
+    project_tokens = None
+    if has_role(request.user, {Role.ADMIN}):
+        project_tokens = ApiToken.objects.select_related("project", "created_by").filter(
+            project__isnull=False
+        )
+    context = {
+        "form": form,
+        "tokens": tokens,
+        "project_tokens": project_tokens,
+        "new_secret": new_secret,
+    }
+    return render(request, "account/tokens.html", context, status=status)
+
+
+def _token_form(request, data=None):
+    projects = project_list() if has_role(request.user, {Role.ADMIN}) else None
+    return TokenCreateForm(data, projects=projects)
+
+
+@role_required(*READ_ROLES)
+@never_cache
+def token_list(request):
+    if request.method != "POST":
+        return _token_page(request, _token_form(request))
+    form = _token_form(request, request.POST)
+    if form.is_valid():
+        project = form.cleaned_data.get("project")
+        try:
+            _, secret = token_create(
+                actor=request.user,
+                name=form.cleaned_data["name"],
+                user=None if project else request.user,
+                project=project,
+            )
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            # Shown once, in this response only; never stored, never in a message cookie.
+            return _token_page(request, _token_form(request), new_secret=secret)
+    return _token_page(request, form, status=400)
+
+
+@role_required(*READ_ROLES)
+@require_POST
+def token_revoke_view(request, token_id: int):
+    # Outsiders get 404: another user's token id says nothing about whether it exists.
+    visible = (
+        ApiToken.objects.all()
+        if has_role(request.user, {Role.ADMIN})
+        else (ApiToken.objects.filter(user=request.user))
+    )
+    token = get_object_or_404(visible, pk=token_id)
+    try:
+        token_revoke(actor=request.user, token=token)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Token “{token.name}” revoked.")
+    return redirect("account-tokens")

@@ -1,0 +1,63 @@
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from liftoff.errors import DomainError, ValidationFailed
+from liftoff.roles import READ_ROLES, Role, role_required
+from releases.forms import ProjectForm
+from releases.selectors import project_get, project_latest_sync, project_list, project_refs
+from releases.services import project_create, project_sync
+from runs.views import progress_context
+
+
+@role_required(*READ_ROLES)
+def index(request):
+    return render(request, "releases/index.html", {"projects": project_list()})
+
+
+@role_required(*READ_ROLES)
+def project_index(request):
+    return render(request, "releases/projects.html", {"projects": project_list()})
+
+
+@role_required(*READ_ROLES)
+def project_detail(request, slug: str):
+    project = project_get(slug=slug)
+    sync_run = project_latest_sync(project=project)
+    context = {"project": project, "refs": project_refs(project=project)}
+    if sync_run:
+        context.update(progress_context(sync_run))
+    return render(request, "releases/project_detail.html", context)
+
+
+@role_required(Role.RELEASE_MANAGER)
+@require_POST
+def project_sync_view(request, slug: str):
+    project = project_get(slug=slug)
+    try:
+        run = project_sync(project=project, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        run = project_latest_sync(project=project)
+    else:
+        messages.success(request, f"Sync of {project.name} started (run #{run.pk}).")
+    if request.htmx and run:
+        return render(request, "runs/detail.html#progress", progress_context(run))
+    return redirect("releases:project-detail", slug=project.slug)
+
+
+@role_required(Role.ADMIN)
+def project_new(request):
+    form = ProjectForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            project = project_create(actor=request.user, **form.cleaned_data)
+        except ValidationFailed as exc:
+            for field, errors in exc.errors.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+        else:
+            messages.success(request, f"Project “{project.name}” created.")
+            return redirect("releases:project-detail", slug=project.slug)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "releases/project_new.html", {"form": form}, status=status)

@@ -1,0 +1,267 @@
+"""Executing a claimed run in a worker: steps in order, a heartbeat beside them, the log
+streamed into bounded chunks, cancel honoured within about a second.
+
+Nothing here holds a database transaction open while a step works: steps run git and
+subprocesses that can take minutes, and each write below is its own short statement.
+"""
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.db import close_old_connections, connection
+from django.utils import timezone
+
+from liftoff.commands import CommandResult, run_command, secret_values_from_settings
+from runs.errors import RunCancelled, StepFailed
+from runs.models import Run, RunStatus, Step, StepStatus
+from runs.registry import get_kind
+from runs.services import run_claim, run_finish, run_log_append
+
+logger = logging.getLogger(__name__)
+
+LOG_CHUNK_CHARS = 4000
+LOG_FLUSH_SECONDS = 0.5
+
+
+class Heartbeat(threading.Thread):
+    """Beats the run's heartbeat while it runs, and watches for a cancel request.
+
+    Its own thread (and so its own database connection): a step blocked in a long command
+    still beats. If the run is no longer running (reaped, or ended elsewhere), the work
+    is told to stop.
+    """
+
+    def __init__(self, run_id: int):
+        super().__init__(name=f"heartbeat-{run_id}", daemon=True)
+        self.run_id = run_id
+        self.stop_event = threading.Event()
+        self.cancel_event = threading.Event()
+        # Set by the executor: writes out log lines that have waited too long, so the
+        # last line before a quiet spell reaches the page without waiting for the next.
+        self.on_tick = None
+
+    def run(self):
+        last_beat = 0.0
+        try:
+            while not self.stop_event.is_set():
+                now = time.monotonic()
+                if now - last_beat >= settings.RUN_HEARTBEAT_SECONDS:
+                    alive = Run.objects.filter(pk=self.run_id, status=RunStatus.RUNNING).update(
+                        heartbeat_at=timezone.now()
+                    )
+                    last_beat = now
+                    if not alive:
+                        self.cancel_event.set()
+                if Run.objects.filter(pk=self.run_id, cancel_requested_at__isnull=False).exists():
+                    self.cancel_event.set()
+                if self.on_tick is not None:
+                    self.on_tick()
+                self.stop_event.wait(settings.RUN_CANCEL_POLL_SECONDS)
+        except Exception:
+            logger.exception("Heartbeat of run %s stopped", self.run_id)
+        finally:
+            connection.close()
+
+
+class StepContext:
+    """What a step function gets: its run, a log, a command runner, and cancellation."""
+
+    def __init__(self, run: Run, heartbeat: Heartbeat, secrets: list[str]):
+        self.run = run
+        self.params = run.params
+        self.step: Step | None = None
+        self._heartbeat = heartbeat
+        self._secrets = secrets
+        self._seq = 0
+        self._buffer: list[str] = []
+        self._buffered = 0
+        self._last_flush = time.monotonic()
+        self._truncated = False
+        # log() runs in the worker thread, flush_due() in the heartbeat thread.
+        self._lock = threading.Lock()
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(settings.DATA_DIR)
+
+    def cancelled(self) -> bool:
+        return self._heartbeat.cancel_event.is_set()
+
+    def check_cancelled(self) -> None:
+        if self.cancelled():
+            raise RunCancelled()
+
+    def mask(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "••••••")
+        return text
+
+    def log(self, line: str) -> None:
+        with self._lock:
+            if self._truncated:
+                return
+            if self.run.log_size + self._buffered > settings.RUN_LOG_MAX_CHARS:
+                self._truncated = True
+                line = "[liftoff] log truncated: this run printed more than the log keeps."
+            line = self.mask(line.rstrip("\n")) + "\n"
+            self._buffer.append(line)
+            self._buffered += len(line)
+            if (
+                self._buffered >= LOG_CHUNK_CHARS
+                or time.monotonic() - self._last_flush >= LOG_FLUSH_SECONDS
+            ):
+                self._flush_locked()
+
+    def flush(self) -> None:
+        with self._lock:
+            self._flush_locked()
+
+    def flush_due(self) -> None:
+        with self._lock:
+            if self._buffer and time.monotonic() - self._last_flush >= LOG_FLUSH_SECONDS:
+                self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        if not self._buffer:
+            return
+        text = "".join(self._buffer)
+        self._buffer = []
+        self._last_flush = time.monotonic()
+        run_log_append(
+            run_id=self.run.pk,
+            step_id=self.step.pk if self.step else None,
+            seq=self._seq,
+            text=text,
+        )
+        self.run.log_size += len(text)
+        self._buffered = 0
+        self._seq += 1
+
+    def run_command(
+        self,
+        args,
+        *,
+        cwd,
+        env=None,
+        timeout: float = 600,
+        silence_timeout: float | None = 300,
+        check: bool = True,
+    ) -> CommandResult:
+        """Run a command (argument list only) with the step's log, the run's cancel and
+        its secrets. With `check`, anything but exit 0 fails the step with the reason."""
+        self.log("$ " + " ".join(str(a) for a in args))
+        result = run_command(
+            [str(a) for a in args],
+            cwd=cwd,
+            env=env,
+            timeout=timeout,
+            silence_timeout=silence_timeout,
+            on_line=self.log,
+            should_cancel=self.cancelled,
+            secrets=self._secrets,
+        )
+        self.flush()
+        if result.reason == "cancelled":
+            raise RunCancelled()
+        if check and (result.reason != "exited" or result.exit_code != 0):
+            raise StepFailed(_command_failure(args, result))
+        return result
+
+
+def _command_failure(args, result: CommandResult) -> str:
+    name = Path(str(args[0])).name
+    if result.reason == "timeout":
+        return f"{name} ran past its time limit and was ended."
+    if result.reason == "silence":
+        return f"{name} printed nothing for too long and was ended."
+    if result.reason == "not-found":
+        return f"{name} is not installed on the worker."
+    lines = [
+        ln.strip()
+        for ln in result.output_tail.splitlines()
+        if ln.strip() and not ln.startswith("[liftoff]")
+    ]
+    # Prefer the tool's own error lines (git: "fatal: ...") to whatever came last.
+    errors = [ln for ln in lines if ln.lower().startswith(("fatal:", "error:"))]
+    last = (errors or lines)[-3:]
+    detail = " ".join(last) if last else "no output"
+    return f"{name} exited with {result.exit_code}: {detail}"
+
+
+def _set_step(step: Step, **fields) -> None:
+    Step.objects.filter(pk=step.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(step, name, value)
+
+
+def run_execute(*, run_id: int, worker: str, task_id: str) -> str | None:
+    """Claim the run, then run its steps. Returns the final status, or None if another
+    worker (or a cancel) got there first."""
+    close_old_connections()
+    run = run_claim(run_id=run_id, worker=worker, task_id=task_id)
+    if run is None:
+        return None
+    try:
+        kind = get_kind(run.kind)
+    except KeyError:
+        # Deployed code that does not know this kind (an older worker): fail visibly.
+        run_finish(
+            run=run,
+            status=RunStatus.FAILED,
+            error=f"This worker does not know runs of kind “{run.kind}”.",
+        )
+        return RunStatus.FAILED
+    heartbeat = Heartbeat(run.pk)
+    heartbeat.start()
+    secrets = sorted({*secret_values_from_settings(), *kind.secrets(run)}, key=len, reverse=True)
+    ctx = StepContext(run, heartbeat, [s for s in secrets if len(s) >= 4])
+    heartbeat.on_tick = ctx.flush_due
+    status, error = RunStatus.SUCCEEDED, ""
+    try:
+        steps = {s.order: s for s in Step.objects.filter(run=run)}
+        for order, spec in enumerate(kind.steps):
+            step = steps[order]
+            ctx.step = step
+            ctx.check_cancelled()
+            _set_step(step, status=StepStatus.RUNNING, started_at=timezone.now())
+            try:
+                summary = spec.func(ctx) or ""
+            finally:
+                ctx.flush()
+            _set_step(
+                step,
+                status=StepStatus.SUCCEEDED,
+                finished_at=timezone.now(),
+                summary=ctx.mask(summary)[:2000],
+            )
+    except RunCancelled:
+        ctx.log("[liftoff] cancelled.")
+        status, error = RunStatus.CANCELLED, "Cancelled."
+    except StepFailed as exc:
+        error = ctx.mask(exc.message)
+        ctx.log(f"[liftoff] step failed: {error}")
+        if ctx.step:
+            _set_step(
+                ctx.step, status=StepStatus.FAILED, finished_at=timezone.now(), summary=error[:2000]
+            )
+        status = RunStatus.FAILED
+    except Exception as exc:  # a bug in a step: fail the run visibly, keep the worker
+        logger.exception("Run %s crashed in step %s", run.pk, ctx.step)
+        error = ctx.mask(
+            f"Internal error in step “{ctx.step.name if ctx.step else '?'}”: "
+            f"{type(exc).__name__}: {exc}"
+        )
+        ctx.log(f"[liftoff] {error}")
+        status = RunStatus.FAILED
+    finally:
+        ctx.flush()
+        heartbeat.stop_event.set()
+        heartbeat.join(timeout=10)
+    if heartbeat.cancel_event.is_set() and status == RunStatus.SUCCEEDED:
+        status, error = RunStatus.CANCELLED, "Cancelled."
+    if run_finish(run=run, status=status, error=error) and kind.on_finish:
+        kind.on_finish(run)
+    return status

@@ -1,0 +1,48 @@
+from django.shortcuts import get_object_or_404
+
+from runs.models import LogChunk, Run
+
+TAIL_CHUNKS = 12
+TAIL_LINES = 200
+
+
+def run_get(*, run_id: int) -> Run:
+    """Every role may read any run (runs belong to shared projects); 404 if none."""
+    return get_object_or_404(
+        Run.objects.select_related("requested_by", "project", "subject_type", "retry_of"), pk=run_id
+    )
+
+
+def run_steps(*, run: Run) -> list:
+    return list(run.steps.order_by("order"))
+
+
+def run_log_tail(*, run: Run, lines: int = TAIL_LINES) -> str:
+    """The end of the log: the last few chunks (one indexed query), however long it is."""
+    chunks = list(
+        LogChunk.objects.filter(run=run)
+        .order_by("-seq")
+        .values_list("text", flat=True)[:TAIL_CHUNKS]
+    )
+    text = "".join(reversed(chunks))
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def run_list(*, kind: str = "", status: str = "", project_id: int | None = None):
+    runs = Run.objects.select_related("requested_by", "project")
+    if kind:
+        runs = runs.filter(kind=kind)
+    if status:
+        runs = runs.filter(status=status)
+    if project_id:
+        runs = runs.filter(project_id=project_id)
+    return runs.order_by("-created_at", "-id")
+
+
+def run_latest_for(*, subject_type, subject_id, kind: str) -> Run | None:
+    return (
+        Run.objects.filter(subject_type=subject_type, subject_id=str(subject_id), kind=kind)
+        .select_related("requested_by")
+        .order_by("-created_at", "-id")
+        .first()
+    )

@@ -1,0 +1,259 @@
+"""Every write to runs: create (and dispatch on commit), claim, finish, cancel, retry,
+and the periodic sweeper and reaper.
+
+Status moves only through `run_transition`, a conditional UPDATE on the current status:
+zero rows changed means someone else (a second worker, the reaper, a cancel) got there
+first, and the caller stands down.
+"""
+
+import logging
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from liftoff.audit import audit_record
+from liftoff.errors import Conflict, ValidationFailed
+from runs.models import (
+    FINAL_STATES,
+    RUN_TRANSITIONS,
+    LogChunk,
+    Run,
+    RunLock,
+    RunStatus,
+    Step,
+    StepStatus,
+)
+from runs.registry import get_kind
+
+logger = logging.getLogger(__name__)
+
+
+def run_transition(*, run: Run, to: str, **fields) -> bool:
+    """Move `run` from its current status to `to`, with `fields`; False if it had moved."""
+    current = run.status
+    if to not in RUN_TRANSITIONS[current]:
+        raise Conflict(f"A {current} run cannot become {to}.")
+    if to in FINAL_STATES:
+        fields.setdefault("finished_at", timezone.now())
+    changed = Run.objects.filter(pk=run.pk, status=current).update(status=to, **fields)
+    if changed:
+        run.status = to
+        for name, value in fields.items():
+            setattr(run, name, value)
+    return bool(changed)
+
+
+@transaction.atomic
+def run_create(
+    *, kind: str, subject, requested_by, project=None, params=None, retry_of: Run | None = None
+) -> Run:
+    """1. Check the kind; 2. write the run and its pending steps; 3. take its locks (a
+    second run of the same thing is refused); 4. audit; 5. dispatch after commit."""
+    try:
+        spec = get_kind(kind)
+    except KeyError:
+        raise ValidationFailed(f"Unknown kind of run: {kind}.") from None
+    run = Run.objects.create(
+        kind=kind,
+        subject_type=ContentType.objects.get_for_model(subject),
+        subject_id=str(subject.pk),
+        project=project,
+        params=params or {},
+        requested_by=requested_by if getattr(requested_by, "pk", None) else None,
+        retry_of=retry_of,
+    )
+    Step.objects.bulk_create(
+        Step(run=run, order=i, key=s.key, name=s.name) for i, s in enumerate(spec.steps)
+    )
+    for key in spec.lock_keys(run):
+        holder = RunLock.objects.filter(key=key).values_list("run_id", flat=True).first()
+        try:
+            with transaction.atomic():
+                RunLock.objects.create(key=key, run=run)
+        except IntegrityError:
+            raise Conflict(
+                f"Another {spec.label.lower()} is already queued or running"
+                + (f" (run #{holder})." if holder else "."),
+                run_id=holder,
+            ) from None
+    audit_record(
+        actor=requested_by,
+        action="run.created",
+        obj=run,
+        after={
+            "kind": kind,
+            "subject": f"{run.subject_type_id}:{run.subject_id}",
+            "retry_of": retry_of.pk if retry_of else None,
+        },
+    )
+    transaction.on_commit(lambda: run_dispatch(run_id=run.pk))
+    return run
+
+
+def run_dispatch(*, run_id: int) -> bool:
+    """Ring the doorbell: send the run's task. Runs after commit, outside any transaction.
+
+    If the broker is down this fails fast (a short connection timeout and one retry), the
+    run stays queued, and the sweeper sends it again later. Never raises.
+    """
+    from runs.tasks import execute_run
+
+    task_id = uuid.uuid4().hex
+    try:
+        # A connection of its own, from the settings as they are now (so an operator's or
+        # a test's change of broker takes effect, and a dead pool is never reused).
+        with execute_run.app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
+            execute_run.apply_async(args=[run_id], task_id=task_id, connection=conn)
+    except Exception as exc:
+        logger.warning(
+            "Run %s not dispatched (broker unavailable: %s); the sweeper will send it again.",
+            run_id,
+            type(exc).__name__,
+        )
+        Run.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
+            dispatch_attempts=F("dispatch_attempts") + 1
+        )
+        return False
+    Run.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
+        dispatched_at=timezone.now(),
+        celery_task_id=task_id,
+        dispatch_attempts=F("dispatch_attempts") + 1,
+    )
+    return True
+
+
+def run_claim(*, run_id: int, worker: str, task_id: str) -> Run | None:
+    """The worker's claim: only one worker moves a queued run to running."""
+    now = timezone.now()
+    changed = Run.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
+        status=RunStatus.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
+        worker=worker[:255],
+        celery_task_id=task_id[:64],
+    )
+    if not changed:
+        return None
+    run = Run.objects.select_related("requested_by").get(pk=run_id)
+    audit_record(actor=None, action="run.started", obj=run, after={"worker": run.worker})
+    return run
+
+
+def _release(run: Run) -> None:
+    RunLock.objects.filter(run=run).delete()
+
+
+def _close_steps(run: Run, *, running_to: str, pending_to: str) -> None:
+    now = timezone.now()
+    Step.objects.filter(run=run, status=StepStatus.RUNNING).update(
+        status=running_to, finished_at=now
+    )
+    Step.objects.filter(run=run, status=StepStatus.PENDING).update(status=pending_to)
+
+
+@transaction.atomic
+def run_finish(*, run: Run, status: str, error: str = "") -> bool:
+    """End a running run. False if it had already ended (reaped or cancelled)."""
+    if not run_transition(run=run, to=status, error=error[:5000]):
+        return False
+    pending_to = StepStatus.CANCELLED if status == RunStatus.CANCELLED else StepStatus.SKIPPED
+    running_to = {
+        RunStatus.CANCELLED: StepStatus.CANCELLED,
+        RunStatus.FAILED: StepStatus.FAILED,
+    }.get(status, StepStatus.SUCCEEDED)
+    _close_steps(run, running_to=running_to, pending_to=pending_to)
+    _release(run)
+    audit_record(
+        actor=None,
+        action=f"run.{status}",
+        obj=run,
+        before={"status": RunStatus.RUNNING},
+        after={"status": status, "error": error},
+    )
+    return True
+
+
+@transaction.atomic
+def run_cancel(*, run: Run, actor) -> Run:
+    """Cancel a run. Queued: cancelled at once. Running: the worker is asked to stop; it
+    ends the command's whole process group and marks the run cancelled within seconds
+    (or, if the worker is gone, the reaper ends it)."""
+    run = Run.objects.select_for_update().get(pk=run.pk)
+    if run.status in FINAL_STATES:
+        raise Conflict(f"This run has already {run.status}.")
+    if run.status == RunStatus.QUEUED:
+        run_transition(run=run, to=RunStatus.CANCELLED, error="Cancelled before it started.")
+        _close_steps(run, running_to=StepStatus.CANCELLED, pending_to=StepStatus.CANCELLED)
+        _release(run)
+    elif run.cancel_requested_at is None:
+        run.cancel_requested_at = timezone.now()
+        Run.objects.filter(pk=run.pk).update(cancel_requested_at=run.cancel_requested_at)
+    audit_record(actor=actor, action="run.cancel_requested", obj=run, after={"status": run.status})
+    return run
+
+
+def run_retry(*, run: Run, actor) -> Run:
+    """A new run of the same kind and subject, linked to the one it retries."""
+    if run.status not in {RunStatus.FAILED, RunStatus.CANCELLED}:
+        raise Conflict("Only a failed or cancelled run can be retried.")
+    return run_create(
+        kind=run.kind,
+        subject=run.subject_type.get_object_for_this_type(pk=run.subject_id),
+        requested_by=actor,
+        project=run.project,
+        params=run.params,
+        retry_of=run,
+    )
+
+
+def runs_reap_stale() -> list[int]:
+    """Fail running runs whose heartbeat stopped (worker killed, machine gone).
+
+    Bound: a worker beats every RUN_HEARTBEAT_SECONDS; a run is stale after
+    RUN_STALE_AFTER_SECONDS; the reaper runs every RUN_REAPER_SECONDS. So a dead worker's
+    run is failed at most STALE + REAPER seconds after its last beat.
+    """
+    limit = timezone.now() - timedelta(seconds=settings.RUN_STALE_AFTER_SECONDS)
+    stale = list(Run.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=limit))
+    reaped = []
+    for run in stale:
+        last = run.heartbeat_at
+        if run_finish(
+            run=run,
+            status=RunStatus.FAILED,
+            error=f"Worker lost: no heartbeat from {run.worker or 'the worker'} "
+            f"since {last:%H:%M:%S} UTC. Retry to run it again.",
+        ):
+            reaped.append(run.pk)
+            logger.warning("Reaped run %s: worker %s lost", run.pk, run.worker)
+    return reaped
+
+
+def runs_sweep_queued() -> list[int]:
+    """Send again the queued runs no worker has claimed: those never dispatched (the broker
+    was down) and those dispatched longer ago than the grace period times their attempts
+    (the message was lost). A duplicate message is harmless: the claim lets one through."""
+    now = timezone.now()
+    grace = settings.RUN_DISPATCH_GRACE_SECONDS
+    sent = []
+    candidates = Run.objects.filter(status=RunStatus.QUEUED).values_list(
+        "pk", "created_at", "dispatched_at", "dispatch_attempts"
+    )[:200]
+    for pk, created_at, dispatched_at, attempts in candidates:
+        if dispatched_at is None:
+            due = created_at + timedelta(seconds=2) <= now  # let on_commit dispatch first
+        else:
+            due = dispatched_at + timedelta(seconds=grace * max(1, attempts)) <= now
+        if due and run_dispatch(run_id=pk):
+            sent.append(pk)
+    return sent
+
+
+def run_log_append(*, run_id: int, step_id: int | None, seq: int, text: str) -> None:
+    LogChunk.objects.create(run_id=run_id, step_id=step_id, seq=seq, text=text)
+    Run.objects.filter(pk=run_id).update(log_size=F("log_size") + len(text))

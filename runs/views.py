@@ -1,0 +1,84 @@
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseStopPolling
+
+from liftoff.errors import DomainError
+from liftoff.roles import READ_ROLES, Role, role_required
+from releases.selectors import project_list
+from runs.forms import RunFilterForm
+from runs.selectors import run_get, run_list, run_log_tail, run_steps
+from runs.services import run_cancel, run_retry
+
+
+def progress_context(run) -> dict:
+    """Everything the progress fragment shows: three queries, whatever the log's size."""
+    steps = run_steps(run=run)
+    done = sum(1 for s in steps if s.status in {"succeeded", "skipped"})
+    return {"run": run, "steps": steps, "steps_done": done, "log_tail": run_log_tail(run=run)}
+
+
+@role_required(Role.RELEASE_MANAGER)
+def run_index(request):
+    form = RunFilterForm(request.GET or None, projects=project_list())
+    filters = form.cleaned_data if form.is_valid() else {}
+    runs = run_list(
+        kind=filters.get("kind", ""),
+        status=filters.get("status", ""),
+        project_id=filters["project"].pk if filters.get("project") else None,
+    )
+    page = Paginator(runs, 25).get_page(request.GET.get("page"))
+    return render(request, "runs/index.html", {"form": form, "page": page})
+
+
+@role_required(*READ_ROLES)
+def run_detail(request, run_id: int):
+    run = run_get(run_id=run_id)
+    return render(request, "runs/detail.html", progress_context(run))
+
+
+@role_required(*READ_ROLES)
+@vary_on_headers("HX-Request")
+def run_progress(request, run_id: int):
+    run = run_get(run_id=run_id)
+    if not request.htmx:
+        return redirect("runs:run-detail", run_id=run.pk)
+    response = render(request, "runs/detail.html#progress", progress_context(run))
+    if run.is_final:
+        # 286: htmx swaps this last state in and stops polling.
+        response.status_code = HttpResponseStopPolling.status_code
+    return response
+
+
+def _after_action(request, run):
+    if request.htmx:
+        return render(request, "runs/detail.html#progress", progress_context(run))
+    return redirect("runs:run-detail", run_id=run.pk)
+
+
+@role_required(Role.RELEASE_MANAGER)
+@require_POST
+def run_cancel_view(request, run_id: int):
+    run = run_get(run_id=run_id)
+    try:
+        run = run_cancel(run=run, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Cancelling run #{run.pk}.")
+    return _after_action(request, run_get(run_id=run.pk))
+
+
+@role_required(Role.RELEASE_MANAGER)
+@require_POST
+def run_retry_view(request, run_id: int):
+    run = run_get(run_id=run_id)
+    try:
+        new = run_retry(run=run, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return _after_action(request, run)
+    messages.success(request, f"Run #{new.pk} retries run #{run.pk}.")
+    return _after_action(request, run_get(run_id=new.pk))

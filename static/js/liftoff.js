@@ -1,0 +1,65 @@
+// Liftoff's only script besides htmx. No inline handlers anywhere (strict CSP).
+(function () {
+  "use strict";
+
+  function dismiss(toast) {
+    if (toast && toast.parentNode) toast.parentNode.removeChild(toast);
+  }
+
+  function showToast(text, level) {
+    var box = document.getElementById("toasts");
+    if (!box) return;
+    var toast = document.createElement("div");
+    toast.className = "toast toast-" + (level || "info");
+    var span = document.createElement("span");
+    span.textContent = text;
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "toast-close";
+    close.setAttribute("data-dismiss-toast", "");
+    close.setAttribute("aria-label", "Dismiss");
+    close.textContent = "×";
+    toast.appendChild(span);
+    toast.appendChild(close);
+    box.appendChild(toast);
+    autoDismiss(toast);
+  }
+
+  function autoDismiss(toast) {
+    // Errors stay until dismissed; the rest fade after a while.
+    if (!toast.classList.contains("toast-error")) {
+      setTimeout(function () { dismiss(toast); }, 8000);
+    }
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-dismiss-toast]");
+    if (button) dismiss(button.closest(".toast"));
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") {
+      var open = document.querySelector("details.account-menu[open]");
+      if (open) { open.removeAttribute("open"); open.querySelector("summary").focus(); }
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("#toasts .toast").forEach(autoDismiss);
+  });
+
+  // Server-sent toasts: a response may carry HX-Trigger: {"liftoff:toast": {...}}.
+  document.addEventListener("liftoff:toast", function (event) {
+    showToast(event.detail.message, event.detail.level);
+  });
+  document.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr.status;
+    var text = status === 403 ? "Your role does not allow this." :
+      status >= 500 ? "Something went wrong on the server. Nothing was changed; try again." :
+      "The request was refused (" + status + ").";
+    showToast(text, "error");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    showToast("The server could not be reached. Check your connection and try again.", "error");
+  });
+})();

@@ -1,0 +1,344 @@
+"""`manage.py seed_demo`: users only in development (or --force), idempotent runs, and a
+real, reproducible demo git repository whose own tests pass."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from datetime import datetime
+from io import StringIO
+from pathlib import Path
+from urllib.request import ProxyHandler, build_opener
+
+import git
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+from django.test import RequestFactory
+
+from demo.services import DEMO_CODENAMES, DEMO_REPO_NAME, demo_repo_ensure
+from liftoff.models import AuditEvent
+from liftoff.roles import Role, user_roles
+from releases.models import Project
+from tests.factories import ProjectFactory
+
+pytestmark = pytest.mark.django_db
+
+DEMO_USERNAMES = ["admin", "manager", "approver", "stakeholder"]
+PASSWORD = "demo-password-for-tests"
+CONVENTIONAL = re.compile(
+    r"^(feat|fix|docs|chore|perf|test|refactor|build|ci)(\([a-z0-9-]+\))?!?: "
+)
+TAG_MESSAGES = {
+    "v0.1.0": 'v0.1.0 "Nebula Whisper" – Initial consciousness awakening',
+    "v0.2.0": 'v0.2.0 "Quantum Guardian" – Security framework manifestation',
+}
+
+
+def seed(*args: str) -> str:
+    out = StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def refs(path: Path) -> dict[str, str]:
+    """Every ref of a repository with the object it points at (tag objects for tags)."""
+    lines = git.Repo(path).git.for_each_ref("--format=%(refname) %(objectname)").splitlines()
+    return dict(line.split() for line in lines)
+
+
+def clean_env() -> dict[str, str]:
+    """For the demo project's own tools: no Django settings, no plugins of Liftoff's venv."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    return env
+
+
+@pytest.fixture(scope="session")
+def demo_repo(tmp_path_factory) -> Path:
+    """One demo repository built for the whole session (read-only for the tests)."""
+    home = tmp_path_factory.mktemp("git-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GIT_CONFIG_GLOBAL", str(home / "gitconfig"))
+        patch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+        return demo_repo_ensure(root=tmp_path_factory.mktemp("demo")).path
+
+
+@pytest.fixture
+def data_dir(settings, tmp_path) -> Path:
+    settings.DATA_DIR = tmp_path
+    settings.DEMO_PASSWORD = PASSWORD
+    settings.DEBUG = False
+    return tmp_path
+
+
+@pytest.fixture
+def prebuilt(data_dir, demo_repo) -> Path:
+    """DATA_DIR with the demo repository already in place, to spare a build per test."""
+    shutil.copytree(demo_repo, data_dir / "demo" / DEMO_REPO_NAME)
+    return data_dir
+
+
+@pytest.fixture
+def clone(tmp_path, demo_repo) -> git.Repo:
+    return git.Repo.clone_from(str(demo_repo), tmp_path / "clone")
+
+
+# --- Users ------------------------------------------------------------------------------
+def test_without_debug_users_are_skipped_and_the_output_says_why(prebuilt):
+    output = seed()
+    assert "Demo users: skipped, because DEBUG is off" in output
+    assert "--force" in output
+    assert not get_user_model().objects.filter(username__in=DEMO_USERNAMES).exists()
+    assert Project.objects.filter(slug="pepelugpt").exists()
+
+
+def test_force_creates_the_four_users_in_their_roles(prebuilt):
+    output = seed("--force")
+    assert "Demo users: created admin, manager, approver, stakeholder" in output
+    assert f"Password of admin, manager, approver, stakeholder: {PASSWORD}" in output
+    users = {u.username: u for u in get_user_model().objects.filter(username__in=DEMO_USERNAMES)}
+    assert sorted(users) == sorted(DEMO_USERNAMES)
+    expected = {
+        "admin": Role.ADMIN,
+        "manager": Role.RELEASE_MANAGER,
+        "approver": Role.APPROVER,
+        "stakeholder": Role.STAKEHOLDER,
+    }
+    for username, role in expected.items():
+        user = users[username]
+        assert list(user.groups.values_list("name", flat=True)) == [role.value]
+        assert user.check_password(PASSWORD)
+        assert user.is_staff == user.is_superuser == (role is Role.ADMIN)
+    assert user_roles(users["manager"]) == {Role.RELEASE_MANAGER}
+    created = AuditEvent.objects.filter(action="user.created")
+    assert sorted(created.values_list("after__username", flat=True)) == sorted(DEMO_USERNAMES)
+
+
+def test_debug_creates_the_users_without_force(prebuilt, settings):
+    settings.DEBUG = True
+    output = seed()
+    assert "Demo users: created admin, manager, approver, stakeholder" in output
+    assert get_user_model().objects.filter(username__in=DEMO_USERNAMES).count() == 4
+
+
+def test_a_demo_user_can_log_in(prebuilt, settings, client):
+    settings.DEBUG = True
+    seed()
+    # django-axes needs the request to count attempts, so client.login is given one.
+    request = RequestFactory().post("/accounts/login/")
+    assert client.login(request=request, username="approver", password=PASSWORD)
+    client.logout()
+    response = client.post("/accounts/login/", {"username": "manager", "password": PASSWORD})
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    assert client.get("/").status_code == 200
+
+
+def test_an_existing_password_is_kept_unless_reset_is_asked_for(prebuilt, settings):
+    settings.DEBUG = True
+    seed()
+    manager = get_user_model().objects.get(username="manager")
+    manager.set_password("the-managers-own")
+    manager.save()
+    events = AuditEvent.objects.count()
+
+    output = seed()
+    manager.refresh_from_db()
+    assert manager.check_password("the-managers-own")
+    assert AuditEvent.objects.count() == events
+    assert "kept the password they had" in output
+
+    output = seed("--reset-passwords")
+    manager.refresh_from_db()
+    assert manager.check_password(PASSWORD)
+    assert AuditEvent.objects.filter(action="user.password_reset").count() == 4
+    assert f"Password of admin, manager, approver, stakeholder: {PASSWORD}" in output
+
+
+def test_a_demo_user_who_lost_its_role_gets_it_back(prebuilt, settings):
+    settings.DEBUG = True
+    seed()
+    approver = get_user_model().objects.get(username="approver")
+    approver.groups.clear()
+    output = seed()
+    assert list(approver.groups.values_list("name", flat=True)) == ["approver"]
+    assert "approver: added to the approver group" in output
+    assert AuditEvent.objects.filter(action="user.roles_changed").count() == 1
+
+
+# --- Idempotency ------------------------------------------------------------------------
+def test_running_twice_changes_nothing_the_second_time(data_dir, settings):
+    settings.DEBUG = True
+    first = seed()
+    assert "Demo repository: created" in first
+    bare = data_dir / "demo" / DEMO_REPO_NAME
+    # The staging folder of the build is gone; only the bare repository remains.
+    assert [p.name for p in (data_dir / "demo").iterdir()] == [DEMO_REPO_NAME]
+    before = {
+        "users": get_user_model().objects.count(),
+        "projects": Project.objects.count(),
+        "events": AuditEvent.objects.count(),
+        "refs": refs(bare),
+        "head": git.Repo(bare).head.commit.hexsha,
+    }
+
+    second = seed()
+
+    after = {
+        "users": get_user_model().objects.count(),
+        "projects": Project.objects.count(),
+        "events": AuditEvent.objects.count(),
+        "refs": refs(bare),
+        "head": git.Repo(bare).head.commit.hexsha,
+    }
+    assert after == before
+    assert before["users"] == 4 and before["projects"] == 1
+    assert "created" not in second
+    assert "Demo repository: already there, left unchanged" in second
+    assert "Demo project: already there, left unchanged" in second
+    assert "Demo users: already there: admin, manager, approver, stakeholder" in second
+
+
+@pytest.mark.parametrize("kind", ["folder", "other-repo"])
+def test_something_else_in_the_repository_place_is_left_alone(data_dir, kind):
+    path = data_dir / "demo" / DEMO_REPO_NAME
+    if kind == "folder":
+        path.mkdir(parents=True)
+        (path / "notes.txt").write_text("mine")
+        message = "is not a git repository"
+    else:
+        git.Repo.init(path, bare=True, initial_branch="main")
+        message = "not a complete demo repository"
+    with pytest.raises(CommandError, match=message):
+        seed("--force")
+    assert kind == "other-repo" or (path / "notes.txt").read_text() == "mine"
+    assert not Project.objects.exists()
+
+
+# --- The project ------------------------------------------------------------------------
+def test_the_project_points_at_the_bare_repository(prebuilt):
+    seed()
+    project = Project.objects.get(slug="pepelugpt")
+    assert project.name == "PepeluGPT"
+    assert project.repo_url == str(prebuilt / "demo" / DEMO_REPO_NAME)
+    assert Path(project.repo_url).is_absolute()
+    assert project.default_branch == "main"
+    assert project.version_files == ["pyproject.toml", "src/pepelugpt/__init__.py"]
+    assert project.codename_pool[:5] == [
+        "Nebula Whisper",
+        "Quantum Guardian",
+        "Digital Oracle",
+        "Cosmic Defender",
+        "Stellar Navigator",
+    ]
+    assert project.codename_pool == DEMO_CODENAMES and len(set(DEMO_CODENAMES)) >= 13
+    event = AuditEvent.objects.get(action="project.created")
+    assert event.after["slug"] == "pepelugpt" and event.actor_label == "system"
+
+
+def test_an_existing_project_is_left_as_it_is_and_a_foreign_repo_url_reported(prebuilt):
+    ProjectFactory(slug="pepelugpt", name="Ours", repo_url="https://git.example.test/p.git")
+    output = seed()
+    project = Project.objects.get(slug="pepelugpt")
+    assert (project.name, project.repo_url) == ("Ours", "https://git.example.test/p.git")
+    assert "Demo project: already there, left unchanged: Ours (pepelugpt)" in output
+    assert "It points at https://git.example.test/p.git" in output
+    assert not AuditEvent.objects.filter(action="project.created").exists()
+
+
+# --- The git repository -----------------------------------------------------------------
+def test_the_release_tags_are_annotated_on_the_version_bumps(demo_repo):
+    repo = git.Repo(demo_repo)
+    assert repo.bare and repo.head.reference.name == "main"
+    for name, message in TAG_MESSAGES.items():
+        tag = repo.tags[name]
+        assert tag.tag is not None, f"{name} is a lightweight tag"
+        assert tag.tag.message.strip() == message
+        version = name.removeprefix("v")
+        assert f'__version__ = "{version}"' in repo.git.show(f"{name}:src/pepelugpt/__init__.py")
+        assert f'version = "{version}"' in repo.git.show(f"{name}:pyproject.toml")
+        assert "pyproject.toml" in tag.commit.stats.files
+    since = list(repo.iter_commits("v0.2.0..main"))
+    assert 4 <= len(since) <= 6
+    assert {c.summary.split(":")[0].split("(")[0] for c in since} == {"feat", "fix"}
+
+
+def test_the_history_is_conventional_and_reproducible(demo_repo, tmp_path):
+    repo = git.Repo(demo_repo)
+    commits = list(repo.iter_commits("main"))
+    for commit in commits:
+        assert CONVENTIONAL.match(commit.summary), commit.summary
+        assert commit.authored_datetime == commit.committed_datetime
+        assert datetime(2026, 6, 1).date() <= commit.authored_datetime.date()
+        assert commit.authored_datetime.date() <= datetime(2026, 11, 30).date()
+    released = list(repo.iter_commits("v0.2.0"))
+    assert any("!:" in c.summary for c in released)
+    assert any("\nBREAKING CHANGE: " in c.message for c in released)
+    assert any(c.summary.startswith("fix(security): ") for c in released)
+    assert len({c.author.email for c in commits}) >= 3
+    repo.git.fsck("--strict")
+
+    again = demo_repo_ensure(root=tmp_path / "again")
+    assert again.created
+    assert refs(again.path) == refs(demo_repo)
+
+
+def test_a_clone_holds_the_service_with_its_version_and_health_handler(clone):
+    root = Path(clone.working_dir)
+    init = (root / "src/pepelugpt/__init__.py").read_text()
+    assert re.search(r'^__version__ = "0\.2\.0"$', init, re.MULTILINE)
+    assert '"/health"' in (root / "src/pepelugpt/app.py").read_text()
+    for path in ("README.md", "pyproject.toml", "tests/test_app.py", "scripts/perf.py"):
+        assert (root / path).is_file(), path
+
+    # The service itself, started as documented, answers /health on loopback.
+    server = subprocess.Popen(
+        [sys.executable, "-m", "pepelugpt", "--port", "0"],
+        cwd=root,
+        env={**clean_env(), "PYTHONPATH": str(root / "src")},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        url = re.search(r"http://\S+/", server.stdout.readline()).group(0)
+        # No proxy from the environment may stand between the test and loopback.
+        with build_opener(ProxyHandler({})).open(f"{url}health", timeout=5) as response:
+            assert json.loads(response.read()) == {"status": "ok", "version": "0.2.0"}
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.mark.parametrize("ref", ["v0.1.0", "v0.2.0", "main"])
+def test_the_demo_projects_own_tests_pass(clone, ref):
+    clone.git.checkout(ref)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=clone.working_dir,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert " passed" in result.stdout
+
+
+def test_the_performance_report_prints_the_documented_json(clone):
+    result = subprocess.run(
+        [sys.executable, "scripts/perf.py", "--requests", "30"],
+        cwd=clone.working_dir,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    report = json.loads(result.stdout)
+    assert set(report) == {"metric", "value", "baseline"}
+    assert report["metric"] == "p95_ms"
+    assert report["value"] > 0 and report["baseline"] == 20.0

@@ -1,0 +1,34 @@
+"""A real Celery worker processes tasks; the dashboard says when none answers."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from liftoff.models import WorkerHeartbeat
+from liftoff.tasks import worker_heartbeat
+from tests.helpers import wait_for
+
+
+@pytest.mark.worker
+def test_a_real_worker_processes_the_heartbeat_task(start_worker):
+    start_worker()
+    WorkerHeartbeat.objects.update(seen_at=timezone.now() - timedelta(hours=1))
+    worker_heartbeat.delay()
+    wait_for(
+        lambda: WorkerHeartbeat.objects.filter(
+            seen_at__gt=timezone.now() - timedelta(minutes=1)
+        ).exists(),
+        timeout=30,
+        message="the heartbeat task to run on the worker",
+    )
+
+
+@pytest.mark.django_db
+def test_dashboard_warns_when_no_worker_answered_lately(client_as, manager):
+    client = client_as(manager)
+    assert "No background worker has answered" in client.get("/").content.decode()
+    WorkerHeartbeat.objects.create(hostname="w1", seen_at=timezone.now())
+    assert "No background worker has answered" not in client.get("/").content.decode()
+    WorkerHeartbeat.objects.update(seen_at=timezone.now() - timedelta(minutes=10))
+    assert "No background worker has answered" in client.get("/").content.decode()

@@ -1,0 +1,249 @@
+"""The run engine with a real worker, real subprocesses and real repositories."""
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+from django.test import override_settings
+
+from liftoff.models import AuditEvent
+from releases.models import Project, ProjectRef
+from releases.services import project_sync
+from runs.models import LogChunk, Run, RunLock, RunStatus, Step
+from runs.services import run_create, runs_reap_stale, runs_sweep_queued
+from tests.factories import ProjectFactory
+from tests.helpers import wait_for
+from tests.runs import kinds  # noqa: F401 - the test-only run kinds (the worker loads them too)
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def _final(run, timeout=60):
+    def done():
+        run.refresh_from_db()
+        return run.is_final
+
+    wait_for(done, timeout=timeout, message=f"run #{run.pk} to end")
+    return run
+
+
+def _project(git_remote):
+    bare, _ = git_remote
+    return ProjectFactory(slug="demo", repo_url=str(bare))
+
+
+def test_sync_of_a_real_bare_repository_records_its_refs(start_worker, git_remote, manager):
+    _bare, work = git_remote
+    work.create_tag("v0.1.0", message='v0.1.0 "Nebula Whisper"')
+    work.git.push("origin", "v0.1.0")
+    work.git.checkout("-b", "release/v0.2.0")
+    work.git.push("origin", "release/v0.2.0")
+    project = _project(git_remote)
+    start_worker()
+    run = _final(project_sync(project=project, actor=manager))
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    refs = {(r.kind, r.name): r.commit for r in ProjectRef.objects.filter(project=project)}
+    head = work.head.commit.hexsha
+    assert refs == {
+        ("branch", "main"): head,
+        ("branch", "release/v0.2.0"): head,
+        ("tag", "v0.1.0"): head,
+    }
+    assert [s.status for s in run.steps.all()] == ["succeeded"] * 3
+    assert (
+        "1 tags" in run.steps.get(key="record").summary
+        or "1 tag" in run.steps.get(key="record").summary
+    )
+    assert RunLock.objects.count() == 0
+    project.refresh_from_db()
+    assert project.last_synced_at is not None
+    actions = set(AuditEvent.objects.filter(object_id=str(run.pk)).values_list("action", flat=True))
+    assert {"run.created", "run.started", "run.succeeded"} <= actions
+
+
+def test_sync_of_an_unreachable_remote_fails_with_gits_message_and_can_be_retried(
+    start_worker, git_remote, manager, tmp_path
+):
+    bare, _ = git_remote
+    project = ProjectFactory(slug="gone", repo_url=str(tmp_path / "nowhere.git"))
+    start_worker()
+    run = _final(project_sync(project=project, actor=manager))
+    assert run.status == RunStatus.FAILED
+    assert "does not appear to be a git repository" in run.error
+    fetch = run.steps.get(key="fetch")
+    assert fetch.status == "failed"
+    assert run.steps.get(key="record").status == "skipped"
+    assert RunLock.objects.count() == 0  # released: a retry may start
+
+    Project.objects.filter(pk=project.pk).update(repo_url=str(bare))
+    from runs.services import run_retry
+
+    retry = _final(run_retry(run=run, actor=manager))
+    assert retry.status == RunStatus.SUCCEEDED
+    assert retry.retry_of_id == run.pk
+    assert ProjectRef.objects.filter(project=project, name="main").exists()
+
+
+def test_a_second_sync_while_one_is_queued_is_refused(git_remote, manager):
+    from liftoff.errors import Conflict
+
+    project = _project(git_remote)
+    first = project_sync(project=project, actor=manager)
+    with pytest.raises(Conflict, match=f"run #{first.pk}"):
+        project_sync(project=project, actor=manager)
+    assert Run.objects.count() == 1
+
+
+def test_a_run_created_while_the_broker_is_down_runs_once_when_it_is_back(
+    start_worker, git_remote, manager, client_as
+):
+    _project(git_remote)
+    start_worker()
+    client = client_as(manager)
+    # The broker's port is closed, as if Redis (or the broker host) were down.
+    with override_settings(CELERY_BROKER_URL="redis://127.0.0.1:9/0"):
+        started = time.monotonic()
+        response = client.post("/api/v1/projects/demo/sync/")
+        elapsed = time.monotonic() - started
+    assert response.status_code == 202
+    assert elapsed < 1.0
+    run = Run.objects.get()
+    assert run.status == RunStatus.QUEUED and run.dispatched_at is None
+    page = client.get(f"/runs/{run.pk}/").content.decode()
+    assert "Waiting for a worker" in page
+
+    time.sleep(2.1)  # past the sweeper's wait for the on-commit dispatch
+    assert runs_sweep_queued() == [run.pk]
+    _final(run)
+    assert run.status == RunStatus.SUCCEEDED
+    # Sent again by a second sweep while it already ran: nothing happens twice.
+    Run.objects.filter(pk=run.pk).update(dispatched_at=None)
+    assert AuditEvent.objects.filter(action="run.started", object_id=str(run.pk)).count() == 1
+
+
+def _slow_kind_run(manager, seconds=30, name="slow"):
+    project = ProjectFactory(slug=f"p-{name}")
+    return run_create(
+        kind=f"test.{name}",
+        subject=project,
+        project=project,
+        requested_by=manager,
+        params={"seconds": seconds},
+    )
+
+
+def test_worker_sigkilled_mid_step_is_failed_worker_lost_then_retry_succeeds(
+    start_worker, manager, settings
+):
+    worker = start_worker()
+    run = _slow_kind_run(manager, seconds=120)
+    wait_for(lambda: Step.objects.filter(run=run, status="running").exists(), timeout=30)
+    time.sleep(1)
+    killed_at = time.monotonic()
+    worker.kill()
+
+    # The reaper, as beat would run it every few seconds.
+    def reaped():
+        runs_reap_stale()
+        run.refresh_from_db()
+        return run.status == RunStatus.FAILED
+
+    wait_for(reaped, timeout=settings.RUN_STALE_AFTER_SECONDS + 15, interval=1)
+    elapsed = time.monotonic() - killed_at
+    assert "Worker lost" in run.error
+    assert elapsed <= settings.RUN_STALE_AFTER_SECONDS + 10
+    assert Step.objects.get(run=run, status__in=["failed"]).key == "wait"
+    assert RunLock.objects.filter(run=run).count() == 0
+    print(f"SIGKILL to 'worker lost': {elapsed:.1f} s")
+
+    from runs.services import run_retry
+
+    start_worker()
+    Run.objects.filter(pk=run.pk).update(params={"seconds": 0.2})
+    retry = _final(run_retry(run=Run.objects.get(pk=run.pk), actor=manager))
+    assert retry.status == RunStatus.SUCCEEDED
+
+
+def test_two_workers_racing_for_one_run_run_it_once(start_worker, manager):
+    start_worker("a")
+    start_worker("b")
+    run = _slow_kind_run(manager, seconds=1, name="counted")
+    # Ring the doorbell twice more: three messages, one run.
+    from runs.services import run_dispatch
+
+    run_dispatch(run_id=run.pk)
+    run_dispatch(run_id=run.pk)
+    _final(run)
+    assert run.status == RunStatus.SUCCEEDED
+    time.sleep(1.5)  # let the other deliveries arrive and lose their claim
+    starts = AuditEvent.objects.filter(action="run.started", object_id=str(run.pk)).count()
+    assert starts == 1
+    log = "".join(LogChunk.objects.filter(run=run).values_list("text", flat=True))
+    assert log.count("counted step ran") == 1
+
+
+def _pids_of_group(pgid: int) -> list[int]:
+    """Live processes of a process group (zombies, already dead, are not counted)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)"
+        state, group = fields[0], int(fields[2])
+        if group == pgid and state != "Z":
+            pids.append(int(entry.name))
+    return pids
+
+
+def test_cancel_ends_a_command_and_all_its_children(start_worker, manager, client_as):
+    start_worker()
+    run = _slow_kind_run(manager, seconds=300, name="tree")
+
+    def printed_pgid():
+        log = "".join(LogChunk.objects.filter(run=run).values_list("text", flat=True))
+        found = re.search(r"^pgid=(\d+)$", log, re.MULTILINE)
+        return int(found.group(1)) if found else None
+
+    pgid = wait_for(printed_pgid, timeout=30, message="the script to start its children")
+    wait_for(lambda: len(_pids_of_group(pgid)) >= 3, timeout=10, message="the children")
+    started = time.monotonic()
+    response = client_as(manager).post(f"/api/v1/runs/{run.pk}/cancel/")
+    assert response.status_code == 202
+    _final(run, timeout=20)
+    assert run.status == RunStatus.CANCELLED
+    assert time.monotonic() - started < 10
+    assert _pids_of_group(pgid) == []
+    assert Step.objects.get(run=run, key="wait").status == "cancelled"
+
+
+def test_silence_and_hard_timeouts_fail_the_step_with_the_reason(start_worker, manager):
+    start_worker()
+    silent = _slow_kind_run(manager, name="silent")
+    looping = _slow_kind_run(manager, name="looping")
+    _final(silent)
+    _final(looping)
+    assert silent.status == RunStatus.FAILED
+    assert "printed nothing for too long" in silent.error
+    assert looping.status == RunStatus.FAILED
+    assert "ran past its time limit" in looping.error
+
+
+def test_secrets_are_masked_in_the_stored_log_and_on_the_page(
+    start_worker, manager, client_as, monkeypatch
+):
+    start_worker()
+    run = _slow_kind_run(manager, name="secretive")
+    _final(run)
+    assert run.status == RunStatus.SUCCEEDED
+    log = "".join(LogChunk.objects.filter(run=run).values_list("text", flat=True))
+    assert "hunter2-deploy-key" not in log
+    assert "token=••••••" in log
+    page = client_as(manager).get(f"/runs/{run.pk}/").content.decode()
+    api = client_as(manager).get(f"/api/v1/runs/{run.pk}/").json()
+    assert "hunter2-deploy-key" not in page and "hunter2-deploy-key" not in str(api)
+    assert "token=••••••" in page
