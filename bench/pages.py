@@ -1,7 +1,9 @@
 """Measure Liftoff's pages with wrk against gunicorn on PostgreSQL (`make bench`).
 
 1. Create the bench database if it is missing, migrate it, collect static files.
-2. Give it a user with the admin role and a few projects (through the real service).
+2. Give it a user with the admin role, a few projects (through the real service) and
+   some runs: one running with 6 steps and 200 log chunks, whose live-progress fragment
+   is measured as htmx polls it, and finished ones to fill the first page of /runs/.
 3. Start two gunicorns on loopback with production settings: the application, and a
    ceiling server whose only view returns "ok" through the same settings and middleware.
 4. Sign in, check that every page answers 200, then run wrk on each page and print a
@@ -38,25 +40,38 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 HOST = "127.0.0.1"
 BENCH_USER = "bench"
 
-# (label, path, signed in). /healthz is measured as a monitor calls it: with no cookie.
+HTMX = {"HX-Request": "true"}
+# (label, path, signed in, extra headers). /healthz is measured as a monitor calls it: with
+# no cookie. `{run}` is the id of the seeded running run; its progress fragment is measured
+# as htmx polls it (without HX-Request the view redirects to the run's page).
 PAGES = [
-    ("/", "/", True),
-    ("/releases/", "/releases/", True),
-    ("/projects/", "/projects/", True),
-    ("/api/v1/projects/", "/api/v1/projects/", True),
-    ("/healthz", "/healthz", False),
+    ("/", "/", True, {}),
+    ("/releases/", "/releases/", True, {}),
+    ("/projects/", "/projects/", True, {}),
+    ("/api/v1/projects/", "/api/v1/projects/", True, {}),
+    ("/healthz", "/healthz", False, {}),
+    ("/runs/", "/runs/", True, {}),
+    ("/runs/<id>/", "/runs/{run}/", True, {}),
+    ("/runs/<id>/progress/ (htmx)", "/runs/{run}/progress/", True, HTMX),
 ]
-CEILING = ("ceiling (no-op view)", "/ceiling", True)
+CEILING = ("ceiling (no-op view)", "/ceiling", True, {})
+# The aim for the progress fragment, polled every second by every open run page.
+PROGRESS_AIM = 0.50
 # The ceiling is measured first and last; if the two differ by more than this, something
 # else was using the CPUs and the ratios are not to be trusted.
 CEILING_DRIFT_WARN = 0.15
 
-# Run by `manage.py shell -c`: idempotent, so a second bench reuses the same rows.
+# Run by `manage.py shell -c`: idempotent, so a second bench reuses the same rows. Prints
+# the id of the running run last ("bench-run=<id>").
 SEED = """
 import os
+from datetime import timedelta
 from django.contrib.auth.models import Group, User
+from django.contrib.contenttypes.models import ContentType
+from django.utils import timezone
 from releases.models import Project
 from releases.services import project_create
+from runs.models import LogChunk, Run, Step
 
 user, _ = User.objects.get_or_create(username="bench", defaults={"email": "bench@localhost"})
 user.set_password(os.environ["BENCH_PASSWORD"])
@@ -73,6 +88,56 @@ for i in range(1, int(os.environ["BENCH_PROJECTS"]) + 1):
             version_files=["pyproject.toml"],
             codename_pool=["Andromeda", "Betelgeuse", "Cassiopeia"],
         )
+
+# Runs are written with the ORM, not run_create: nothing is dispatched to a broker (no
+# worker runs here), and no lock is taken on the projects' mirrors.
+project = Project.objects.get(slug="bench-01")
+subject = {"subject_type": ContentType.objects.get_for_model(Project), "subject_id": project.pk}
+now = timezone.now()
+finished = Run.objects.filter(params__bench="finished").count()
+for i in range(finished, int(os.environ["BENCH_FINISHED_RUNS"])):
+    start = now - timedelta(minutes=5 * (i + 1))
+    failed = i % 7 == 3
+    done = Run.objects.create(
+        kind="project.sync", project=project, params={"bench": "finished"},
+        status="failed" if failed else "succeeded", requested_by=user, started_at=start,
+        finished_at=start + timedelta(seconds=4 + i % 9), worker="bench@localhost",
+        error="git exited with 128: fatal: unable to access the remote" if failed else "",
+        **subject,
+    )
+    Run.objects.filter(pk=done.pk).update(created_at=start)
+run = Run.objects.filter(params__bench="running").first()
+if run is None:
+    run = Run.objects.create(
+        kind="project.sync", project=project, params={"bench": "running"}, requested_by=user,
+        **subject,
+    )
+    names = ["Prepare the mirror", "Fetch the remote", "Record branches and tags",
+             "Check the version files", "Build the changelog", "Tag the release"]
+    steps = Step.objects.bulk_create(
+        Step(run=run, order=i, key=f"step{i}", name=name) for i, name in enumerate(names)
+    )
+    for i, step in enumerate(steps[:3]):
+        step.status = "succeeded"
+        step.started_at = now - timedelta(seconds=60 - 10 * i)
+        step.finished_at = step.started_at + timedelta(seconds=9)
+        step.summary = f"12 branches, 40 tags (0 new, {i} moved, 0 gone)"
+        step.save()
+    steps[3].status, steps[3].started_at = "running", now - timedelta(seconds=30)
+    steps[3].save()
+    line = "remote: Counting objects: 100% (4242/4242), done. Resolving deltas:  17% (9/53)"
+    LogChunk.objects.bulk_create(
+        LogChunk(run=run, step=steps[min(seq // 60, 3)], seq=seq,
+                 text="".join(f"{seq:03d}.{n} {line}\\n" for n in range(5)))
+        for seq in range(200)
+    )
+# Whatever happened to it since (a reaper, a test), it is running again, as if beating.
+Run.objects.filter(pk=run.pk).update(
+    status="running", started_at=now - timedelta(seconds=60), heartbeat_at=now,
+    finished_at=None, error="", cancel_requested_at=None, worker="bench@localhost",
+    log_size=sum(len(t) for t in LogChunk.objects.filter(run=run).values_list("text", flat=True)),
+)
+print(f"bench-run={run.pk}")
 """
 
 
@@ -142,7 +207,7 @@ def server_env(database_url: str, data_dir: Path) -> dict[str, str]:
     }
 
 
-def manage(env: dict[str, str], *args: str) -> None:
+def manage(env: dict[str, str], *args: str) -> str:
     done = subprocess.run(
         [str(BIN / "python"), "manage.py", *args],
         cwd=ROOT,
@@ -153,6 +218,7 @@ def manage(env: dict[str, str], *args: str) -> None:
     )
     if done.returncode != 0:
         raise BenchError(f"manage.py {args[0]} failed:\n{done.stdout}{done.stderr}")
+    return done.stdout
 
 
 def gunicorn_start(env: dict[str, str], app: str, port: int, workers: int, log: Path):
@@ -251,8 +317,8 @@ def login(port: int, password: str) -> str:
     return session
 
 
-def check_ok(port: int, path: str, cookie: str | None) -> None:
-    headers = {"Cookie": f"sessionid={cookie}"} if cookie else {}
+def check_ok(port: int, path: str, cookie: str | None, headers: dict[str, str]) -> None:
+    headers = {**headers, **({"Cookie": f"sessionid={cookie}"} if cookie else {})}
     status, response_headers, body = request(port, "GET", path, headers=headers)
     if status != 200:
         location = dict(response_headers).get("Location")
@@ -287,10 +353,12 @@ def wrk_parse(label: str, output: str) -> Result:
     return Result(label, rps, p50, p99, requests, "; ".join(problems))
 
 
-def wrk(port: int, path: str, cookie: str | None, args, seconds: int) -> str:
+def wrk(port: int, path: str, cookie: str | None, headers, args, seconds: int) -> str:
     command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds}s", "--latency"]
     if cookie:
         command += ["-H", f"Cookie: sessionid={cookie}"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
     command.append(f"http://{HOST}:{port}{path}")
     done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 30)
     if done.returncode != 0:
@@ -298,13 +366,14 @@ def wrk(port: int, path: str, cookie: str | None, args, seconds: int) -> str:
     return done.stdout
 
 
-def measure(label, port, path, cookie, args) -> Result:
-    check_ok(port, path, cookie)
+def measure(label, port, path, cookie, args, headers=None) -> Result:
+    headers = headers or {}
+    check_ok(port, path, cookie, headers)
     if args.warmup:
-        wrk(port, path, cookie, args, args.warmup)
-    result = wrk_parse(label, wrk(port, path, cookie, args, args.duration))
+        wrk(port, path, cookie, headers, args, args.warmup)
+    result = wrk_parse(label, wrk(port, path, cookie, headers, args, args.duration))
     # wrk counts a redirect as a success: make sure the page still answers 200 after.
-    check_ok(port, path, cookie)
+    check_ok(port, path, cookie, headers)
     print(f"  {label:<28} {result.requests_per_s:8.1f} req/s", flush=True)
     return result
 
@@ -348,6 +417,9 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=8, help="wrk connections")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--projects", type=int, default=12, help="projects in the bench data")
+    parser.add_argument(
+        "--finished-runs", type=int, default=30, help="finished runs in the bench data"
+    )
     args = parser.parse_args()
     # Also when started in the background, where SIGINT would otherwise be ignored.
     signal.signal(signal.SIGINT, _interrupt)
@@ -367,12 +439,24 @@ def main() -> int:
         print("migrating, collecting static files, seeding ...", flush=True)
         manage(env, "migrate", "--noinput", "-v", "0")
         manage(env, "collectstatic", "--noinput", "-v", "0")
-        manage(
-            {**env, "BENCH_PASSWORD": password, "BENCH_PROJECTS": str(args.projects)},
+        seeded = manage(
+            {
+                **env,
+                "BENCH_PASSWORD": password,
+                "BENCH_PROJECTS": str(args.projects),
+                "BENCH_FINISHED_RUNS": str(args.finished_runs),
+            },
             "shell",
             "-c",
             SEED,
         )
+        found = re.search(r"^bench-run=(\d+)$", seeded, re.M)
+        if not found:
+            raise BenchError(f"the seed printed no run id:\n{seeded[-2000:]}")
+        pages = [
+            (label, path.format(run=found.group(1)), signed_in, headers)
+            for label, path, signed_in, headers in PAGES
+        ]
 
         app_port, ceiling_port = free_ports(2)
         app_log, ceiling_log = data_dir / "gunicorn-app.log", data_dir / "gunicorn-ceiling.log"
@@ -391,13 +475,13 @@ def main() -> int:
             flush=True,
         )
         # Every page is checked before any is measured, so a broken one fails fast.
-        for _, path, signed_in in PAGES:
-            check_ok(app_port, path, cookie if signed_in else None)
-        ceiling_label, ceiling_path, _ = CEILING
+        for _, path, signed_in, headers in pages:
+            check_ok(app_port, path, cookie if signed_in else None, headers)
+        ceiling_label, ceiling_path, _, _ = CEILING
         first = measure(f"{ceiling_label}, first", ceiling_port, ceiling_path, cookie, args)
         results = [
-            measure(label, app_port, path, cookie if signed_in else None, args)
-            for label, path, signed_in in PAGES
+            measure(label, app_port, path, cookie if signed_in else None, args, headers)
+            for label, path, signed_in, headers in pages
         ]
         last = measure(f"{ceiling_label}, last", ceiling_port, ceiling_path, cookie, args)
         ceiling_rps = (first.requests_per_s + last.requests_per_s) / 2
@@ -405,8 +489,16 @@ def main() -> int:
         header = (
             f"{datetime.now():%Y-%m-%d %H:%M}: wrk -t{args.threads} -c{args.connections} "
             f"-d{args.duration}s, gunicorn {args.workers} sync workers, DEBUG=0, "
-            f"PostgreSQL, {args.projects} projects; {host}. "
+            f"PostgreSQL, {args.projects} projects, {args.finished_runs + 1} runs (the "
+            f"progress fragment's: 6 steps, 200 log chunks); {host}. "
             f"Ratios are to the mean of the two ceiling runs."
+        )
+        progress = next(r for r in results if r.label.startswith("/runs/<id>/progress/"))
+        progress_ratio = progress.requests_per_s / ceiling_rps if ceiling_rps else 0
+        verdict = "meets" if progress_ratio >= PROGRESS_AIM else "misses"
+        header += (
+            f"\n\nThe progress fragment keeps {progress_ratio:.0%} of the ceiling: it "
+            f"{verdict} the aim of {PROGRESS_AIM:.0%}."
         )
         drift = abs(first.requests_per_s - last.requests_per_s) / ceiling_rps
         if drift > CEILING_DRIFT_WARN:

@@ -146,6 +146,7 @@ def run_command(
     secrets: Iterable[str] = (),
     inherit_env: bool = True,
     kill_grace: float = KILL_GRACE,
+    on_start: Callable[[int], None] | None = None,
 ) -> CommandResult:
     """Run `args` in `cwd`, stream its masked output to `on_line`, and end its whole process
     group on cancel, on a limit, or once it exited. Never raises for a missing executable."""
@@ -176,6 +177,8 @@ def run_command(
             on_line(line)
         return CommandResult(None, "not-found", time.monotonic() - started, line)
 
+    if on_start is not None:
+        on_start(proc.pid)  # the pid is also the process group id
     longest = max((len(s) for s in secrets), default=0)
     output = _Output(proc.stdout.fileno(), mask, on_line, longest)
     try:
@@ -306,3 +309,28 @@ def secret_values_from_settings() -> list[str]:
             values.append(value)
     unique = dict.fromkeys(v for v in values if isinstance(v, str) and v)
     return list(unique)
+
+
+def kill_orphaned_group(pgid: int, *, marker: tuple[str, str]) -> int:
+    """SIGKILL what is left of a command whose runner died (a SIGKILLed worker).
+
+    Only processes of group `pgid` whose environment holds `marker` (NAME, value) are
+    ended, so a pid reused since by an unrelated process is never touched. Returns how
+    many processes were signalled. Works on this machine only (/proc).
+    """
+    needle = f"{marker[0]}={marker[1]}".encode()
+    killed = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) != pgid or fields[0] == "Z":
+                continue
+            if needle not in (entry / "environ").read_bytes().split(b"\0"):
+                continue
+            os.kill(int(entry.name), signal.SIGKILL)
+            killed += 1
+        except (OSError, ValueError, IndexError):
+            continue
+    return killed

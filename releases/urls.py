@@ -9,4 +9,5 @@ urlpatterns = [
     path("projects/new/", views.project_new, name="project-new"),
     path("projects/<slug:slug>/", views.project_detail, name="project-detail"),
     path("projects/<slug:slug>/sync/", views.project_sync_view, name="project-sync"),
+    path("projects/<slug:slug>/refs/", views.project_refs_fragment, name="project-refs"),
 ]

@@ -30,6 +30,14 @@ def project_detail(request, slug: str):
     return render(request, "releases/project_detail.html", context)
 
 
+@role_required(*READ_ROLES)
+def project_refs_fragment(request, slug: str):
+    """The refs section alone: reloaded when a sync run on the page finishes."""
+    project = project_get(slug=slug)
+    context = {"project": project, "refs": project_refs(project=project)}
+    return render(request, "releases/project_detail.html#refs", context)
+
+
 @role_required(Role.RELEASE_MANAGER)
 @require_POST
 def project_sync_view(request, slug: str):

@@ -18,7 +18,7 @@ from liftoff.commands import CommandResult, run_command, secret_values_from_sett
 from runs.errors import RunCancelled, StepFailed
 from runs.models import Run, RunStatus, Step, StepStatus
 from runs.registry import get_kind
-from runs.services import run_claim, run_finish, run_log_append
+from runs.services import RUN_ENV_MARKER, run_claim, run_finish, run_log_append
 
 logger = logging.getLogger(__name__)
 
@@ -153,16 +153,26 @@ class StepContext:
         """Run a command (argument list only) with the step's log, the run's cancel and
         its secrets. With `check`, anything but exit 0 fails the step with the reason."""
         self.log("$ " + " ".join(str(a) for a in args))
-        result = run_command(
-            [str(a) for a in args],
-            cwd=cwd,
-            env=env,
-            timeout=timeout,
-            silence_timeout=silence_timeout,
-            on_line=self.log,
-            should_cancel=self.cancelled,
-            secrets=self._secrets,
-        )
+        # The marker lets the reaper recognise this command's processes if we die.
+        env = {**(env or {}), RUN_ENV_MARKER: str(self.run.pk)}
+
+        def started(pgid: int) -> None:
+            Run.objects.filter(pk=self.run.pk).update(command_pgid=pgid)
+
+        try:
+            result = run_command(
+                [str(a) for a in args],
+                cwd=cwd,
+                env=env,
+                timeout=timeout,
+                silence_timeout=silence_timeout,
+                on_line=self.log,
+                should_cancel=self.cancelled,
+                secrets=self._secrets,
+                on_start=started,
+            )
+        finally:
+            Run.objects.filter(pk=self.run.pk).update(command_pgid=None)
         self.flush()
         if result.reason == "cancelled":
             raise RunCancelled()

@@ -64,6 +64,9 @@ class Run(models.Model):
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
     celery_task_id = models.CharField(max_length=64, blank=True)
     worker = models.CharField(max_length=255, blank=True)
+    # The process group of the command running now, so the reaper can end it if the
+    # worker died (same machine only).
+    command_pgid = models.IntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
     retry_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"

@@ -7,6 +7,7 @@ first, and the caller stands down.
 """
 
 import logging
+import socket
 import uuid
 from datetime import timedelta
 
@@ -17,6 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from liftoff.audit import audit_record
+from liftoff.commands import kill_orphaned_group
 from liftoff.errors import Conflict, ValidationFailed
 from runs.models import (
     FINAL_STATES,
@@ -31,6 +33,9 @@ from runs.models import (
 from runs.registry import get_kind
 
 logger = logging.getLogger(__name__)
+
+# Set in the environment of every command a run starts (see runs.engine).
+RUN_ENV_MARKER = "LIFTOFF_RUN_ID"
 
 
 def run_transition(*, run: Run, to: str, **fields) -> bool:
@@ -223,6 +228,7 @@ def runs_reap_stale() -> list[int]:
     reaped = []
     for run in stale:
         last = run.heartbeat_at
+        _end_orphaned_command(run)
         if run_finish(
             run=run,
             status=RunStatus.FAILED,
@@ -232,6 +238,16 @@ def runs_reap_stale() -> list[int]:
             reaped.append(run.pk)
             logger.warning("Reaped run %s: worker %s lost", run.pk, run.worker)
     return reaped
+
+
+def _end_orphaned_command(run: Run) -> None:
+    """A SIGKILLed worker leaves its command running (it has its own process group). If
+    that was on this machine, end it; elsewhere the reaper on that machine will."""
+    if not run.command_pgid or run.worker.rpartition("@")[2] != socket.gethostname():
+        return
+    killed = kill_orphaned_group(run.command_pgid, marker=(RUN_ENV_MARKER, str(run.pk)))
+    if killed:
+        logger.warning("Ended %s leftover process(es) of run %s", killed, run.pk)
 
 
 def runs_sweep_queued() -> list[int]:

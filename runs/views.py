@@ -3,7 +3,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseStopPolling
+from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
 from liftoff.errors import DomainError
 from liftoff.roles import READ_ROLES, Role, role_required
@@ -47,8 +47,12 @@ def run_progress(request, run_id: int):
         return redirect("runs:run-detail", run_id=run.pk)
     response = render(request, "runs/detail.html#progress", progress_context(run))
     if run.is_final:
-        # 286: htmx swaps this last state in and stops polling.
+        # 286: htmx swaps this last state in and stops polling. The event lets the page
+        # refresh what the run changed (a project's refs, a release's facts).
         response.status_code = HttpResponseStopPolling.status_code
+        trigger_client_event(
+            response, "liftoff:run-finished", {"run": run.pk, "status": run.status}
+        )
     return response
 
 

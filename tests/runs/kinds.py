@@ -54,6 +54,16 @@ def _looping(ctx):
     )
 
 
+def _sleep_command(ctx):
+    """A command that runs for `seconds`, printing its process group first."""
+    seconds = float(ctx.params.get("seconds", 1))
+    script = (
+        f"import os, time\nprint('pgid=%d' % os.getpgid(0), flush=True)\ntime.sleep({seconds})\n"
+    )
+    ctx.run_command([PY, "-c", script], cwd="/", timeout=600, silence_timeout=600)
+    return "slept"
+
+
 def _secretive(ctx):
     ctx.run_command([PY, "-c", "print('token=hunter2-deploy-key')"], cwd="/", timeout=20)
     return "used token=hunter2-deploy-key"
@@ -75,4 +85,5 @@ COUNTED = _kind("counted", _counted)
 TREE = _kind("tree", _tree)
 SILENT = _kind("silent", _silent)
 LOOPING = _kind("looping", _looping)
+SLEEP_COMMAND = _kind("sleepcmd", _sleep_command)
 SECRETIVE = _kind("secretive", _secretive, secrets=lambda run: ["hunter2-deploy-key"])
