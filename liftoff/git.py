@@ -141,3 +141,38 @@ def list_refs(path) -> list[dict]:
             }
         )
     return refs
+
+
+# --- Working clones: where a release is prepared and tagged -----------------------------
+
+
+def clone_args(url: str, path) -> list[str]:
+    return ["git", "-c", "protocol.ext.allow=never", "clone", "--", url, str(path)]
+
+
+def fetch_workspace_args() -> list[str]:
+    return [
+        "git",
+        "-c",
+        "protocol.ext.allow=never",
+        "fetch",
+        "--prune",
+        "--force",
+        "--tags",
+        "origin",
+    ]
+
+
+def push_ref_args(local: str, remote_ref: str) -> list[str]:
+    """Push `local` to `remote_ref` on origin (both checked by ref_name_problem first)."""
+    return ["git", "push", "--porcelain", "origin", f"{local}:{remote_ref}"]
+
+
+def repo_identity_set(repo, *, name: str, email: str) -> None:
+    """Commits and tags made by Liftoff carry its identity, whatever the machine's config."""
+    with repo.config_writer() as config:
+        config.set_value("user", "name", name)
+        config.set_value("user", "email", email)
+        config.set_value("core", "hooksPath", "/dev/null")
+        config.set_value("commit", "gpgsign", "false")
+        config.set_value("tag", "gpgsign", "false")

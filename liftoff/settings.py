@@ -123,7 +123,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Broker (Celery) ------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "")
-BROKER_DIR = DATA_DIR / "broker"
+BROKER_DIR = env_path("LIFTOFF_BROKER_DIR", DATA_DIR / "broker")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
 else:

@@ -16,6 +16,22 @@ api_v1 = [
     path("projects/", releases_api.projects, name="projects"),
     path("projects/<slug:slug>/", releases_api.project_detail, name="project-detail"),
     path("projects/<slug:slug>/sync/", releases_api.project_sync_endpoint, name="project-sync"),
+    path("releases/", releases_api.releases, name="releases"),
+    path("releases/<int:release_id>/", releases_api.release_detail, name="release-detail"),
+    path(
+        "releases/<int:release_id>/prepare/",
+        releases_api.release_prepare_endpoint,
+        name="release-prepare",
+    ),
+    path(
+        "releases/<int:release_id>/ship/", releases_api.release_ship_endpoint, name="release-ship"
+    ),
+    path(
+        "releases/<int:release_id>/transition/",
+        releases_api.release_transition_endpoint,
+        name="release-transition",
+    ),
+    path("releases/<int:release_id>/notes/", releases_api.release_notes, name="release-notes"),
     path("runs/<int:run_id>/", runs_api.run_detail, name="run-detail"),
     path("runs/<int:run_id>/cancel/", runs_api.run_cancel_endpoint, name="run-cancel"),
     path("runs/<int:run_id>/retry/", runs_api.run_retry_endpoint, name="run-retry"),

@@ -27,3 +27,55 @@ class ProjectForm(forms.Form):
 
     def clean_codename_pool(self):
         return [n.strip() for n in self.cleaned_data["codename_pool"].splitlines() if n.strip()]
+
+
+class ReleaseForm(forms.Form):
+    project = forms.ModelChoiceField(queryset=None, empty_label=None)
+    type = forms.ChoiceField(label="Type of release")
+    version = forms.CharField(
+        max_length=100,
+        help_text="Semantic version, e.g. 0.3.0 or "
+        "1.0.0-rc.1. Proposed from the last release; yours to change.",
+    )
+    codename = forms.CharField(max_length=100, required=False)
+    summary = forms.CharField(
+        max_length=300, required=False, help_text="One line, used in the tag message."
+    )
+    target_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, projects, **kwargs):
+        from releases.models import ReleaseType
+
+        super().__init__(*args, **kwargs)
+        self.fields["project"].queryset = projects
+        self.fields["project"].to_field_name = "slug"
+        self.fields["type"].choices = ReleaseType.choices
+
+
+class ReleaseFilterForm(forms.Form):
+    q = forms.CharField(required=False, label="Search")
+    project = forms.ModelChoiceField(
+        queryset=None, required=False, to_field_name="slug", empty_label="Any project"
+    )
+    status = forms.ChoiceField(required=False)
+    type = forms.ChoiceField(required=False)
+    date_from = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, projects, **kwargs):
+        from releases.models import ReleaseStatus, ReleaseType
+
+        super().__init__(*args, **kwargs)
+        self.fields["project"].queryset = projects
+        self.fields["status"].choices = [("", "Any status"), *ReleaseStatus.choices]
+        self.fields["type"].choices = [("", "Any type"), *ReleaseType.choices]
+
+
+class NotesForm(forms.Form):
+    markdown = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 24}), required=False, label="Release notes (Markdown)"
+    )

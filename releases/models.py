@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 
 
@@ -58,3 +59,117 @@ class ProjectRef(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.name}"
+
+
+class ReleaseType(models.TextChoices):
+    MAJOR = "major", "Major"
+    MINOR = "minor", "Minor"
+    PATCH = "patch", "Patch"
+    HOTFIX = "hotfix", "Hotfix"
+
+
+class ReleaseStatus(models.TextChoices):
+    PLANNED = "planned", "Planned"
+    PREPARING = "preparing", "Preparing"
+    VALIDATING = "validating", "Validating"
+    READY = "ready", "Ready"
+    STAGING = "staging", "Staging"
+    PRODUCTION = "production", "Production"
+    RELEASED = "released", "Released"
+    CANCELLED = "cancelled", "Cancelled"
+    ROLLED_BACK = "rolled_back", "Rolled back"
+
+
+# The release state machine: releases.services.release_transition is the only writer.
+RELEASE_TRANSITIONS: dict[str, set[str]] = {
+    ReleaseStatus.PLANNED: {ReleaseStatus.PREPARING, ReleaseStatus.CANCELLED},
+    ReleaseStatus.PREPARING: {ReleaseStatus.VALIDATING, ReleaseStatus.CANCELLED},
+    ReleaseStatus.VALIDATING: {ReleaseStatus.READY, ReleaseStatus.CANCELLED},
+    ReleaseStatus.READY: {ReleaseStatus.STAGING, ReleaseStatus.VALIDATING, ReleaseStatus.CANCELLED},
+    ReleaseStatus.STAGING: {
+        ReleaseStatus.PRODUCTION,
+        ReleaseStatus.READY,
+        ReleaseStatus.ROLLED_BACK,
+        ReleaseStatus.CANCELLED,
+    },
+    ReleaseStatus.PRODUCTION: {ReleaseStatus.RELEASED, ReleaseStatus.ROLLED_BACK},
+    ReleaseStatus.RELEASED: {ReleaseStatus.ROLLED_BACK},
+    ReleaseStatus.CANCELLED: set(),
+    ReleaseStatus.ROLLED_BACK: set(),
+}
+RELEASE_FINAL_STATES = frozenset({ReleaseStatus.CANCELLED, ReleaseStatus.ROLLED_BACK})
+# The happy path, in order, for the phase progress bar.
+RELEASE_PHASES = [
+    ReleaseStatus.PLANNED,
+    ReleaseStatus.PREPARING,
+    ReleaseStatus.VALIDATING,
+    ReleaseStatus.READY,
+    ReleaseStatus.STAGING,
+    ReleaseStatus.PRODUCTION,
+    ReleaseStatus.RELEASED,
+]
+
+
+class Release(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="releases")
+    version = models.CharField(max_length=100)
+    # The version's precedence parts, so that lists sort in SemVer order in the database.
+    major = models.PositiveIntegerField()
+    minor = models.PositiveIntegerField()
+    patch = models.PositiveIntegerField()
+    prerelease = models.CharField(max_length=100, blank=True)
+    type = models.CharField(max_length=10, choices=ReleaseType.choices)
+    codename = models.CharField(max_length=100, blank=True)
+    summary = models.CharField(max_length=300, blank=True)
+    release_manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="managed_releases",
+    )
+    target_date = models.DateField(null=True, blank=True)
+    status = models.CharField(
+        max_length=20, choices=ReleaseStatus.choices, default=ReleaseStatus.PLANNED
+    )
+    # Git facts, filled by the preparation run.
+    base_ref = models.CharField(max_length=255, blank=True)
+    base_commit = models.CharField(max_length=64, blank=True)
+    previous_tag = models.CharField(max_length=255, blank=True)
+    branch = models.CharField(max_length=255, blank=True)
+    tag = models.CharField(max_length=255, blank=True)
+    head_commit = models.CharField(max_length=64, blank=True)
+    prepared_at = models.DateTimeField(null=True, blank=True)
+    tagged_at = models.DateTimeField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+    notes_edited = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # Two people creating the same version at once: the database keeps one.
+            models.UniqueConstraint(fields=["project", "version"], name="release_unique_version"),
+        ]
+        indexes = [
+            # /releases/ filtered by project and status, newest first.
+            models.Index(fields=["project", "status", "-created_at"], name="release_list_idx"),
+            # The last released version of a project (version proposal).
+            models.Index(fields=["project", "major", "minor", "patch"], name="release_semver_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.project.slug} v{self.version}"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in RELEASE_FINAL_STATES

@@ -4,8 +4,21 @@ from pathlib import Path
 
 from django.conf import settings
 
-from liftoff.git import GIT_ENV, fetch_mirror_args, list_refs, mirror_ensure, redact_url
+from liftoff.git import (
+    GIT_ENV,
+    clone_args,
+    fetch_mirror_args,
+    fetch_workspace_args,
+    list_refs,
+    mirror_ensure,
+    push_ref_args,
+    redact_url,
+    ref_name_problem,
+    repo_identity_set,
+)
 from releases.models import Project
+from releases.services import release_git_facts_record
+from runs.errors import StepFailed
 from runs.registry import RunKind, StepSpec, register_kind
 
 
@@ -62,5 +75,244 @@ SYNC = register_kind(
             StepSpec("record", "Record branches and tags", sync_record),
         ),
         lock_keys=lambda run: [f"project:{run.subject_id}:mirror"],
+    )
+)
+
+
+# --- Release preparation and shipping ---------------------------------------------------
+
+IDENTITY = {"name": "Liftoff", "email": "liftoff@localhost"}
+
+
+def workspace_path(release) -> Path:
+    """A working clone per release: never anyone's own checkout."""
+    return Path(settings.DATA_DIR) / "workspaces" / release.project.slug / f"release-{release.pk}"
+
+
+def _release(ctx):
+    from releases.models import Release
+
+    return Release.objects.select_related("project").get(pk=ctx.run.subject_id)
+
+
+def _workspace(ctx, release):
+    """Clone the remote (first time) or fetch it (a retry), then return the repo."""
+    import git
+
+    path = workspace_path(release)
+    url = release.project.repo_url
+    if not (path / ".git").exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ctx.run_command(clone_args(url, path), cwd=path.parent, env=GIT_ENV, timeout=900)
+    else:
+        ctx.run_command(fetch_workspace_args(), cwd=path, env=GIT_ENV, timeout=900)
+    repo = git.Repo(path)
+    repo_identity_set(repo, **IDENTITY)
+    return repo
+
+
+def prepare_fetch(ctx):
+    release = _release(ctx)
+    repo = _workspace(ctx, release)
+    return f"Workspace at {repo.working_dir}"
+
+
+def prepare_branch(ctx):
+    """Check out the release branch: the remote's if a former attempt pushed it, else a
+    new one from the base (the default branch, or the production tag for a hotfix)."""
+    import git
+
+    release = _release(ctx)
+    for name in (release.branch, release.base_ref):
+        if problem := ref_name_problem(name):
+            raise StepFailed(f"“{name}” {problem}.")
+    repo = git.Repo(workspace_path(release))
+    remote_branch = f"origin/{release.branch}"
+    if remote_branch in [r.name for r in repo.remotes.origin.refs]:
+        repo.git.checkout("-B", release.branch, remote_branch, "--")
+        return f"Continuing {release.branch} from the remote"
+    base_tag = f"refs/tags/{release.base_ref}"
+    base = (
+        base_tag
+        if release.base_ref in [t.name for t in repo.tags]
+        else f"refs/remotes/origin/{release.base_ref}"
+    )
+    try:
+        base_commit = repo.commit(base).hexsha
+    except (git.BadName, ValueError):
+        raise StepFailed(f"The base {release.base_ref} does not exist in the remote.") from None
+    repo.git.checkout("-B", release.branch, base_commit, "--")
+    release_git_facts_record(release=release, base_commit=base_commit)
+    return f"Created {release.branch} from {release.base_ref} ({base_commit[:10]})"
+
+
+def prepare_bump(ctx):
+    """Write the new version into the version files and commit, unless an earlier attempt
+    already did (then nothing changes, and no second commit is made)."""
+    import git
+
+    from releases.version_files import bump_version_file
+
+    release = _release(ctx)
+    repo = git.Repo(workspace_path(release))
+    changed = []
+    for relative in release.project.version_files:
+        path = Path(repo.working_dir) / relative
+        if not path.is_file():
+            raise StepFailed(f"The version file {relative} is not in the repository.")
+        content = path.read_text()
+        new, old = bump_version_file(relative, content, release.version)
+        ctx.log(f"{relative}: {old} → {release.version}")
+        if new != content:
+            path.write_text(new)
+            changed.append(relative)
+    if not changed:
+        return f"Version files already at {release.version}"
+    repo.index.add(changed)
+    message = f'chore(release): v{release.version} "{release.codename}"'
+    if release.summary:
+        message += f"\n\n{release.summary}"
+    commit = repo.index.commit(message)
+    return f"Committed {commit.hexsha[:10]}: {', '.join(changed)}"
+
+
+def prepare_push(ctx):
+    import git
+
+    release = _release(ctx)
+    repo = git.Repo(workspace_path(release))
+    ctx.run_command(
+        push_ref_args("HEAD", f"refs/heads/{release.branch}"),
+        cwd=repo.working_dir,
+        env=GIT_ENV,
+        timeout=900,
+    )
+    head = repo.head.commit.hexsha
+    release_git_facts_record(release=release, head_commit=head)
+    return f"Pushed {release.branch} at {head[:10]}"
+
+
+def prepare_notes(ctx):
+    """Draft the notes from the commits since the previous release tag (kept if a person
+    has edited them since)."""
+    from django.utils import timezone
+
+    from releases.notes import draft_notes
+
+    release = _release(ctx)
+    path = workspace_path(release)
+    previous = _previous_tag(release)
+    facts = {"previous_tag": previous or "", "prepared_at": timezone.now()}
+    if not release.notes_edited:
+        facts["notes"] = draft_notes(
+            path,
+            since=previous,
+            until="HEAD",
+            project_name=release.project.name,
+            version=release.version,
+            codename=release.codename,
+            summary=release.summary,
+        )
+    release_git_facts_record(release=release, **facts)
+    kept = "kept the edited notes" if release.notes_edited else "drafted the notes"
+    return f"Since {previous or 'the first commit'}: {kept}"
+
+
+def _previous_tag(release) -> str | None:
+    """The highest release tag below this version, as the remote has it."""
+    import git
+
+    from releases.versioning import Version
+
+    repo = git.Repo(workspace_path(release))
+    current = Version.parse(release.version)
+    best = None
+    for tag in repo.tags:
+        parsed = Version.parse_tag(tag.name, release.project.tag_pattern)
+        usable = parsed is not None and not parsed.prerelease and parsed < current
+        if usable and (best is None or parsed > best[0]):
+            best = (parsed, tag.name)
+    return best[1] if best else None
+
+
+def ship_tag(ctx):
+    """Create the annotated tag on the release head, unless it exists already there."""
+    import git
+
+    release = _release(ctx)
+    repo = git.Repo(workspace_path(release))
+    if problem := ref_name_problem(release.tag):
+        raise StepFailed(f"“{release.tag}” {problem}.")
+    existing = next((t for t in repo.tags if t.name == release.tag), None)
+    if existing is not None:
+        if existing.commit.hexsha != release.head_commit:
+            raise StepFailed(
+                f"The tag {release.tag} exists already on another commit "
+                f"({existing.commit.hexsha[:10]})."
+            )
+        return f"{release.tag} exists already on {release.head_commit[:10]}"
+    message = f'v{release.version} "{release.codename}" – {release.summary}'.rstrip(" –")
+    repo.create_tag(release.tag, ref=release.head_commit, message=message)
+    return f"Tagged {release.head_commit[:10]} as {release.tag}"
+
+
+def ship_push(ctx):
+    from django.utils import timezone
+
+    release = _release(ctx)
+    ctx.run_command(
+        push_ref_args(f"refs/tags/{release.tag}", f"refs/tags/{release.tag}"),
+        cwd=workspace_path(release),
+        env=GIT_ENV,
+        timeout=900,
+    )
+    release_git_facts_record(release=release, tagged_at=timezone.now())
+    return f"Pushed {release.tag}"
+
+
+def ship_finished(run):
+    """When the tag is on the remote, the release is released."""
+    from releases.models import ReleaseStatus
+    from releases.services import release_transition
+
+    if run.status != "succeeded":
+        return
+    release = _release_of(run)
+    if release.status == ReleaseStatus.PRODUCTION:
+        release_transition(release=release, to=ReleaseStatus.RELEASED, actor=None, _internal=True)
+
+
+def _release_of(run):
+    from releases.models import Release
+
+    return Release.objects.select_related("project").get(pk=run.subject_id)
+
+
+PREPARE = register_kind(
+    RunKind(
+        name="release.prepare",
+        label="Release preparation",
+        steps=(
+            StepSpec("fetch", "Fetch the remote", prepare_fetch),
+            StepSpec("branch", "Create the release branch", prepare_branch),
+            StepSpec("bump", "Bump the version", prepare_bump),
+            StepSpec("push", "Push the branch", prepare_push),
+            StepSpec("notes", "Draft the release notes", prepare_notes),
+        ),
+        lock_keys=lambda run: [f"release:{run.subject_id}:git"],
+    )
+)
+
+SHIP = register_kind(
+    RunKind(
+        name="release.ship",
+        label="Release tag",
+        steps=(
+            StepSpec("fetch", "Fetch the remote", prepare_fetch),
+            StepSpec("tag", "Tag the release head", ship_tag),
+            StepSpec("push", "Push the tag", ship_push),
+        ),
+        lock_keys=lambda run: [f"release:{run.subject_id}:git"],
+        on_finish=ship_finished,
     )
 )

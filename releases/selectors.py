@@ -26,3 +26,61 @@ def project_latest_sync(*, project: Project):
         subject_id=project.pk,
         kind="project.sync",
     )
+
+
+def release_list(
+    *,
+    project_slug: str = "",
+    status: str = "",
+    release_type: str = "",
+    query: str = "",
+    date_from=None,
+    date_to=None,
+):
+    from django.db.models import Q
+
+    from releases.models import Release
+
+    releases = Release.objects.select_related("project", "release_manager")
+    if project_slug:
+        releases = releases.filter(project__slug=project_slug)
+    if status:
+        releases = releases.filter(status=status)
+    if release_type:
+        releases = releases.filter(type=release_type)
+    if query:
+        releases = releases.filter(
+            Q(version__icontains=query) | Q(codename__icontains=query) | Q(summary__icontains=query)
+        )
+    if date_from:
+        releases = releases.filter(created_at__date__gte=date_from)
+    if date_to:
+        releases = releases.filter(created_at__date__lte=date_to)
+    return releases.order_by("-created_at", "-id")
+
+
+def release_get(*, release_id: int):
+    """Every role may read every release; 404 if none."""
+    from releases.models import Release
+
+    return get_object_or_404(
+        Release.objects.select_related("project", "release_manager", "created_by"), pk=release_id
+    )
+
+
+def release_latest_run(*, release, kinds=("release.prepare", "release.ship")):
+    from django.contrib.contenttypes.models import ContentType
+
+    from releases.models import Release
+    from runs.models import Run
+
+    return (
+        Run.objects.filter(
+            subject_type=ContentType.objects.get_for_model(Release),
+            subject_id=str(release.pk),
+            kind__in=kinds,
+        )
+        .select_related("requested_by")
+        .order_by("-created_at", "-id")
+        .first()
+    )

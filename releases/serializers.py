@@ -39,3 +39,51 @@ class ProjectCreateSerializer(serializers.Serializer):
     )
     tag_pattern = serializers.CharField(max_length=200, default="v{version}")
     codename_pool = serializers.ListField(child=serializers.CharField(max_length=100), default=list)
+
+
+class ReleaseSerializer(serializers.ModelSerializer):
+    project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    release_manager = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        from releases.models import Release
+
+        model = Release
+        fields = [
+            "id",
+            "project",
+            "version",
+            "type",
+            "codename",
+            "summary",
+            "status",
+            "release_manager",
+            "target_date",
+            "branch",
+            "tag",
+            "base_ref",
+            "head_commit",
+            "previous_tag",
+            "prepared_at",
+            "tagged_at",
+            "released_at",
+            "created_at",
+        ]
+
+
+class ReleaseCreateSerializer(serializers.Serializer):
+    project = serializers.SlugRelatedField(slug_field="slug", queryset=Project.objects.all())
+    type = serializers.ChoiceField(choices=["major", "minor", "patch", "hotfix"])
+    version = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    codename = serializers.CharField(max_length=100, required=False, allow_null=True, default=None)
+    summary = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    target_date = serializers.DateField(required=False, allow_null=True, default=None)
+
+
+class TransitionSerializer(serializers.Serializer):
+    to = serializers.CharField(max_length=20)
+
+
+class NotesSerializer(serializers.Serializer):
+    markdown = serializers.CharField(allow_blank=True)
+    html = serializers.CharField(read_only=True)

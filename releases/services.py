@@ -3,7 +3,7 @@ import re
 from django.db import IntegrityError, transaction
 
 from liftoff.audit import audit_record
-from liftoff.errors import ValidationFailed
+from liftoff.errors import Conflict, ValidationFailed
 from liftoff.git import ref_name_problem, remote_url_problem
 from releases.models import Project, default_cadence_days
 
@@ -129,3 +129,299 @@ def project_sync(*, project: Project, actor):
     from runs.services import run_create
 
     return run_create(kind="project.sync", subject=project, project=project, requested_by=actor)
+
+
+# --- Releases ------------------------------------------------------------------------------
+
+
+def render_ref_pattern(pattern: str, *, version: str, codename: str) -> str:
+    """A branch or tag name from the project's pattern (placeholders only, never format())."""
+    from releases.versioning import codename_slug
+
+    return (
+        pattern.replace("{version}", version)
+        .replace("{codename-slug}", codename_slug(codename) or "release")
+        .replace("{codename}", codename)
+    )
+
+
+def _known_versions(project: Project):
+    """(released versions, versions of live releases, version now in production)."""
+    from releases.models import Release, ReleaseStatus
+    from releases.versioning import Version
+
+    released, existing, production = [], [], None
+    for version, status in Release.objects.filter(project=project).values_list("version", "status"):
+        parsed = Version.parse(version)
+        if status != ReleaseStatus.CANCELLED:
+            existing.append(parsed)
+        if status in {ReleaseStatus.RELEASED, ReleaseStatus.PRODUCTION}:
+            released.append(parsed)
+            if production is None or parsed > production:
+                production = parsed
+    for name in project.refs.filter(kind="tag").values_list("name", flat=True):
+        parsed = Version.parse_tag(name, project.tag_pattern)
+        if parsed is not None:
+            released.append(parsed)
+            existing.append(parsed)
+    if production is None and released:
+        production = max((v for v in released if not v.prerelease), default=None)
+    return released, existing, production
+
+
+def release_proposal(*, project: Project, release_type: str | None = None) -> dict:
+    """What the new-release form proposes: type (with reasons), version, codename."""
+    from releases.models import Release
+    from releases.versioning import next_codename, propose_version, suggest_release_type
+
+    released, _, production = _known_versions(project)
+    last = max((v for v in released if not v.prerelease), default=None)
+    suggested, reasons = "patch", []
+    commits = _commits_since_release(project, last)
+    if commits is None:
+        reasons = ["Sync the repository to see the commits since the last release."]
+    else:
+        suggested, reasons = suggest_release_type(commits, current=last)
+    release_type = release_type or suggested
+    used = Release.objects.filter(project=project).values_list("codename", flat=True)
+    return {
+        "suggested_type": suggested,
+        "reasons": reasons,
+        "type": release_type,
+        "version": str(
+            propose_version(release_type=release_type, released=released, in_production=production)
+        ),
+        "codename": next_codename(project.codename_pool, used) or "",
+        "last_released": str(last) if last else None,
+    }
+
+
+def _commits_since_release(project: Project, last):
+    """(subject, body) of commits on the default branch since the last release tag, read
+    from the project's mirror; None if the mirror has not been synced yet."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from releases.notes import commits_between
+
+    mirror = Path(settings.DATA_DIR) / "mirrors" / f"{project.slug}.git"
+    if not (mirror / "HEAD").exists() or ref_name_problem(project.default_branch):
+        return None
+    since = (
+        render_ref_pattern(project.tag_pattern, version=str(last), codename="") if last else None
+    )
+    try:
+        commits = commits_between(mirror, since=since, until=project.default_branch)
+    except Exception:
+        return None
+    return [(c.subject, c.body) for c in commits]
+
+
+def release_create(
+    *,
+    actor,
+    project: Project,
+    release_type: str,
+    version: str | None = None,
+    codename: str | None = None,
+    summary: str = "",
+    target_date=None,
+    release_manager=None,
+):
+    """1. Propose what was not given; 2. check the version (SemVer, not taken, not lower
+    than released) and the branch name; 3. write it, audited. Two people creating the same
+    version at once: the unique constraint keeps one, the other gets the same message."""
+    from releases.models import Release, ReleaseType
+    from releases.versioning import Version, version_problem
+
+    if release_type not in ReleaseType.values:
+        raise ValidationFailed(
+            "Choose the type of release.",
+            errors={"type": [f"Choose one of {', '.join(ReleaseType.values)}."]},
+        )
+    proposal = release_proposal(project=project, release_type=release_type)
+    version = (version or proposal["version"]).strip()
+    codename = (proposal["codename"] if codename is None else codename).strip()
+    parsed = Version.parse(version)  # ValidationFailed naming the version field
+    released, existing, production = _known_versions(project)
+    hotfix_of = production if release_type == ReleaseType.HOTFIX else None
+    if problem := version_problem(parsed, released=released, existing=existing,
+                                  hotfix_of=hotfix_of):
+        raise ValidationFailed("The version cannot be used.", errors={"version": [problem]})
+    branch = render_ref_pattern(project.branch_pattern, version=version, codename=codename)
+    tag = render_ref_pattern(project.tag_pattern, version=version, codename=codename)
+    for field, name in (("codename", branch), ("version", tag)):
+        if problem := ref_name_problem(name):
+            raise ValidationFailed(
+                "The release's git names are not valid.", errors={field: [f"“{name}” {problem}."]}
+            )
+    base_ref = project.default_branch
+    if release_type == ReleaseType.HOTFIX and production is not None:
+        base_ref = render_ref_pattern(project.tag_pattern, version=str(production), codename="")
+    try:
+        with transaction.atomic():
+            release = Release.objects.create(
+                project=project,
+                version=version,
+                major=parsed.major,
+                minor=parsed.minor,
+                patch=parsed.patch,
+                prerelease=".".join(parsed.prerelease),
+                type=release_type,
+                codename=codename,
+                summary=summary.strip()[:300],
+                target_date=target_date,
+                release_manager=release_manager or (actor if getattr(actor, "pk", None) else None),
+                created_by=actor if getattr(actor, "pk", None) else None,
+                branch=branch,
+                tag=tag,
+                base_ref=base_ref,
+            )
+            audit_record(
+                actor=actor,
+                action="release.created",
+                obj=release,
+                after={
+                    "project": project.slug,
+                    "version": version,
+                    "type": release_type,
+                    "codename": codename,
+                    "branch": branch,
+                    "base": base_ref,
+                },
+            )
+    except IntegrityError:
+        raise ValidationFailed(
+            "The version cannot be used.",
+            errors={"version": [f"v{version} exists already in {project.name}."]},
+        ) from None
+    return release
+
+
+def release_missing(*, release, to: str) -> list[str]:
+    """What blocks moving `release` to `to` (empty when nothing does)."""
+    from releases.models import ReleaseStatus
+
+    missing = []
+    if to == ReleaseStatus.VALIDATING and not release.prepared_at:
+        missing.append(
+            "The release is not prepared yet: its branch is not pushed "
+            "(start Prepare, or retry it)."
+        )
+    if to == ReleaseStatus.RELEASED and not release.tagged_at:
+        missing.append(f"The tag {release.tag} is not created yet: use Ship to tag and push.")
+    if to == ReleaseStatus.PREPARING and release.status == ReleaseStatus.PLANNED:
+        missing.append("Preparation starts with Prepare, which runs the git work.")
+    return missing
+
+
+def release_transition(*, release, to: str, actor, _internal: bool = False):
+    """The one place a release's status changes: the state machine, then the
+    preconditions, then a conditional UPDATE (someone else may have moved it)."""
+    from django.utils import timezone
+
+    from releases.models import RELEASE_TRANSITIONS, Release, ReleaseStatus
+
+    current = release.status
+    if to not in ReleaseStatus.values:
+        raise ValidationFailed("Unknown phase.", errors={"to": [f"“{to}” is not a phase."]})
+    if to not in RELEASE_TRANSITIONS[current]:
+        allowed = ", ".join(sorted(RELEASE_TRANSITIONS[current])) or "nothing"
+        raise Conflict(
+            f"A {current} release cannot move to {to} (it can move to {allowed}).",
+            missing=[f"{current} → {to} is not a step of the release process."],
+        )
+    missing = [] if _internal else release_missing(release=release, to=to)
+    if missing:
+        raise Conflict(f"v{release.version} cannot move to {to} yet.", missing=missing)
+    fields = {"status": to}
+    if to == ReleaseStatus.RELEASED:
+        fields["released_at"] = timezone.now()
+    with transaction.atomic():
+        changed = Release.objects.filter(pk=release.pk, status=current).update(**fields)
+        if not changed:
+            raise Conflict(
+                "Someone else moved this release meanwhile; reload to see it.",
+                missing=["The release changed while you looked at it."],
+            )
+        audit_record(
+            actor=actor,
+            action="release.transition",
+            obj=release,
+            before={"status": current},
+            after={"status": to},
+        )
+    for name, value in fields.items():
+        setattr(release, name, value)
+    return release
+
+
+def release_prepare(*, release, actor):
+    """Start the preparation run (branch, version bump, commit, push, notes)."""
+    from releases.models import ReleaseStatus
+    from runs.services import run_create
+
+    with transaction.atomic():
+        if release.status == ReleaseStatus.PLANNED:
+            release_transition(
+                release=release, to=ReleaseStatus.PREPARING, actor=actor, _internal=True
+            )
+        elif release.status != ReleaseStatus.PREPARING:
+            raise Conflict(
+                f"A {release.status} release cannot be prepared again.",
+                missing=["Only a planned or preparing release is prepared."],
+            )
+        return run_create(
+            kind="release.prepare", subject=release, project=release.project, requested_by=actor
+        )
+
+
+def release_ship(*, release, actor):
+    """Start the run that tags the release head and pushes the tag; it moves the release
+    to released when the tag is on the remote."""
+    from releases.models import ReleaseStatus
+    from runs.services import run_create
+
+    if release.status != ReleaseStatus.PRODUCTION:
+        raise Conflict(
+            f"Only a release in production is shipped (this one is {release.status}).",
+            missing=["Move the release to production first."],
+        )
+    if not release.head_commit:
+        raise Conflict("The release has no head commit.", missing=["Prepare the release."])
+    return run_create(
+        kind="release.ship", subject=release, project=release.project, requested_by=actor
+    )
+
+
+@transaction.atomic
+def release_notes_update(*, release, actor, markdown: str):
+    from releases.models import Release
+
+    before = release.notes
+    Release.objects.filter(pk=release.pk).update(notes=markdown, notes_edited=True)
+    audit_record(
+        actor=actor,
+        action="release.notes_edited",
+        obj=release,
+        before={"length": len(before)},
+        after={"length": len(markdown)},
+    )
+    release.notes, release.notes_edited = markdown, True
+    return release
+
+
+def release_git_facts_record(*, release, **facts):
+    """The preparation and ship runs record what they did (branch, commits, tag)."""
+    from releases.models import Release
+
+    Release.objects.filter(pk=release.pk).update(**facts)
+    audit_record(
+        actor=None,
+        action="release.git_recorded",
+        obj=release,
+        after={k: str(v) for k, v in facts.items() if k != "notes"},
+    )
+    for name, value in facts.items():
+        setattr(release, name, value)

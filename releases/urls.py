@@ -1,10 +1,36 @@
 from django.urls import path
 
-from releases import views
+from releases import release_views, views
 
 app_name = "releases"
 urlpatterns = [
-    path("releases/", views.index, name="index"),
+    path("releases/", release_views.release_index, name="index"),
+    path("releases/new/", release_views.release_new, name="release-new"),
+    path("releases/<int:release_id>/", release_views.release_detail, name="release-detail"),
+    path(
+        "releases/<int:release_id>/prepare/",
+        release_views.release_prepare_view,
+        name="release-prepare",
+    ),
+    path("releases/<int:release_id>/ship/", release_views.release_ship_view, name="release-ship"),
+    path(
+        "releases/<int:release_id>/transition/",
+        release_views.release_transition_view,
+        name="release-transition",
+    ),
+    path(
+        "releases/<int:release_id>/notes/", release_views.release_notes_edit, name="release-notes"
+    ),
+    path(
+        "releases/<int:release_id>/notes/preview/",
+        release_views.release_notes_preview,
+        name="release-notes-preview",
+    ),
+    path(
+        "releases/<int:release_id>/notes.md",
+        release_views.release_notes_download,
+        name="release-notes-download",
+    ),
     path("projects/", views.project_index, name="project-index"),
     path("projects/new/", views.project_new, name="project-new"),
     path("projects/<slug:slug>/", views.project_detail, name="project-detail"),

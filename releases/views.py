@@ -11,11 +11,6 @@ from runs.views import progress_context
 
 
 @role_required(*READ_ROLES)
-def index(request):
-    return render(request, "releases/index.html", {"projects": project_list()})
-
-
-@role_required(*READ_ROLES)
 def project_index(request):
     return render(request, "releases/projects.html", {"projects": project_list()})
 

@@ -96,6 +96,8 @@ def start_worker(transactional_db):
             **os.environ,
             "DATABASE_URL": worker_database_url(),
             "LIFTOFF_DATA_DIR": str(settings.DATA_DIR),
+            # The broker folders as this process uses them, even if a test moved DATA_DIR.
+            "LIFTOFF_BROKER_DIR": str(settings.BROKER_DIR),
             "DJANGO_ALLOW_ASYNC_UNSAFE": "",
         }
         if settings.REDIS_URL:

@@ -1,0 +1,90 @@
+"""`manage.py release new|notes|move|prepare`: the seed's scripts, through the same services
+as the pages and the API (so the same rules hold)."""
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from liftoff.errors import DomainError
+from releases.models import Release
+from releases.selectors import project_get
+from releases.services import release_create, release_prepare, release_transition
+
+
+class Command(BaseCommand):
+    help = "Plan, prepare and move releases from the command line."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--as",
+            dest="username",
+            default=None,
+            help="Act as this user (for the audit trail). Default: system.",
+        )
+        sub = parser.add_subparsers(dest="action", required=True)
+        new = sub.add_parser("new", help="Plan a release (version and codename proposed).")
+        new.add_argument("--project", required=True)
+        new.add_argument("--type", required=True, choices=["major", "minor", "patch", "hotfix"])
+        new.add_argument("--version", dest="release_version", default=None)
+        new.add_argument("--codename", default=None)
+        new.add_argument("--summary", default="")
+        notes = sub.add_parser("notes", help="Print a release's notes (Markdown).")
+        notes.add_argument("--project", required=True)
+        notes.add_argument("version")
+        move = sub.add_parser("move", help="Move a release to another phase.")
+        move.add_argument("--project", required=True)
+        move.add_argument("version")
+        move.add_argument("to")
+        prepare = sub.add_parser("prepare", help="Start the preparation run.")
+        prepare.add_argument("--project", required=True)
+        prepare.add_argument("version")
+
+    def _release(self, project_slug, version):
+        release = Release.objects.filter(
+            project__slug=project_slug, version=version.removeprefix("v")
+        ).first()
+        if release is None:
+            raise CommandError(f"No release {version} in project {project_slug}.")
+        return release
+
+    def handle(self, *args, action, username, **options):
+        actor = None
+        if username:
+            actor = get_user_model().objects.filter(username=username).first()
+            if actor is None:
+                raise CommandError(f"No user {username}.")
+        try:
+            if action == "new":
+                project = project_get(slug=options["project"])
+                release = release_create(
+                    actor=actor,
+                    project=project,
+                    release_type=options["type"],
+                    version=options["release_version"],
+                    codename=options["codename"],
+                    summary=options["summary"],
+                )
+                self.stdout.write(
+                    self.style.SUCCESS(
+                        f"Planned {project.name} v{release.version} “{release.codename}” "
+                        f"({release.type}); branch {release.branch}."
+                    )
+                )
+            elif action == "notes":
+                release = self._release(options["project"], options["version"])
+                self.stdout.write(release.notes or "")
+            elif action == "move":
+                release = self._release(options["project"], options["version"])
+                release_transition(release=release, to=options["to"], actor=actor)
+                self.stdout.write(
+                    self.style.SUCCESS(f"v{release.version} is now {release.status}.")
+                )
+            elif action == "prepare":
+                release = self._release(options["project"], options["version"])
+                run = release_prepare(release=release, actor=actor)
+                self.stdout.write(
+                    self.style.SUCCESS(f"Preparing v{release.version}: run #{run.pk}.")
+                )
+        except DomainError as exc:
+            details = [f"{field}: {' '.join(msgs)}" for field, msgs in exc.errors.items()]
+            details += list(exc.extra.get("missing") or [])
+            raise CommandError(" ".join([exc.message, *details])) from None
