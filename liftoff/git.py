@@ -78,6 +78,39 @@ GIT_ENV = {
 }
 
 
+def git_env() -> dict[str, str]:
+    """The environment of every git command Liftoff runs.
+
+    HTTPS credentials come from the environment (LIFTOFF_GIT_TOKEN, with
+    LIFTOFF_GIT_USERNAME), never from the project's URL, and reach git as an extra HTTP
+    header through GIT_CONFIG_* variables: not in the command line, not in a log (the
+    token's value is masked as a secret), not on a page. SSH uses the worker's keys.
+    """
+    import base64
+    import os
+
+    env = dict(GIT_ENV)
+    token = os.environ.get("LIFTOFF_GIT_TOKEN", "")
+    if token:
+        user = os.environ.get("LIFTOFF_GIT_USERNAME", "x-access-token")
+        basic = base64.b64encode(f"{user}:{token}".encode()).decode()
+        env.update(
+            {
+                "GIT_CONFIG_COUNT": "1",
+                "GIT_CONFIG_KEY_0": "http.extraHeader",
+                "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
+            }
+        )
+    return env
+
+
+def git_secret_values() -> list[str]:
+    """Values a git command's output must never show (masked by the runner)."""
+    env = git_env()
+    header = env.get("GIT_CONFIG_VALUE_0", "")
+    return [header, header.removeprefix("Authorization: Basic ")] if header else []
+
+
 def mirror_ensure(path) -> bool:
     """Create the bare mirror at `path` if it is missing. True if it was created."""
     import git

@@ -10,7 +10,7 @@ from liftoff.health import health_report
 from liftoff.models import ApiToken
 from liftoff.roles import READ_ROLES, Role, has_role, public, role_required
 from liftoff.tokens import token_create, token_revoke
-from releases.selectors import project_list
+from releases.selectors import project_list, releases_in_flight
 
 
 @public
@@ -23,7 +23,8 @@ def healthz(request):
 
 @role_required(*READ_ROLES)
 def dashboard(request):
-    return render(request, "dashboard.html", {"projects": project_list()})
+    context = {"projects": project_list(), "in_flight": releases_in_flight()}
+    return render(request, "dashboard.html", context)
 
 
 def _token_page(request, form, new_secret=None, status=200):

@@ -5,10 +5,11 @@ from pathlib import Path
 from django.conf import settings
 
 from liftoff.git import (
-    GIT_ENV,
     clone_args,
     fetch_mirror_args,
     fetch_workspace_args,
+    git_env,
+    git_secret_values,
     list_refs,
     mirror_ensure,
     push_ref_args,
@@ -44,7 +45,7 @@ def sync_fetch(ctx):
     ctx.run_command(
         fetch_mirror_args(project.repo_url),
         cwd=mirror_path(project),
-        env=GIT_ENV,
+        env=git_env(),
         timeout=900,
         silence_timeout=300,
     )
@@ -75,6 +76,7 @@ SYNC = register_kind(
             StepSpec("record", "Record branches and tags", sync_record),
         ),
         lock_keys=lambda run: [f"project:{run.subject_id}:mirror"],
+        secrets=lambda run: git_secret_values(),
     )
 )
 
@@ -103,9 +105,9 @@ def _workspace(ctx, release):
     url = release.project.repo_url
     if not (path / ".git").exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        ctx.run_command(clone_args(url, path), cwd=path.parent, env=GIT_ENV, timeout=900)
+        ctx.run_command(clone_args(url, path), cwd=path.parent, env=git_env(), timeout=900)
     else:
-        ctx.run_command(fetch_workspace_args(), cwd=path, env=GIT_ENV, timeout=900)
+        ctx.run_command(fetch_workspace_args(), cwd=path, env=git_env(), timeout=900)
     repo = git.Repo(path)
     repo_identity_set(repo, **IDENTITY)
     return repo
@@ -184,7 +186,7 @@ def prepare_push(ctx):
     ctx.run_command(
         push_ref_args("HEAD", f"refs/heads/{release.branch}"),
         cwd=repo.working_dir,
-        env=GIT_ENV,
+        env=git_env(),
         timeout=900,
     )
     head = repo.head.commit.hexsha
@@ -263,7 +265,7 @@ def ship_push(ctx):
     ctx.run_command(
         push_ref_args(f"refs/tags/{release.tag}", f"refs/tags/{release.tag}"),
         cwd=workspace_path(release),
-        env=GIT_ENV,
+        env=git_env(),
         timeout=900,
     )
     release_git_facts_record(release=release, tagged_at=timezone.now())
@@ -300,6 +302,7 @@ PREPARE = register_kind(
             StepSpec("notes", "Draft the release notes", prepare_notes),
         ),
         lock_keys=lambda run: [f"release:{run.subject_id}:git"],
+        secrets=lambda run: git_secret_values(),
     )
 )
 
@@ -313,6 +316,7 @@ SHIP = register_kind(
             StepSpec("push", "Push the tag", ship_push),
         ),
         lock_keys=lambda run: [f"release:{run.subject_id}:git"],
+        secrets=lambda run: git_secret_values(),
         on_finish=ship_finished,
     )
 )

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.shortcuts import get_object_or_404
 
 from releases.models import Project
@@ -83,4 +85,61 @@ def release_latest_run(*, release, kinds=("release.prepare", "release.ship")):
         .select_related("requested_by")
         .order_by("-created_at", "-id")
         .first()
+    )
+
+
+def project_releases(*, project: Project):
+    """The project's history: every release, newest version first."""
+    return list(
+        project.releases.select_related("release_manager").order_by(
+            "-major", "-minor", "-patch", "-created_at"
+        )
+    )
+
+
+def project_cadence(*, project: Project, releases=None) -> list[dict]:
+    """Per release type: the last shipped release, when the next is due by the project's
+    cadence, and whether it is overdue. Uses the already loaded `releases` if given."""
+    from django.utils import timezone
+
+    from releases.models import ReleaseStatus
+
+    releases = project_releases(project=project) if releases is None else releases
+    today = timezone.localdate()
+    rows = []
+    for release_type, days in project.cadence_days.items():
+        shipped = [
+            r
+            for r in releases
+            if r.type == release_type and r.status == ReleaseStatus.RELEASED and r.released_at
+        ]
+        last = max(shipped, key=lambda r: r.released_at, default=None)
+        due = (timezone.localtime(last.released_at).date() + timedelta(days=days)) if last else None
+        rows.append(
+            {
+                "type": release_type,
+                "every_days": days,
+                "last": last,
+                "due": due,
+                "overdue_days": (today - due).days if due and due < today else 0,
+            }
+        )
+    return rows
+
+
+def releases_in_flight(*, limit: int = 10):
+    from releases.models import Release, ReleaseStatus
+
+    live = [
+        ReleaseStatus.PLANNED,
+        ReleaseStatus.PREPARING,
+        ReleaseStatus.VALIDATING,
+        ReleaseStatus.READY,
+        ReleaseStatus.STAGING,
+        ReleaseStatus.PRODUCTION,
+    ]
+    return list(
+        Release.objects.filter(status__in=live)
+        .select_related("project")
+        .order_by("target_date", "-created_at")[:limit]
     )

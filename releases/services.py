@@ -246,8 +246,9 @@ def release_create(
     parsed = Version.parse(version)  # ValidationFailed naming the version field
     released, existing, production = _known_versions(project)
     hotfix_of = production if release_type == ReleaseType.HOTFIX else None
-    if problem := version_problem(parsed, released=released, existing=existing,
-                                  hotfix_of=hotfix_of):
+    if problem := version_problem(
+        parsed, released=released, existing=existing, hotfix_of=hotfix_of
+    ):
         raise ValidationFailed("The version cannot be used.", errors={"version": [problem]})
     branch = render_ref_pattern(project.branch_pattern, version=version, codename=codename)
     tag = render_ref_pattern(project.tag_pattern, version=version, codename=codename)

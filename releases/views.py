@@ -5,7 +5,14 @@ from django.views.decorators.http import require_POST
 from liftoff.errors import DomainError, ValidationFailed
 from liftoff.roles import READ_ROLES, Role, role_required
 from releases.forms import ProjectForm
-from releases.selectors import project_get, project_latest_sync, project_list, project_refs
+from releases.selectors import (
+    project_cadence,
+    project_get,
+    project_latest_sync,
+    project_list,
+    project_refs,
+    project_releases,
+)
 from releases.services import project_create, project_sync
 from runs.views import progress_context
 
@@ -19,7 +26,13 @@ def project_index(request):
 def project_detail(request, slug: str):
     project = project_get(slug=slug)
     sync_run = project_latest_sync(project=project)
-    context = {"project": project, "refs": project_refs(project=project)}
+    releases = project_releases(project=project)
+    context = {
+        "project": project,
+        "refs": project_refs(project=project),
+        "releases": releases,
+        "cadence": project_cadence(project=project, releases=releases),
+    }
     if sync_run:
         context.update(progress_context(sync_run))
     return render(request, "releases/project_detail.html", context)

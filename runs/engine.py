@@ -209,29 +209,47 @@ def _set_step(step: Step, **fields) -> None:
 
 def run_execute(*, run_id: int, worker: str, task_id: str) -> str | None:
     """Claim the run, then run its steps. Returns the final status, or None if another
-    worker (or a cancel) got there first."""
+    worker (or a cancel) got there first. Whatever happens after the claim, the run ends
+    in a final state: nothing that fails here may leave it "running"."""
     close_old_connections()
     run = run_claim(run_id=run_id, worker=worker, task_id=task_id)
     if run is None:
         return None
+    heartbeat = Heartbeat(run.pk)
     try:
         kind = get_kind(run.kind)
-    except KeyError:
-        # Deployed code that does not know this kind (an older worker): fail visibly.
-        run_finish(
-            run=run,
-            status=RunStatus.FAILED,
-            error=f"This worker does not know runs of kind “{run.kind}”.",
+        secrets = sorted(
+            {*secret_values_from_settings(), *kind.secrets(run)}, key=len, reverse=True
         )
+    except Exception as exc:  # an unknown kind (older worker) or a broken kind definition
+        logger.exception("Run %s could not start", run.pk)
+        error = (
+            f"This worker does not know runs of kind “{run.kind}”."
+            if isinstance(exc, KeyError)
+            else f"Internal error before the first step: {type(exc).__name__}."
+        )
+        run_finish(run=run, status=RunStatus.FAILED, error=error)
         return RunStatus.FAILED
-    heartbeat = Heartbeat(run.pk)
-    heartbeat.start()
-    secrets = sorted({*secret_values_from_settings(), *kind.secrets(run)}, key=len, reverse=True)
     ctx = StepContext(run, heartbeat, [s for s in secrets if len(s) >= 4])
     heartbeat.on_tick = ctx.flush_due
+    heartbeat.start()
+    status, error = _run_steps(ctx, kind)
+    if heartbeat.cancel_event.is_set() and status == RunStatus.SUCCEEDED:
+        status, error = RunStatus.CANCELLED, "Cancelled."
+    if run_finish(run=run, status=status, error=error) and kind.on_finish:
+        try:
+            kind.on_finish(run)
+        except Exception:  # the run's own outcome stands; the follow-up failed
+            logger.exception("on_finish of run %s failed", run.pk)
+    return status
+
+
+def _run_steps(ctx: StepContext, kind) -> tuple[str, str]:
+    """Run the kind's steps in order; (final status, error)."""
+    heartbeat = ctx._heartbeat
     status, error = RunStatus.SUCCEEDED, ""
     try:
-        steps = {s.order: s for s in Step.objects.filter(run=run)}
+        steps = {s.order: s for s in Step.objects.filter(run=ctx.run)}
         for order, spec in enumerate(kind.steps):
             step = steps[order]
             ctx.step = step
@@ -259,7 +277,7 @@ def run_execute(*, run_id: int, worker: str, task_id: str) -> str | None:
             )
         status = RunStatus.FAILED
     except Exception as exc:  # a bug in a step: fail the run visibly, keep the worker
-        logger.exception("Run %s crashed in step %s", run.pk, ctx.step)
+        logger.exception("Run %s crashed in step %s", ctx.run.pk, ctx.step)
         error = ctx.mask(
             f"Internal error in step “{ctx.step.name if ctx.step else '?'}”: "
             f"{type(exc).__name__}: {exc}"
@@ -267,11 +285,9 @@ def run_execute(*, run_id: int, worker: str, task_id: str) -> str | None:
         ctx.log(f"[liftoff] {error}")
         status = RunStatus.FAILED
     finally:
-        ctx.flush()
-        heartbeat.stop_event.set()
-        heartbeat.join(timeout=10)
-    if heartbeat.cancel_event.is_set() and status == RunStatus.SUCCEEDED:
-        status, error = RunStatus.CANCELLED, "Cancelled."
-    if run_finish(run=run, status=status, error=error) and kind.on_finish:
-        kind.on_finish(run)
-    return status
+        try:
+            ctx.flush()
+        finally:
+            heartbeat.stop_event.set()
+            heartbeat.join(timeout=10)
+    return status, error

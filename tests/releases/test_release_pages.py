@@ -135,3 +135,38 @@ def test_notes_preview_is_sanitised_and_saving_is_audited(client_as, manager):
     download = client.get(f"/releases/{release.pk}/notes.md")
     assert download["Content-Disposition"].endswith('-v0.3.0-release-notes.md"')
     assert AuditEvent.objects.filter(action="release.notes_edited").count() == 1
+
+
+def test_project_page_shows_history_and_cadence_and_the_dashboard_in_flight(client_as, manager):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from releases.models import ReleaseStatus
+
+    project = ProjectFactory(slug="svc", cadence_days={"major": 91, "minor": 30, "patch": 14})
+    shipped = release_create(
+        actor=manager,
+        project=project,
+        release_type="minor",
+        version="0.2.0",
+        codename="Quantum Guardian",
+    )
+    Release.objects.filter(pk=shipped.pk).update(
+        status=ReleaseStatus.RELEASED, released_at=timezone.now() - timedelta(days=40)
+    )
+    planned = release_create(
+        actor=manager,
+        project=project,
+        release_type="minor",
+        version="0.3.0",
+        codename="Digital Oracle",
+    )
+    client = client_as(manager)
+    page = client.get("/projects/svc/").content.decode()
+    assert page.index("v0.3.0") < page.index("v0.2.0")  # newest version first
+    assert "“Quantum Guardian”" in page and "“Digital Oracle”" in page
+    assert "overdue by 10 days" in page  # minor: every 30 days, last 40 days ago
+    assert "no patch release shipped yet" in page
+    dashboard = client.get("/").content.decode()
+    assert f"/releases/{planned.pk}/" in dashboard and f"/releases/{shipped.pk}/" not in dashboard

@@ -87,3 +87,10 @@ SILENT = _kind("silent", _silent)
 LOOPING = _kind("looping", _looping)
 SLEEP_COMMAND = _kind("sleepcmd", _sleep_command)
 SECRETIVE = _kind("secretive", _secretive, secrets=lambda run: ["hunter2-deploy-key"])
+
+
+def _raise_secrets(run):
+    raise RuntimeError("broken kind definition")
+
+
+BROKEN = _kind("broken", _wait, secrets=_raise_secrets)

@@ -250,3 +250,15 @@ def test_secrets_are_masked_in_the_stored_log_and_on_the_page(
     api = client_as(manager).get(f"/api/v1/runs/{run.pk}/").json()
     assert "hunter2-deploy-key" not in page and "hunter2-deploy-key" not in str(api)
     assert "token=••••••" in page
+
+
+def test_a_kind_that_fails_before_its_first_step_never_stays_running(manager):
+    """The task body, called directly: whatever fails after the claim ends the run."""
+    from runs.engine import run_execute
+
+    run = _slow_kind_run(manager, name="broken")
+    assert run_execute(run_id=run.pk, worker="direct@host", task_id="t1") == "failed"
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    assert "Internal error before the first step" in run.error
+    assert run_execute(run_id=run.pk, worker="direct@host", task_id="t2") is None  # claimed
