@@ -328,4 +328,33 @@ def demo_seed(
         users = demo_users_ensure(password=password, reset_passwords=reset_passwords)
     # Made by the seed, not by a person: the audit trail records "system" as the actor.
     project = demo_project_ensure(repo_url=str(repo.path), actor=None)
+    demo_history_ensure(project=project.project, repo_path=repo.path)
     return DemoSeed(repo=repo, project=project, users=users)
+
+
+# The releases the demo repository's tags stand for (the seed's codename table).
+DEMO_HISTORY = [
+    ("0.1.0", "Nebula Whisper", "Initial consciousness awakening", "minor"),
+    ("0.2.0", "Quantum Guardian", "Security framework manifestation", "minor"),
+]
+
+
+def demo_history_ensure(*, project, repo_path: Path) -> None:
+    """The project's known refs (as a sync would record them) and its shipped releases,
+    so that the dashboard, the history and the version proposal start from real data."""
+    from liftoff.git import list_refs
+    from releases.services import project_refs_record, release_record_shipped
+
+    if not project.refs.exists():
+        project_refs_record(project=project, refs=list_refs(repo_path))
+    dates = {r.name: r.committed_at for r in project.refs.filter(kind="tag")}
+    for version, codename, summary, release_type in DEMO_HISTORY:
+        release_record_shipped(
+            actor=None,
+            project=project,
+            version=version,
+            codename=codename,
+            summary=summary,
+            release_type=release_type,
+            released_at=dates.get(f"v{version}"),
+        )

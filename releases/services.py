@@ -426,3 +426,57 @@ def release_git_facts_record(*, release, **facts):
     )
     for name, value in facts.items():
         setattr(release, name, value)
+
+
+def release_record_shipped(
+    *,
+    actor,
+    project: Project,
+    version: str,
+    codename: str,
+    summary: str,
+    release_type: str,
+    released_at,
+):
+    """Record a release that shipped before Liftoff tracked the project, from its tag.
+    Idempotent: an existing record of that version is returned unchanged."""
+    from releases.models import Release, ReleaseStatus
+    from releases.versioning import Version
+
+    existing = Release.objects.filter(project=project, version=version).first()
+    if existing is not None:
+        return existing
+    parsed = Version.parse(version)
+    tag = render_ref_pattern(project.tag_pattern, version=version, codename=codename)
+    head = project.refs.filter(kind="tag", name=tag).values_list("commit", flat=True).first()
+    if head is None:
+        raise ValidationFailed(
+            f"No tag {tag} in the repository: sync it first.",
+            errors={"version": [f"{tag} is not a known tag."]},
+        )
+    with transaction.atomic():
+        release = Release.objects.create(
+            project=project,
+            version=version,
+            major=parsed.major,
+            minor=parsed.minor,
+            patch=parsed.patch,
+            prerelease=".".join(parsed.prerelease),
+            type=release_type,
+            codename=codename,
+            summary=summary,
+            status=ReleaseStatus.RELEASED,
+            tag=tag,
+            head_commit=head,
+            branch="",
+            base_ref=project.default_branch,
+            tagged_at=released_at,
+            released_at=released_at,
+        )
+        audit_record(
+            actor=actor,
+            action="release.recorded",
+            obj=release,
+            after={"version": version, "tag": tag, "commit": head},
+        )
+    return release
