@@ -218,6 +218,17 @@ def _commits_since_release(project: Project, last):
     return [(c.subject, c.body) for c in commits]
 
 
+def _version_fields(parsed) -> dict:
+    """A release's version and the precedence parts the database sorts by."""
+    return {
+        "version": str(parsed),
+        "major": parsed.major,
+        "minor": parsed.minor,
+        "patch": parsed.patch,
+        "prerelease": ".".join(parsed.prerelease),
+    }
+
+
 def release_create(
     *,
     actor,
@@ -264,11 +275,7 @@ def release_create(
         with transaction.atomic():
             release = Release.objects.create(
                 project=project,
-                version=version,
-                major=parsed.major,
-                minor=parsed.minor,
-                patch=parsed.patch,
-                prerelease=".".join(parsed.prerelease),
+                **_version_fields(parsed),
                 type=release_type,
                 codename=codename,
                 summary=summary.strip()[:300],
@@ -457,11 +464,7 @@ def release_record_shipped(
     with transaction.atomic():
         release = Release.objects.create(
             project=project,
-            version=version,
-            major=parsed.major,
-            minor=parsed.minor,
-            patch=parsed.patch,
-            prerelease=".".join(parsed.prerelease),
+            **_version_fields(parsed),
             type=release_type,
             codename=codename,
             summary=summary,

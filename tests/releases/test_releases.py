@@ -294,3 +294,14 @@ def test_a_rejected_push_then_retry_finishes_without_duplicates(remote, manager,
     subjects = _branch_log(bare, release.branch)
     assert sum(s.startswith("chore(release): v0.3.0") for s in subjects) == 1
     assert Run.objects.filter(kind="release.prepare").count() == 2
+
+
+@pytest.mark.django_db
+def test_command_line_moves_with_the_same_rules(remote, capsys):
+    _project(remote[0])
+    call_command("release", "new", "--project", "svc", "--type", "minor")
+    with pytest.raises(CommandError, match="planned → validating is not a step"):
+        call_command("release", "move", "--project", "svc", "0.3.0", "validating")
+    call_command("release", "move", "--project", "svc", "v0.3.0", "cancelled")
+    assert "v0.3.0 is now cancelled." in capsys.readouterr().out
+    assert Release.objects.get().status == ReleaseStatus.CANCELLED
