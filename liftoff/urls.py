@@ -64,7 +64,7 @@ urlpatterns = [
     path("accounts/", include(account)),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("", include("releases.urls")),
-    path("approvals/", include("checklists.urls")),
+    path("", include("checklists.urls")),
     path("deployments/", include("deployments.urls")),
     path("incidents/", include("incidents.urls")),
     path("metrics/", include("metrics.urls")),

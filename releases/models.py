@@ -24,6 +24,9 @@ class Project(models.Model):
     tag_pattern = models.CharField(max_length=200, default="v{version}")
     codename_pool = models.JSONField(default=list, blank=True)
     cadence_days = models.JSONField(default=default_cadence_days)
+    # Approvals and waivers are given for the release head they saw; a new commit makes
+    # them stale unless the project says to keep them.
+    keep_approvals_on_new_commits = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)

@@ -73,7 +73,10 @@ def project_create(
     tag_pattern: str = "v{version}",
     codename_pool: list[str] | None = None,
     cadence_days: dict | None = None,
+    install_defaults: bool = True,
 ) -> Project:
+    """A new project starts with the default checklist templates and quality gates
+    (`checklists.defaults`) unless `install_defaults` is off."""
     data = {
         "slug": slug.strip(),
         "name": name.strip(),
@@ -92,6 +95,10 @@ def project_create(
         with transaction.atomic():
             project = Project.objects.create(**data)
             audit_record(actor=actor, action="project.created", obj=project, after=data)
+            if install_defaults:
+                from checklists.services import project_defaults_install
+
+                project_defaults_install(project=project, actor=actor)
     except IntegrityError:
         raise ValidationFailed(
             "The project could not be created.",
@@ -299,6 +306,9 @@ def release_create(
                     "base": base_ref,
                 },
             )
+            from checklists.services import release_checklists_create
+
+            release_checklists_create(release=release)
     except IntegrityError:
         raise ValidationFailed(
             "The version cannot be used.",
@@ -321,6 +331,10 @@ def release_missing(*, release, to: str) -> list[str]:
         missing.append(f"The tag {release.tag} is not created yet: use Ship to tag and push.")
     if to == ReleaseStatus.PREPARING and release.status == ReleaseStatus.PLANNED:
         missing.append("Preparation starts with Prepare, which runs the git work.")
+    if to in {ReleaseStatus.READY, ReleaseStatus.PRODUCTION}:
+        from checklists.selectors import release_blockers
+
+        missing += release_blockers(release=release, to=to)
     return missing
 
 

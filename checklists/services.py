@@ -1,0 +1,816 @@
+"""Every write of checklists, gates, results, approvals and waivers.
+
+Each service validates, writes and records its audit event in one transaction. Item
+changes are applied field by field to the row as it is now (a conditional UPDATE of just
+what the user changed), so two people ticking the same checklist never undo each other.
+"""
+
+import re
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from checklists.defaults import DEFAULT_GATES, DEFAULT_TEMPLATES
+from checklists.models import (
+    Approval,
+    Checklist,
+    ChecklistItem,
+    ChecklistTemplate,
+    ChecklistTemplateItem,
+    Comparator,
+    Decision,
+    GateKind,
+    GateResult,
+    GateResultSource,
+    GateStatus,
+    ItemKind,
+    ItemResult,
+    Phase,
+    QualityGate,
+    ValidationCommand,
+    Waiver,
+)
+from liftoff.audit import audit_record
+from liftoff.errors import Conflict, NotAllowed, ValidationFailed
+from liftoff.roles import Role, has_role
+
+REPORT_KEEP_CHARS = 200_000
+_KEY = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$")
+# Releases whose checklists and gates are closed for changes.
+_CLOSED = {"cancelled", "rolled_back"}
+
+
+def _require_role(actor, roles: set, message: str) -> None:
+    """`actor=None` is Liftoff itself (a management command, the demo seed)."""
+    if actor is not None and not has_role(actor, roles):
+        raise NotAllowed(message)
+
+
+def _require_open(release) -> None:
+    if release.status in _CLOSED:
+        raise Conflict(
+            f"v{release.version} is {release.get_status_display().lower()}: "
+            "its checklists and gates are closed."
+        )
+
+
+# --- Templates ------------------------------------------------------------------------
+
+
+def parse_items(text: str) -> list[dict]:
+    """The template editor's format, one item a line:
+
+        [test] [optional] Title | description
+
+    `[test]` makes a manual test scenario (given a result, not a tick), `[optional]` an
+    item that does not block the release. Blank lines are skipped."""
+    items, errors = [], []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip().removeprefix("- ").strip()
+        if not line:
+            continue
+        kind, required = ItemKind.CHECK, True
+        while line.startswith("["):
+            marker, _, rest = line.partition("]")
+            flag = marker[1:].strip().lower()
+            if flag in {"test", "scenario"}:
+                kind = ItemKind.SCENARIO
+            elif flag == "optional":
+                required = False
+            else:
+                errors.append(f"Line {number}: unknown marker [{flag}] (use [test] or [optional]).")
+            line = rest.strip()
+        title, _, description = line.partition(" | ")
+        title = title.strip()
+        if not title:
+            errors.append(f"Line {number}: the item has no title.")
+            continue
+        if len(title) > 200:
+            errors.append(f"Line {number}: the title is longer than 200 characters.")
+            continue
+        items.append(
+            {"title": title, "description": description.strip(), "kind": kind, "required": required}
+        )
+    if errors:
+        raise ValidationFailed("The items could not be read.", errors={"items": errors})
+    if not items:
+        raise ValidationFailed(
+            "A checklist needs at least one item.", errors={"items": ["List at least one item."]}
+        )
+    return items
+
+
+def items_as_text(items) -> str:
+    """The inverse of parse_items, for the editor."""
+    lines = []
+    for item in items:
+        flags = ("[test] " if item.kind == ItemKind.SCENARIO else "") + (
+            "" if item.required else "[optional] "
+        )
+        lines.append(
+            f"{flags}{item.title}" + (f" | {item.description}" if item.description else "")
+        )
+    return "\n".join(lines)
+
+
+@transaction.atomic
+def checklist_template_save(
+    *,
+    actor,
+    project,
+    name: str,
+    phase: str,
+    items_text: str,
+    description: str = "",
+    order: int | None = None,
+    active: bool = True,
+    template: ChecklistTemplate | None = None,
+) -> ChecklistTemplate:
+    """Create or replace a template and its items. Releases already planned keep the
+    checklists they were given."""
+    _require_role(actor, {Role.ADMIN}, "Only admins edit checklist templates.")
+    name = (name or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not name:
+        errors["name"] = ["This field is required."]
+    if phase not in Phase.values:
+        errors["phase"] = [f"Choose one of {', '.join(Phase.values)}."]
+    try:
+        items = parse_items(items_text or "")
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+        items = []
+    clash = ChecklistTemplate.objects.filter(project=project, name__iexact=name)
+    if template is not None:
+        clash = clash.exclude(pk=template.pk)
+    if name and clash.exists():
+        errors["name"] = [f"{project.name} has a template called “{name}” already."]
+    if errors:
+        raise ValidationFailed("The template could not be saved.", errors=errors)
+    if order is None:
+        order = (
+            template.order
+            if template
+            else (project.checklist_templates.aggregate(m=Max("order"))["m"] or 0) + 1
+        )
+    before = None
+    if template is None:
+        template = ChecklistTemplate(project=project)
+    else:
+        before = {"name": template.name, "phase": template.phase, "items": template.items.count()}
+        template.items.all().delete()
+    template.name, template.phase, template.description = name, phase, description.strip()
+    template.order, template.active = order, active
+    template.save()
+    ChecklistTemplateItem.objects.bulk_create(
+        ChecklistTemplateItem(template=template, order=i, **item) for i, item in enumerate(items)
+    )
+    audit_record(
+        actor=actor,
+        action="checklist_template.saved",
+        obj=template,
+        before=before,
+        after={"project": project.slug, "name": name, "phase": phase, "items": len(items)},
+    )
+    return template
+
+
+@transaction.atomic
+def checklist_template_delete(*, actor, template: ChecklistTemplate) -> None:
+    _require_role(actor, {Role.ADMIN}, "Only admins edit checklist templates.")
+    audit_record(
+        actor=actor,
+        action="checklist_template.deleted",
+        obj=template,
+        before={"name": template.name, "phase": template.phase},
+    )
+    template.delete()
+
+
+def _gate_errors(data: dict) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if not _KEY.match(data["key"]):
+        errors["key"] = ["Use 1–50 lowercase letters, digits and hyphens."]
+    if not data["name"]:
+        errors["name"] = ["This field is required."]
+    if data["kind"] not in GateKind.values:
+        errors["kind"] = ["Choose automated or manual."]
+    elif data["kind"] == GateKind.AUTOMATED:
+        if data["comparator"] not in Comparator.values:
+            errors["comparator"] = ["Choose how the value compares with the threshold."]
+        if data["threshold"] is None:
+            errors["threshold"] = ["An automated gate needs a threshold."]
+    else:
+        if not 1 <= (data["required_approvals"] or 0) <= 20:
+            errors["required_approvals"] = ["Between 1 and 20 approvals."]
+        if data["approver_role"] not in {r.value for r in Role} - {Role.STAKEHOLDER}:
+            errors["approver_role"] = ["Choose approver, release_manager or admin."]
+    return errors
+
+
+@transaction.atomic
+def gate_save(
+    *,
+    actor,
+    project,
+    key: str,
+    name: str,
+    kind: str,
+    description: str = "",
+    comparator: str = "",
+    threshold: float | None = None,
+    unit: str = "",
+    required_approvals: int = 1,
+    approver_role: str = Role.APPROVER,
+    order: int | None = None,
+    active: bool = True,
+    gate: QualityGate | None = None,
+) -> QualityGate:
+    _require_role(actor, {Role.ADMIN}, "Only admins define quality gates.")
+    data = {
+        "key": (key or "").strip(),
+        "name": (name or "").strip(),
+        "kind": kind,
+        "description": (description or "").strip(),
+        "comparator": comparator or "",
+        "threshold": threshold,
+        "unit": (unit or "").strip()[:20],
+        "required_approvals": required_approvals,
+        "approver_role": approver_role or Role.APPROVER,
+        "active": active,
+    }
+    errors = _gate_errors(data)
+    clash = QualityGate.objects.filter(project=project, key=data["key"])
+    if gate is not None:
+        clash = clash.exclude(pk=gate.pk)
+    if "key" not in errors and clash.exists():
+        errors["key"] = [f"{project.name} has a gate “{data['key']}” already."]
+    if errors:
+        raise ValidationFailed("The gate could not be saved.", errors=errors)
+    if data["kind"] == GateKind.MANUAL:
+        data.update(comparator="", threshold=None, unit="")
+    before = None
+    if gate is None:
+        gate = QualityGate(project=project)
+        data["order"] = (
+            order
+            if order is not None
+            else (project.quality_gates.aggregate(m=Max("order"))["m"] or 0) + 1
+        )
+    else:
+        before = {f: getattr(gate, f) for f in data}
+        if order is not None:
+            data["order"] = order
+    for field, value in data.items():
+        setattr(gate, field, value)
+    gate.save()
+    audit_record(actor=actor, action="gate.saved", obj=gate, before=before, after=data)
+    return gate
+
+
+def _argv_problem(argv) -> str | None:
+    if not isinstance(argv, list) or not argv:
+        return "Give the command as a list of arguments."
+    if not all(isinstance(a, str) and a for a in argv):
+        return "Every argument must be a non-empty string."
+    if len(argv) > 100 or sum(len(a) for a in argv) > 4000:
+        return "The command is too long."
+    return None
+
+
+def _report_path_problem(path: str) -> str | None:
+    if not path:
+        return None
+    if path.startswith(("/", "-")) or any(p in {"", ".", ".."} for p in path.split("/")):
+        return "Use a relative path inside the checkout, without '..'."
+    return None
+
+
+@transaction.atomic
+def validation_command_save(
+    *,
+    actor,
+    project,
+    name: str,
+    argv: list[str],
+    report_format: str = ValidationCommand.ReportFormat.NONE,
+    report_path: str = "",
+    gate: QualityGate | None = None,
+    timeout_seconds: int = 600,
+    order: int | None = None,
+    active: bool = True,
+    command: ValidationCommand | None = None,
+) -> ValidationCommand:
+    """A command of the project's validation run. It runs as an argument list, never
+    through a shell; `{python}` is the only placeholder."""
+    _require_role(actor, {Role.ADMIN}, "Only admins configure validation commands.")
+    errors: dict[str, list[str]] = {}
+    name = (name or "").strip()
+    if not name:
+        errors["name"] = ["This field is required."]
+    if problem := _argv_problem(argv):
+        errors["argv"] = [problem]
+    if report_format not in ValidationCommand.ReportFormat.values:
+        errors["report_format"] = ["Choose a report format."]
+    if problem := _report_path_problem(report_path):
+        errors["report_path"] = [problem]
+    if report_format != ValidationCommand.ReportFormat.NONE and not report_path:
+        errors["report_path"] = ["Name the report file this command writes."]
+    if gate is not None and (gate.project_id != project.pk or gate.kind != GateKind.AUTOMATED):
+        errors["gate"] = ["Choose an automated gate of this project."]
+    if report_format != ValidationCommand.ReportFormat.NONE and gate is None:
+        errors["gate"] = ["Choose the gate this report measures."]
+    if not 1 <= (timeout_seconds or 0) <= 6 * 3600:
+        errors["timeout_seconds"] = ["Between 1 second and 6 hours."]
+    if errors:
+        raise ValidationFailed("The command could not be saved.", errors=errors)
+    before = None
+    if command is None:
+        command = ValidationCommand(project=project)
+        if order is None:
+            order = (project.validation_commands.aggregate(m=Max("order"))["m"] or 0) + 1
+    else:
+        before = {"name": command.name, "argv": command.argv}
+    command.name, command.argv, command.report_format = name, argv, report_format
+    command.report_path, command.gate, command.timeout_seconds = report_path, gate, timeout_seconds
+    command.active = active
+    if order is not None:
+        command.order = order
+    command.save()
+    audit_record(
+        actor=actor,
+        action="validation_command.saved",
+        obj=command,
+        before=before,
+        after={"name": name, "argv": argv, "report": report_format, "gate": gate and gate.key},
+    )
+    return command
+
+
+@transaction.atomic
+def validation_command_delete(*, actor, command: ValidationCommand) -> None:
+    _require_role(actor, {Role.ADMIN}, "Only admins configure validation commands.")
+    audit_record(
+        actor=actor, action="validation_command.deleted", obj=command, before={"name": command.name}
+    )
+    command.delete()
+
+
+@transaction.atomic
+def project_defaults_install(*, project, actor=None) -> dict[str, int]:
+    """Give a project the default templates and gates it does not have yet (by name and
+    key), so that running it again changes nothing."""
+    made = {"templates": 0, "gates": 0}
+    names = set(project.checklist_templates.values_list("name", flat=True))
+    for order, spec in enumerate(DEFAULT_TEMPLATES, start=1):
+        if spec["name"] in names:
+            continue
+        template = ChecklistTemplate.objects.create(
+            project=project,
+            phase=spec["phase"],
+            name=spec["name"],
+            description=spec["description"],
+            order=order,
+        )
+        ChecklistTemplateItem.objects.bulk_create(
+            ChecklistTemplateItem(template=template, order=i, **item)
+            for i, item in enumerate(parse_items(spec["items"]))
+        )
+        made["templates"] += 1
+    keys = set(project.quality_gates.values_list("key", flat=True))
+    for order, spec in enumerate(DEFAULT_GATES, start=1):
+        if spec["key"] in keys:
+            continue
+        QualityGate.objects.create(project=project, order=order, **spec)
+        made["gates"] += 1
+    if made["templates"] or made["gates"]:
+        audit_record(actor=actor, action="project.defaults_installed", obj=project, after=made)
+    return made
+
+
+# --- A release's checklists -------------------------------------------------------------
+
+
+def release_checklists_create(*, release) -> int:
+    """Copy the project's active templates into the release (in the caller's
+    transaction: a release never exists without its checklists)."""
+    templates = list(
+        ChecklistTemplate.objects.filter(
+            project_id=release.project_id, active=True
+        ).prefetch_related("items")
+    )
+    checklists = Checklist.objects.bulk_create(
+        Checklist(
+            release=release,
+            template=t,
+            phase=t.phase,
+            name=t.name,
+            description=t.description,
+            order=t.order,
+        )
+        for t in templates
+    )
+    items = [
+        ChecklistItem(
+            checklist=checklist,
+            release=release,
+            order=item.order,
+            title=item.title,
+            description=item.description,
+            kind=item.kind,
+            required=item.required,
+        )
+        for checklist, template in zip(checklists, templates, strict=True)
+        for item in template.items.all()
+    ]
+    ChecklistItem.objects.bulk_create(items)
+    return len(items)
+
+
+def checklist_item_update(
+    *,
+    item: ChecklistItem,
+    actor,
+    done: bool | None = None,
+    result: str | None = None,
+    note: str | None = None,
+) -> ChecklistItem:
+    """Tick, untick, give a scenario its result, or write a note. Only the fields given
+    change, on the row as it is now: a colleague's change to another item, or to another
+    field of this one, is kept."""
+    from releases.models import Release
+
+    _require_role(actor, {Role.RELEASE_MANAGER}, "Only release managers tick checklists.")
+    if done is None and result is None and note is None:
+        raise ValidationFailed("Nothing to change: send done, result or note.")
+    fields: dict = {}
+    errors: dict[str, list[str]] = {}
+    if item.kind == ItemKind.SCENARIO:
+        if done is not None:
+            errors["done"] = ["A test scenario is given a result, not a tick."]
+        if result is not None:
+            if result not in ItemResult.values and result != "":
+                errors["result"] = ["Choose pass, fail, blocked or na (or empty to clear)."]
+            fields["result"] = result
+            fields["done"] = result in {ItemResult.PASS, ItemResult.NOT_APPLICABLE}
+    else:
+        if result not in (None, ""):
+            errors["result"] = ["Only a test scenario has a result; tick this item instead."]
+        if done is not None:
+            fields["done"] = bool(done)
+    if note is not None:
+        if len(note) > 2000:
+            errors["note"] = ["Keep the note under 2,000 characters."]
+        fields["note"] = note.strip()
+    if errors:
+        raise ValidationFailed("The item could not be changed.", errors=errors)
+    with transaction.atomic():
+        release = Release.objects.select_for_update().get(pk=item.release_id)
+        _require_open(release)
+        current = ChecklistItem.objects.select_for_update().get(pk=item.pk)
+        before = {f: getattr(current, f) for f in fields}
+        if before == fields:
+            return current  # Already so (a double click, or a colleague did it): no event.
+        fields.update(updated_by=actor, updated_at=timezone.now())
+        ChecklistItem.objects.filter(pk=item.pk).update(**fields)
+        after = {k: v for k, v in fields.items() if k not in {"updated_by", "updated_at"}}
+        if "done" in after and after["done"] is False and before.get("done"):
+            action = "checklist_item.unticked"
+        elif "result" in after:
+            action = "checklist_item.result"
+        elif "done" in after:
+            action = "checklist_item.ticked"
+        else:
+            action = "checklist_item.noted"
+        audit_record(
+            actor=actor,
+            action=action,
+            obj=current,
+            before=before,
+            after={**after, "release": release.pk, "title": current.title},
+        )
+    current.refresh_from_db()
+    return current
+
+
+# --- Gate results -----------------------------------------------------------------------
+
+
+def gate_result_record(
+    *,
+    release,
+    gate: QualityGate,
+    source: str,
+    value: float | None,
+    commit: str,
+    reason: str = "",
+    report: str = "",
+    report_name: str = "",
+    run=None,
+    ci_run_id: str = "",
+    failed: bool = False,
+    actor=None,
+) -> GateResult:
+    """Record one measurement. `value=None` means the gate could not be measured (the
+    scan did not run, the report is missing or unreadable): never a pass. `failed=True`
+    fails the gate whatever the value (the command itself failed)."""
+    if not gate.is_automated:
+        raise ValidationFailed(
+            f"“{gate.name}” is a manual gate: it is approved, not measured.",
+            errors={"gate": ["Only automated gates take results."]},
+        )
+    if value is None:
+        status = GateStatus.NOT_MEASURED
+        reason = reason or "No value was measured."
+    elif failed:
+        status = GateStatus.FAILED
+    else:
+        status = GateStatus.PASSED if gate.passes(value) else GateStatus.FAILED
+        if status == GateStatus.FAILED and not reason:
+            reason = f"{value:g} is not {gate.threshold_label}."
+    with transaction.atomic():
+        result = GateResult.objects.create(
+            release=release,
+            gate=gate,
+            status=status,
+            value=value,
+            threshold=gate.threshold_label,
+            source=source,
+            run=run,
+            ci_run_id=ci_run_id,
+            commit=commit,
+            reason=reason[:2000],
+            report=report[:REPORT_KEEP_CHARS],
+            report_name=report_name[:200],
+            measured_at=timezone.now(),
+        )
+        audit_record(
+            actor=actor,
+            action="gate.result",
+            obj=release,
+            after={
+                "gate": gate.key,
+                "status": status,
+                "value": value,
+                "threshold": gate.threshold_label,
+                "source": source,
+                "commit": commit,
+                "run": run.pk if run else None,
+                "ci_run_id": ci_run_id or None,
+            },
+        )
+    return result
+
+
+def gate_results_post(
+    *, release, principal, ci_run_id: str, commit: str, results: list[dict]
+) -> tuple[list[GateResult], bool]:
+    """A CI system's report: [{gate, value, report}] for one CI run. A repeated post with
+    the same run id changes nothing and answers what was recorded then.
+
+    Returns (results, created)."""
+    project = getattr(principal, "project", None)
+    if project is not None and project.pk != release.project_id:
+        raise NotAllowed("This project token belongs to another project.")
+    ci_run_id, commit = (ci_run_id or "").strip(), (commit or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not ci_run_id:
+        errors["run_id"] = ["This field is required."]
+    if not re.fullmatch(r"[0-9a-f]{7,64}", commit):
+        errors["commit"] = ["Give the commit as a hexadecimal SHA."]
+    if not results:
+        errors["results"] = ["Send at least one result."]
+    gates = {g.key: g for g in QualityGate.objects.filter(project_id=release.project_id)}
+    for i, entry in enumerate(results or []):
+        gate = gates.get(entry.get("gate"))
+        if gate is None:
+            errors.setdefault(f"results[{i}].gate", []).append(
+                f"No gate “{entry.get('gate')}” in this project."
+            )
+        elif not gate.is_automated:
+            errors.setdefault(f"results[{i}].gate", []).append(
+                f"“{gate.key}” is a manual gate: approvers sign it off."
+            )
+    if errors:
+        raise ValidationFailed("The report was not recorded.", errors=errors)
+    existing = list(GateResult.objects.filter(release=release, ci_run_id=ci_run_id))
+    if existing:
+        return existing, False
+    _require_open(release)
+    recorded = []
+    try:
+        with transaction.atomic():
+            for entry in results:
+                value = entry.get("value")
+                recorded.append(
+                    gate_result_record(
+                        release=release,
+                        gate=gates[entry["gate"]],
+                        source=GateResultSource.CI,
+                        value=None if value is None else float(value),
+                        commit=commit,
+                        reason=entry.get("reason", "")
+                        or ("" if value is not None else "CI reported no value."),
+                        report=entry.get("report", "") or "",
+                        report_name=f"CI run {ci_run_id}",
+                        ci_run_id=ci_run_id,
+                        actor=principal,
+                    )
+                )
+    except IntegrityError:
+        # The same CI run posted twice at once: the other post recorded it.
+        return list(GateResult.objects.filter(release=release, ci_run_id=ci_run_id)), False
+    return recorded, True
+
+
+# --- Approvals and waivers --------------------------------------------------------------
+
+
+def _check_approver(*, release, gate: QualityGate, actor, what: str) -> None:
+    role = (
+        Role(gate.approver_role) if gate.approver_role in Role._value2member_map_ else Role.APPROVER
+    )
+    if not has_role(actor, {role}):
+        label = {Role.APPROVER: "an approver", Role.RELEASE_MANAGER: "a release manager"}.get(
+            role, "an admin"
+        )
+        raise NotAllowed(f"Only {label} may {what} “{gate.name}”.")
+    if release.release_manager_id and release.release_manager_id == actor.pk:
+        raise NotAllowed(
+            f"You are the release manager of v{release.version}: someone else must {what} "
+            "its gates."
+        )
+
+
+def approval_record(*, release, gate: QualityGate, actor, decision: str, comment: str = ""):
+    """Approve or reject a manual gate. One live decision per person: the same decision
+    twice is refused; a changed mind replaces the earlier decision."""
+    if gate.project_id != release.project_id:
+        raise ValidationFailed(
+            "That gate is not one of this release's.", errors={"gate": ["Unknown gate."]}
+        )
+    if gate.kind != GateKind.MANUAL:
+        raise ValidationFailed(
+            f"“{gate.name}” is automated: it passes on its measured value (or a waiver).",
+            errors={"gate": ["Only manual gates are approved."]},
+        )
+    if decision not in Decision.values:
+        raise ValidationFailed(
+            "Approve or reject.", errors={"decision": ["Choose approve or reject."]}
+        )
+    comment = (comment or "").strip()
+    if decision == Decision.REJECT and not comment:
+        raise ValidationFailed(
+            "Say why you reject it.", errors={"comment": ["A rejection needs a comment."]}
+        )
+    _check_approver(release=release, gate=gate, actor=actor, what="approve")
+    _require_open(release)
+    from checklists.selectors import approval_is_current
+
+    with transaction.atomic():
+        live = (
+            Approval.objects.select_for_update()
+            .filter(release=release, gate=gate, approver=actor, superseded_at__isnull=True)
+            .first()
+        )
+        if live is not None:
+            if live.decision == decision and approval_is_current(live, release):
+                verb = "approved" if decision == Decision.APPROVE else "rejected"
+                raise Conflict(
+                    f"You have {verb} “{gate.name}” already: one person counts once.",
+                    missing=[],
+                )
+            Approval.objects.filter(pk=live.pk).update(superseded_at=timezone.now())
+        try:
+            with transaction.atomic():
+                approval = Approval.objects.create(
+                    release=release,
+                    gate=gate,
+                    approver=actor,
+                    decision=decision,
+                    comment=comment[:4000],
+                    commit=release.head_commit,
+                )
+        except IntegrityError:
+            raise Conflict(f"You have decided on “{gate.name}” already.") from None
+        audit_record(
+            actor=actor,
+            action=f"gate.{'approved' if decision == Decision.APPROVE else 'rejected'}",
+            obj=release,
+            after={"gate": gate.key, "comment": comment[:500], "commit": release.head_commit},
+        )
+    return approval
+
+
+def waiver_grant(*, release, gate: QualityGate, actor, reason: str) -> Waiver:
+    """Let a failed (or unmeasured) automated gate pass, with a written reason."""
+    from checklists.selectors import release_gates
+
+    if gate.project_id != release.project_id:
+        raise ValidationFailed(
+            "That gate is not one of this release's.", errors={"gate": ["Unknown gate."]}
+        )
+    if gate.kind != GateKind.AUTOMATED:
+        raise ValidationFailed(
+            "Manual gates are approved, not waived.", errors={"gate": ["Not an automated gate."]}
+        )
+    reason = (reason or "").strip()
+    if len(reason) < 10:
+        raise ValidationFailed(
+            "Write why the gate may be waived.",
+            errors={"reason": ["Give a reason of at least 10 characters."]},
+        )
+    _check_approver(release=release, gate=gate, actor=actor, what="waive")
+    _require_open(release)
+    view = next(v for v in release_gates(release=release) if v.gate.pk == gate.pk)
+    if view.status == GateStatus.WAIVED:
+        raise Conflict(f"“{gate.name}” is waived already.")
+    if view.status not in {GateStatus.FAILED, GateStatus.NOT_MEASURED}:
+        raise Conflict(
+            f"“{gate.name}” is {view.status_label.lower()}: only a failed or unmeasured gate "
+            "is waived."
+        )
+    with transaction.atomic():
+        Waiver.objects.filter(release=release, gate=gate, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        waiver = Waiver.objects.create(
+            release=release,
+            gate=gate,
+            approver=actor,
+            reason=reason[:4000],
+            commit=release.head_commit,
+        )
+        audit_record(
+            actor=actor,
+            action="gate.waived",
+            obj=release,
+            after={"gate": gate.key, "reason": reason[:500], "commit": release.head_commit},
+        )
+    return waiver
+
+
+@transaction.atomic
+def waiver_revoke(*, waiver: Waiver, actor) -> Waiver:
+    if not has_role(actor, {Role.APPROVER}):
+        raise NotAllowed("Only approvers revoke waivers.")
+    changed = Waiver.objects.filter(pk=waiver.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now(), revoked_by=actor
+    )
+    if changed:
+        audit_record(
+            actor=actor,
+            action="gate.waiver_revoked",
+            object_type="releases.release",
+            object_id=waiver.release_id,
+            after={"gate": waiver.gate.key},
+        )
+    waiver.refresh_from_db()
+    return waiver
+
+
+# --- Validation -------------------------------------------------------------------------
+
+
+def release_validate(*, release, actor):
+    """Start a validation run of the release head. A prepared release still `preparing`
+    moves to `validating` with it."""
+    from releases.models import ReleaseStatus
+    from releases.services import release_transition
+    from runs.services import run_create
+
+    _require_role(actor, {Role.RELEASE_MANAGER}, "Only release managers start validation runs.")
+    allowed = {
+        ReleaseStatus.PREPARING,
+        ReleaseStatus.VALIDATING,
+        ReleaseStatus.READY,
+        ReleaseStatus.STAGING,
+    }
+    if release.status not in allowed:
+        raise Conflict(
+            f"A {release.status} release is not validated.",
+            missing=["Validation runs on a prepared release before it reaches production."],
+        )
+    if not release.head_commit or not release.prepared_at:
+        raise Conflict(
+            "The release has no pushed head to validate yet.",
+            missing=["Prepare the release first (branch, version bump, push)."],
+        )
+    if not ValidationCommand.objects.filter(project_id=release.project_id, active=True).exists():
+        raise Conflict(
+            f"{release.project.name} has no validation commands.",
+            missing=["An admin configures the project's validation commands."],
+        )
+    with transaction.atomic():
+        if release.status == ReleaseStatus.PREPARING:
+            release_transition(
+                release=release, to=ReleaseStatus.VALIDATING, actor=actor, _internal=True
+            )
+        return run_create(
+            kind="release.validate",
+            subject=release,
+            project=release.project,
+            requested_by=actor,
+            params={"commit": release.head_commit},
+        )
