@@ -1,0 +1,453 @@
+"""Project configuration pages: checklist templates, quality gates, validation commands.
+
+Every role reads them, only admins edit; edits change what releases planned afterwards
+get, never the checklists of releases already planned; bad input is refused with the
+reason and changes nothing; every change is audited.
+"""
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from checklists.models import Checklist, ChecklistTemplate, QualityGate, ValidationCommand
+from checklists.services import gate_save, validation_command_save
+from liftoff.models import AuditEvent
+from liftoff.roles import Role
+from releases.services import project_create, release_create
+
+pytestmark = pytest.mark.django_db
+
+WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+
+
+@pytest.fixture
+def project(admin_user):
+    return project_create(
+        actor=admin_user,
+        slug="svc",
+        name="Svc",
+        repo_url="https://git.example.test/team/svc.git",
+        codename_pool=["Digital Oracle", "Quantum Sage", "Stellar Wisp"],
+    )
+
+
+@pytest.fixture
+def command(project, admin_user):
+    return validation_command_save(
+        actor=admin_user,
+        project=project,
+        name="Tests with coverage",
+        argv=["{python}", "-m", "pytest", "--cov-report=xml:coverage.xml"],
+        report_format="cobertura",
+        report_path="coverage.xml",
+        gate=project.quality_gates.filter(kind="automated").first(),
+    )
+
+
+def _urls(project, command):
+    template = project.checklist_templates.first()
+    gate = project.quality_gates.first()
+    base = f"/projects/{project.slug}"
+    index = [f"{base}/checklists/", f"{base}/gates/", f"{base}/validation/"]
+    edit = [
+        f"{base}/checklists/new/",
+        f"{base}/checklists/{template.pk}/",
+        f"{base}/checklists/{template.pk}/delete/",
+        f"{base}/gates/new/",
+        f"{base}/gates/{gate.pk}/",
+        f"{base}/validation/new/",
+        f"{base}/validation/{command.pk}/",
+        f"{base}/validation/{command.pk}/delete/",
+    ]
+    return index, edit
+
+
+def _release(project, manager, version):
+    return release_create(actor=manager, project=project, release_type="minor", version=version)
+
+
+def _counts():
+    return (
+        ChecklistTemplate.objects.count(),
+        QualityGate.objects.count(),
+        ValidationCommand.objects.count(),
+        AuditEvent.objects.count(),
+    )
+
+
+def _template_post(**overrides):
+    data = {
+        "name": "Smoke test",
+        "phase": "staging",
+        "description": "",
+        "order": "",
+        "active": "on",
+        "items": "Open the home page | It answers 200\n[test] Log in\n[optional] Check the logs",
+    }
+    return {**data, **overrides}
+
+
+# --- Access ---------------------------------------------------------------------------
+
+
+def test_admin_sees_every_configuration_page_with_edit_buttons(
+    client_as, admin_user, project, command
+):
+    client = client_as(admin_user)
+    index, edit = _urls(project, command)
+    for url in index + edit:
+        assert client.get(url).status_code == 200, url
+    page = client.get(index[0]).content.decode()
+    assert "Pre-release checklist" in page and "New template" in page and ">Edit<" in page
+    assert "releases already planned keep their checklists" in page
+
+
+@pytest.mark.parametrize("role", [Role.RELEASE_MANAGER, Role.APPROVER, Role.STAKEHOLDER])
+def test_other_roles_read_the_configuration_but_cannot_change_it(
+    client_as, make_user, project, command, role
+):
+    client = client_as(make_user(role))
+    index, edit = _urls(project, command)
+    for url in index:
+        page = client.get(url)
+        assert page.status_code == 200, url
+        assert "New " not in page.content.decode() and ">Edit<" not in page.content.decode()
+    assert "Pre-release checklist" in client.get(index[0]).content.decode()
+    before = _counts()
+    for url in edit:
+        assert client.get(url).status_code == 403, url
+        assert client.post(url, _template_post()).status_code == 403, url
+    assert _counts() == before
+
+
+def test_anonymous_visitors_are_sent_to_the_login_page(client, project, command):
+    index, edit = _urls(project, command)
+    for url in index + edit:
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_unknown_project_or_a_row_of_another_project_is_404(
+    client_as, admin_user, project, command
+):
+    other = project_create(
+        actor=admin_user, slug="other", name="Other", repo_url="https://git.example.test/o.git"
+    )
+    client = client_as(admin_user)
+    assert client.get("/projects/nope/checklists/").status_code == 404
+    template = project.checklist_templates.first()
+    assert client.get(f"/projects/other/checklists/{template.pk}/").status_code == 404
+    assert client.post(f"/projects/other/checklists/{template.pk}/delete/").status_code == 404
+    assert client.get(f"/projects/other/validation/{command.pk}/").status_code == 404
+    assert ChecklistTemplate.objects.filter(pk=template.pk).exists()
+    assert other.checklist_templates.count() == project.checklist_templates.count()
+
+
+def test_project_page_links_the_configuration(client_as, stakeholder, project):
+    page = client_as(stakeholder).get("/projects/svc/").content.decode()
+    for url in ("/projects/svc/checklists/", "/projects/svc/gates/", "/projects/svc/validation/"):
+        assert f'href="{url}"' in page
+
+
+# --- Checklist templates --------------------------------------------------------------
+
+
+def test_a_new_template_goes_to_new_releases_only(client_as, admin_user, manager, project):
+    old = _release(project, manager, "0.1.0")
+    client = client_as(admin_user)
+    response = client.post("/projects/svc/checklists/new/", _template_post())
+    assert response.status_code == 302 and response["Location"] == "/projects/svc/checklists/"
+    assert "Smoke test" in client.get("/projects/svc/checklists/").content.decode()
+
+    new = _release(project, manager, "0.2.0")
+    smoke = Checklist.objects.get(release=new, name="Smoke test")
+    items = [(i.title, i.description, i.kind, i.required) for i in smoke.items.all()]
+    assert items == [
+        ("Open the home page", "It answers 200", "check", True),
+        ("Log in", "", "scenario", True),
+        ("Check the logs", "", "check", False),
+    ]
+    assert not Checklist.objects.filter(release=old, name="Smoke test").exists()
+    event = AuditEvent.objects.filter(action="checklist_template.saved").latest("seq")
+    assert event.actor_id == admin_user.pk and event.after["items"] == 3
+
+
+def test_editing_a_template_keeps_planned_releases_checklists(
+    client_as, admin_user, manager, project
+):
+    template = project.checklist_templates.get(name="Pre-release checklist")
+    old = _release(project, manager, "0.1.0")
+    client = client_as(admin_user)
+    page = client.get(f"/projects/svc/checklists/{template.pk}/").content.decode()
+    # The editor is pre-filled in the line format.
+    assert "Security review | Security assessment completed" in page
+    response = client.post(
+        f"/projects/svc/checklists/{template.pk}/",
+        _template_post(name="Pre-release checklist", phase="preparation", items="Only item"),
+    )
+    assert response.status_code == 302
+    new = _release(project, manager, "0.2.0")
+    titles = lambda r: list(  # noqa: E731
+        Checklist.objects.get(release=r, name="Pre-release checklist").items.values_list(
+            "title", flat=True
+        )
+    )
+    assert titles(new) == ["Only item"]
+    assert "Security review" in titles(old) and len(titles(old)) == 7
+    assert AuditEvent.objects.filter(action="checklist_template.saved", object_id=str(template.pk))
+
+
+def test_switching_a_template_off_or_deleting_it_leaves_new_releases_without_it(
+    client_as, admin_user, manager, project
+):
+    client = client_as(admin_user)
+    staging = project.checklist_templates.get(name="Staging validation checklist")
+    old = _release(project, manager, "0.1.0")
+    post = _template_post(name=staging.name, phase="staging", items="One", active="")
+    assert client.post(f"/projects/svc/checklists/{staging.pk}/", post).status_code == 302
+    assert not Checklist.objects.filter(
+        release=_release(project, manager, "0.2.0"), name=staging.name
+    )
+
+    retro = project.checklist_templates.exclude(phase="staging").last()
+    confirm = client.get(f"/projects/svc/checklists/{retro.pk}/delete/").content.decode()
+    assert "Delete template</button>" in confirm and "keep their copy" in confirm
+    response = client.post(f"/projects/svc/checklists/{retro.pk}/delete/")
+    assert response.status_code == 302
+    assert not ChecklistTemplate.objects.filter(pk=retro.pk).exists()
+    assert not Checklist.objects.filter(
+        release=_release(project, manager, "0.3.0"), name=retro.name
+    )
+    assert Checklist.objects.filter(release=old, name=retro.name).exists()
+    assert Checklist.objects.filter(release=old, name=staging.name).exists()
+    event = AuditEvent.objects.get(action="checklist_template.deleted")
+    assert event.before["name"] == retro.name
+
+
+@pytest.mark.parametrize(
+    ("post", "message"),
+    [
+        (_template_post(items="  \n"), "List at least one item."),
+        (_template_post(items="[urgent] Call the CEO"), "unknown marker [urgent]"),
+        (_template_post(name="pre-release CHECKLIST"), "has a template called"),
+        (_template_post(phase="launch"), "Select a valid choice"),
+    ],
+)
+def test_bad_template_input_is_refused_and_changes_nothing(
+    client_as, admin_user, project, post, message
+):
+    client = client_as(admin_user)
+    before = _counts()
+    response = client.post("/projects/svc/checklists/new/", post)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    # The form keeps what was typed.
+    assert post["items"].strip() in response.content.decode()
+    assert _counts() == before
+
+
+def test_a_refused_edit_keeps_the_template_as_it_was(client_as, admin_user, project):
+    template = project.checklist_templates.get(name="Pre-release checklist")
+    client = client_as(admin_user)
+    response = client.post(
+        f"/projects/svc/checklists/{template.pk}/",
+        _template_post(name="Pre-release checklist", items="Fine\n[nope] Not fine"),
+    )
+    assert (
+        response.status_code == 400 and "Line 2: unknown marker [nope]" in response.content.decode()
+    )
+    template.refresh_from_db()
+    assert template.items.count() == 7 and template.phase == "preparation"
+
+
+# --- Quality gates --------------------------------------------------------------------
+
+
+def _gate_post(**overrides):
+    data = {
+        "key": "lint-errors",
+        "name": "Lint errors",
+        "description": "",
+        "kind": "automated",
+        "comparator": "lte",
+        "threshold": "0",
+        "unit": "errors",
+        "required_approvals": "",
+        "approver_role": "approver",
+        "order": "",
+        "active": "on",
+    }
+    return {**data, **overrides}
+
+
+def test_gates_are_listed_with_their_thresholds_and_approvals(
+    client_as, stakeholder, admin_user, project
+):
+    gate_save(
+        actor=admin_user,
+        project=project,
+        key="security-sign-off",
+        name="Security sign-off",
+        kind="manual",
+        required_approvals=2,
+        approver_role="release_manager",
+    )
+    page = client_as(stakeholder).get("/projects/svc/gates/").content.decode()
+    assert "2 approvals from release manager" in page
+    coverage = project.quality_gates.get(key="coverage")
+    assert coverage.threshold_label in page and f"<code>{coverage.key}</code>" in page
+
+
+def test_admin_creates_and_edits_gates(client_as, admin_user, project):
+    client = client_as(admin_user)
+    form = client.get("/projects/svc/gates/new/").content.decode()
+    assert "Automated gates only" in form and "Manual gates only" in form
+    response = client.post("/projects/svc/gates/new/", _gate_post())
+    assert response.status_code == 302 and response["Location"] == "/projects/svc/gates/"
+    gate = project.quality_gates.get(key="lint-errors")
+    assert gate.threshold_label == "≤ 0 errors" and gate.required_approvals == 1
+    assert "≤ 0 errors" in client.get("/projects/svc/gates/").content.decode()
+
+    edit = client.get(f"/projects/svc/gates/{gate.pk}/").content.decode()
+    assert 'value="lint-errors"' in edit
+    manual = _gate_post(kind="manual", required_approvals="3", approver_role="admin", active="")
+    assert client.post(f"/projects/svc/gates/{gate.pk}/", manual).status_code == 302
+    gate.refresh_from_db()
+    assert (gate.kind, gate.required_approvals, gate.approver_role) == ("manual", 3, "admin")
+    assert gate.threshold is None and not gate.active
+    events = AuditEvent.objects.filter(action="gate.saved", object_id=str(gate.pk))
+    assert events.count() == 2 and events.latest("seq").before["kind"] == "automated"
+
+
+@pytest.mark.parametrize(
+    ("post", "message"),
+    [
+        (_gate_post(threshold=""), "An automated gate needs a threshold."),
+        (_gate_post(comparator=""), "Choose how the value compares with the threshold."),
+        (_gate_post(key="Lint Errors"), "lowercase letters, digits and hyphens"),
+        (_gate_post(key="coverage"), "has a gate “coverage” already"),
+        (_gate_post(kind="manual", required_approvals=""), "Between 1 and 20 approvals."),
+        (_gate_post(kind="manual", approver_role="stakeholder"), "Select a valid choice"),
+    ],
+)
+def test_bad_gate_input_is_refused_and_changes_nothing(
+    client_as, admin_user, project, post, message
+):
+    assert project.quality_gates.filter(key="coverage").exists()
+    before = _counts()
+    response = client_as(admin_user).post("/projects/svc/gates/new/", post)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert _counts() == before
+
+
+# --- Validation commands --------------------------------------------------------------
+
+
+def _command_post(project, **overrides):
+    gate = project.quality_gates.get(key="coverage")
+    data = {
+        "name": "Coverage",
+        "argv": "{python}\n-m\npytest\n\n--cov-report=xml:reports/coverage.xml\n",
+        "report_format": "cobertura",
+        "report_path": "reports/coverage.xml",
+        "gate": str(gate.pk),
+        "timeout_seconds": "900",
+        "order": "",
+        "active": "on",
+    }
+    return {**data, **overrides}
+
+
+def test_admin_configures_validation_commands(client_as, admin_user, stakeholder, project):
+    client = client_as(admin_user)
+    form = client.get("/projects/svc/validation/new/").content.decode()
+    assert "never through a shell" in form and "{python}" in form
+    # Only the project's automated gates can be measured by a report.
+    manual = project.quality_gates.filter(kind="manual").first()
+    assert manual is not None and f'value="{manual.pk}"' not in form
+
+    response = client.post("/projects/svc/validation/new/", _command_post(project))
+    assert response.status_code == 302 and response["Location"] == "/projects/svc/validation/"
+    command = project.validation_commands.get()
+    assert command.argv == ["{python}", "-m", "pytest", "--cov-report=xml:reports/coverage.xml"]
+    assert command.timeout_seconds == 900 and command.gate.key == "coverage"
+
+    page = client_as(stakeholder).get("/projects/svc/validation/").content.decode()
+    assert "<li><code>--cov-report=xml:reports/coverage.xml</code></li>" in page
+    assert "<code>reports/coverage.xml</code>" in page and "900 s" in page
+
+    client = client_as(admin_user)
+    edit = client.get(f"/projects/svc/validation/{command.pk}/").content.decode()
+    assert "{python}\n-m\npytest" in edit
+    post = _command_post(project, argv="make\ncheck", report_format="none", report_path="", gate="")
+    assert client.post(f"/projects/svc/validation/{command.pk}/", post).status_code == 302
+    command.refresh_from_db()
+    assert command.argv == ["make", "check"] and command.gate is None
+
+    assert client.post(f"/projects/svc/validation/{command.pk}/delete/").status_code == 302
+    assert not project.validation_commands.exists()
+    actions = list(
+        AuditEvent.objects.filter(
+            object_id=str(command.pk), action__startswith="validation_command"
+        )
+        .order_by("seq")
+        .values_list("action", flat=True)
+    )
+    assert actions == ["validation_command.saved"] * 2 + ["validation_command.deleted"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"argv": "\n  \n"}, "Give the command as a list of arguments."),
+        ({"report_path": "../coverage.xml"}, "without &#x27;..&#x27;"),
+        ({"report_path": "/tmp/coverage.xml"}, "Use a relative path inside the checkout"),
+        ({"report_path": ""}, "Name the report file this command writes."),
+        ({"gate": ""}, "Choose the gate this report measures."),
+        ({"timeout_seconds": "0"}, "greater than or equal to 1"),
+    ],
+)
+def test_bad_command_input_is_refused_and_changes_nothing(
+    client_as, admin_user, project, overrides, message
+):
+    before = _counts()
+    response = client_as(admin_user).post(
+        "/projects/svc/validation/new/", _command_post(project, **overrides)
+    )
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert _counts() == before
+
+
+# --- In a real browser ----------------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_template_editor_in_a_browser_shows_errors_accessibly(page, live_server, login_page):
+    from tests.factories import UserFactory
+
+    admin = UserFactory(username="cfg-admin", role=Role.ADMIN)
+    project_create(actor=admin, slug="svc", name="Svc", repo_url="https://git.example.test/svc.git")
+    csp = []
+    page.on(
+        "console", lambda m: csp.append(m.text) if "Content Security Policy" in m.text else None
+    )
+    login_page(admin)
+    page.goto(f"{live_server.url}/projects/svc/")
+    page.get_by_role("link", name="Checklist templates").click()
+    page.get_by_role("link", name="Edit Pre-release checklist").click()
+    items = page.get_by_label("Items")
+    assert "Security review | Security assessment completed" in items.input_value()
+    items.fill("Fine\n[later] Not fine")
+    page.get_by_role("button", name="Save template").click()
+    page.get_by_text("Line 2: unknown marker [later]").wait_for()
+    assert Axe().run(page, options=WCAG_21_AA).response["violations"] == []
+    items.fill("Fine\n[test] Try it | on staging")
+    page.get_by_role("button", name="Save template").click()
+    page.get_by_role("heading", name="Checklist templates", level=1).wait_for()
+    assert page.get_by_text("Try it").is_visible()
+    assert Axe().run(page, options=WCAG_21_AA).response["violations"] == []
+    page.goto(f"{live_server.url}/projects/svc/gates/new/")
+    assert Axe().run(page, options=WCAG_21_AA).response["violations"] == []
+    assert csp == []
