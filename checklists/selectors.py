@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from django.shortcuts import get_object_or_404
 
 from checklists.models import (
+    RESULTS_DONE,
     Approval,
     Checklist,
     ChecklistItem,
@@ -218,14 +219,17 @@ def gate_get_by_id(*, gate_id: int) -> QualityGate:
 # --- Enforcement ------------------------------------------------------------------------
 
 
-def release_blockers(*, release, to: str) -> list[str]:
+def release_blockers(*, release, to: str, checklists=None, gates=None) -> list[str]:
     """Everything that keeps `release` from moving to `to`: open required items of the
-    phases before it, failed scenarios, gates not passed or waived. Empty when none."""
+    phases before it, failed scenarios, gates not passed or waived. Empty when none.
+
+    A page that has already read `release_checklists` / `release_gates` passes them in
+    (no second read)."""
     phases = PHASES_REQUIRED_BEFORE.get(to)
     if not phases:
         return []
     missing = []
-    for phase in release_checklists(release=release):
+    for phase in checklists if checklists is not None else release_checklists(release=release):
         if phase.phase not in phases:
             continue
         for view in phase.checklists:
@@ -237,12 +241,13 @@ def release_blockers(*, release, to: str) -> list[str]:
                     ItemResult.FAIL,
                     ItemResult.BLOCKED,
                 }:
-                    missing.append(f"{where} is {item.get_result_display().lower()}.")
+                    verdict = "failed" if item.result == ItemResult.FAIL else "is blocked"
+                    missing.append(f"{where} {verdict}.")
                 elif item.kind == ItemKind.SCENARIO:
                     missing.append(f"{where} has no test result.")
                 else:
                     missing.append(f"{where} is not ticked.")
-    for view in release_gates(release=release):
+    for view in gates if gates is not None else release_gates(release=release):
         if view.status not in {GateStatus.PASSED, GateStatus.WAIVED}:
             missing.append(view.blocker)
     return missing
@@ -343,6 +348,22 @@ def _views_from_rows(release, gates, results, approvals, waivers) -> list[GateVi
 def approvals_waiting_count(*, user) -> int:
     """The number in the navigation for approvers."""
     return sum(1 for w in approvals_waiting(user=user) if w.view.gate.kind == GateKind.MANUAL)
+
+
+def releases_checklist_progress(*, release_ids) -> dict[int, tuple[int, int]]:
+    """(done, total) of every listed release's checklist items, in one query (the
+    approvals page shows it beside each release)."""
+    from django.db.models import Count, Q
+
+    complete = Q(kind=ItemKind.CHECK, done=True) | Q(
+        kind=ItemKind.SCENARIO, result__in=list(RESULTS_DONE)
+    )
+    rows = (
+        ChecklistItem.objects.filter(release_id__in=list(release_ids))
+        .values("release_id")
+        .annotate(total=Count("id"), done=Count("id", filter=complete))
+    )
+    return {row["release_id"]: (row["done"], row["total"]) for row in rows}
 
 
 # --- Project configuration --------------------------------------------------------------

@@ -92,6 +92,8 @@ class DemoSeed:
     project: DemoProject
     # None when users were not asked for (DEBUG off and no --force).
     users: list[DemoUser] | None
+    # The names of the validation commands this seed added (none when all were there).
+    validation_added: tuple[str, ...] = ()
 
 
 def demo_root() -> Path:
@@ -329,7 +331,112 @@ def demo_seed(
     # Made by the seed, not by a person: the audit trail records "system" as the actor.
     project = demo_project_ensure(repo_url=str(repo.path), actor=None)
     demo_history_ensure(project=project.project, repo_path=repo.path)
-    return DemoSeed(repo=repo, project=project, users=users)
+    # A project of the same name that points elsewhere is someone's own: left unchanged.
+    added = [] if project.repo_url_mismatch else demo_validation_ensure(project=project.project)
+    return DemoSeed(repo=repo, project=project, users=users, validation_added=tuple(added))
+
+
+# The demo's validation run: (name, argv, report format, report path, gate key, timeout).
+# The tests run under coverage first; the coverage report that follows carries their exit
+# code (checklists.runs). pip-audit runs with --strict, so a worker that cannot reach the
+# vulnerability service fails the scan ("not measured") instead of reporting no findings.
+DEMO_VALIDATION_COMMANDS = [
+    (
+        "Tests under coverage",
+        [
+            "{python}",
+            "-m",
+            "coverage",
+            "run",
+            "--branch",
+            "-m",
+            "unittest",
+            "discover",
+            "-s",
+            "tests",
+        ],
+        "none",
+        "",
+        None,
+        900,
+    ),
+    (
+        "Coverage report",
+        ["{python}", "-m", "coverage", "xml", "-o", "coverage.xml"],
+        "cobertura",
+        "coverage.xml",
+        "coverage",
+        120,
+    ),
+    (
+        "Security scan (bandit)",
+        ["{python}", "-m", "bandit", "-r", "src", "-f", "json", "-o", "bandit.json"],
+        "bandit",
+        "bandit.json",
+        "security-scan",
+        300,
+    ),
+    (
+        "Dependency audit (pip-audit)",
+        [
+            "{python}",
+            "-m",
+            "pip_audit",
+            "--strict",
+            "--no-deps",
+            "--disable-pip",
+            "--progress-spinner",
+            "off",
+            "-r",
+            "requirements-dev.txt",
+            "-f",
+            "json",
+            "-o",
+            "pip-audit.json",
+        ],
+        "pip_audit",
+        "pip-audit.json",
+        "dependency-vulnerabilities",
+        300,
+    ),
+    (
+        "Performance report",
+        ["{python}", "scripts/perf.py", "--requests", "100", "--output", "perf.json"],
+        "performance",
+        "perf.json",
+        "performance-regression",
+        300,
+    ),
+]
+
+
+def demo_validation_ensure(*, project) -> list[str]:
+    """The demo's validation commands, added through checklists' service (as the system)
+    where a command of that name is missing, so a second seed adds nothing. A command
+    whose gate the project no longer has is left out. Returns the names added."""
+    from checklists.services import validation_command_save
+
+    have = set(project.validation_commands.values_list("name", flat=True))
+    gates = {g.key: g for g in project.quality_gates.filter(kind="automated")}
+    added = []
+    for order, (name, argv, fmt, report, gate_key, timeout) in enumerate(
+        DEMO_VALIDATION_COMMANDS, start=1
+    ):
+        if name in have or (gate_key and gate_key not in gates):
+            continue
+        validation_command_save(
+            actor=None,
+            project=project,
+            name=name,
+            argv=list(argv),
+            report_format=fmt,
+            report_path=report,
+            gate=gates.get(gate_key) if gate_key else None,
+            timeout_seconds=timeout,
+            order=order,
+        )
+        added.append(name)
+    return added
 
 
 # The releases the demo repository's tags stand for (the seed's codename table).

@@ -323,6 +323,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Several responses carry a gate's status: one enum for all of them.
+    "ENUM_NAME_OVERRIDES": {"GateStatusEnum": "checklists.models.GateStatus"},
 }
 
 # --- Logging ---------------------------------------------------------------------------

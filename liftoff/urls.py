@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView
 
+from checklists import api as checklists_api
 from liftoff import views
 from liftoff.roles import READ_ROLES, public, role_required
 from releases import api as releases_api
@@ -32,6 +33,41 @@ api_v1 = [
         name="release-transition",
     ),
     path("releases/<int:release_id>/notes/", releases_api.release_notes, name="release-notes"),
+    path(
+        "releases/<int:release_id>/gates/",
+        checklists_api.release_gates_endpoint,
+        name="release-gates",
+    ),
+    path(
+        "releases/<int:release_id>/validate/",
+        checklists_api.release_validate_endpoint,
+        name="release-validate",
+    ),
+    path(
+        "releases/<int:release_id>/gate-results/",
+        checklists_api.release_gate_results_endpoint,
+        name="release-gate-results",
+    ),
+    path(
+        "releases/<int:release_id>/approvals/",
+        checklists_api.release_approvals_endpoint,
+        name="release-approvals",
+    ),
+    path(
+        "releases/<int:release_id>/waivers/",
+        checklists_api.release_waivers_endpoint,
+        name="release-waivers",
+    ),
+    path(
+        "releases/<int:release_id>/checklists/",
+        checklists_api.release_checklists_endpoint,
+        name="release-checklists",
+    ),
+    path(
+        "checklist-items/<int:item_id>/",
+        checklists_api.checklist_item_endpoint,
+        name="checklist-item",
+    ),
     path("runs/<int:run_id>/", runs_api.run_detail, name="run-detail"),
     path("runs/<int:run_id>/cancel/", runs_api.run_cancel_endpoint, name="run-cancel"),
     path("runs/<int:run_id>/retry/", runs_api.run_retry_endpoint, name="run-retry"),

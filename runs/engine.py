@@ -149,9 +149,12 @@ class StepContext:
         timeout: float = 600,
         silence_timeout: float | None = 300,
         check: bool = True,
+        inherit_env: bool = True,
     ) -> CommandResult:
         """Run a command (argument list only) with the step's log, the run's cancel and
-        its secrets. With `check`, anything but exit 0 fails the step with the reason."""
+        its secrets. With `check`, anything but exit 0 fails the step with the reason.
+        Without `inherit_env` the command sees only `env` (and PATH), not the worker's
+        environment with its database URL and secrets."""
         self.log("$ " + " ".join(str(a) for a in args))
         # The marker lets the reaper recognise this command's processes if we die.
         env = {**(env or {}), RUN_ENV_MARKER: str(self.run.pk)}
@@ -170,6 +173,7 @@ class StepContext:
                 should_cancel=self.cancelled,
                 secrets=self._secrets,
                 on_start=started,
+                inherit_env=inherit_env,
             )
         finally:
             Run.objects.filter(pk=self.run.pk).update(command_pgid=None)

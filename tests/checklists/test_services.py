@@ -122,7 +122,9 @@ def test_a_new_release_gets_its_own_copy_of_the_checklists(project, manager, adm
         phase="preparation",
         items_text="Only one item",
     )
-    assert ChecklistItem.objects.filter(release=release, checklist__phase="preparation").count() == 7
+    assert (
+        ChecklistItem.objects.filter(release=release, checklist__phase="preparation").count() == 7
+    )
     later = _release(project, manager, version="1.1.0")
     titles = ChecklistItem.objects.filter(release=later, checklist__phase="preparation")
     assert list(titles.values_list("title", flat=True)) == ["Only one item"]
@@ -237,9 +239,7 @@ def test_two_people_ticking_one_checklist_at_once_lose_nothing(make_user):
 def test_an_automated_gate_passes_or_fails_on_its_threshold(project, manager):
     release = _release(project, manager)
     coverage = _gate(release, "coverage")
-    gate_result_record(
-        release=release, gate=coverage, source="validation", value=88.5, commit=HEAD
-    )
+    gate_result_record(release=release, gate=coverage, source="validation", value=88.5, commit=HEAD)
     view = _view(release, "coverage")
     assert view.status == GateStatus.FAILED and view.value == 88.5
     assert "88.5 is not ≥ 90 %" in view.result.reason
@@ -399,7 +399,5 @@ def test_the_command_line_is_refused_the_same_way(project, manager, approver):
     assert "Gate “Test coverage” is not measured yet" in str(caught.value)
     _complete_everything(release, manager, [approver])
     out = StringIO()
-    call_command(
-        "release", "move", "--project", project.slug, release.version, "ready", stdout=out
-    )
+    call_command("release", "move", "--project", project.slug, release.version, "ready", stdout=out)
     assert Release.objects.get(pk=release.pk).status == ReleaseStatus.READY

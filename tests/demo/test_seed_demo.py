@@ -174,6 +174,7 @@ def test_running_twice_changes_nothing_the_second_time(data_dir, settings):
     settings.DEBUG = True
     first = seed()
     assert "Demo repository: created" in first
+    assert "Demo validation commands: added Tests under coverage, Coverage report" in first
     bare = data_dir / "demo" / DEMO_REPO_NAME
     # The staging folder of the build is gone; only the bare repository remains.
     assert [p.name for p in (data_dir / "demo").iterdir()] == [DEMO_REPO_NAME]
@@ -200,6 +201,7 @@ def test_running_twice_changes_nothing_the_second_time(data_dir, settings):
     assert "Demo repository: already there, left unchanged" in second
     assert "Demo project: already there, left unchanged" in second
     assert "Demo users: already there: admin, manager, approver, stakeholder" in second
+    assert "Demo validation commands: already there" in second
 
 
 @pytest.mark.parametrize("kind", ["folder", "other-repo"])
@@ -247,6 +249,51 @@ def test_an_existing_project_is_left_as_it_is_and_a_foreign_repo_url_reported(pr
     assert "Demo project: already there, left unchanged: Ours (pepelugpt)" in output
     assert "It points at https://git.example.test/p.git" in output
     assert not AuditEvent.objects.filter(action="project.created").exists()
+    assert not project.validation_commands.exists()
+
+
+def test_the_demo_project_is_validated_by_the_real_tools(prebuilt):
+    seed()
+    project = Project.objects.get(slug="pepelugpt")
+    commands = [
+        (c.name, c.argv[:3], c.report_format, c.report_path, c.gate and c.gate.key)
+        for c in project.validation_commands.order_by("order")
+    ]
+    assert commands == [
+        ("Tests under coverage", ["{python}", "-m", "coverage"], "none", "", None),
+        (
+            "Coverage report",
+            ["{python}", "-m", "coverage"],
+            "cobertura",
+            "coverage.xml",
+            "coverage",
+        ),
+        (
+            "Security scan (bandit)",
+            ["{python}", "-m", "bandit"],
+            "bandit",
+            "bandit.json",
+            "security-scan",
+        ),
+        (
+            "Dependency audit (pip-audit)",
+            ["{python}", "-m", "pip_audit"],
+            "pip_audit",
+            "pip-audit.json",
+            "dependency-vulnerabilities",
+        ),
+        (
+            "Performance report",
+            ["{python}", "scripts/perf.py", "--requests"],
+            "performance",
+            "perf.json",
+            "performance-regression",
+        ),
+    ]
+    # Offline, pip-audit must fail rather than report "no known vulnerabilities".
+    assert "--strict" in project.validation_commands.get(report_format="pip_audit").argv
+    event = AuditEvent.objects.filter(action="validation_command.saved").first()
+    assert event.actor_label == "system"
 
 
 # --- The git repository -----------------------------------------------------------------
@@ -261,6 +308,8 @@ def test_the_release_tags_are_annotated_on_the_version_bumps(demo_repo):
         assert f'__version__ = "{version}"' in repo.git.show(f"{name}:src/pepelugpt/__init__.py")
         assert f'version = "{version}"' in repo.git.show(f"{name}:pyproject.toml")
         assert "pyproject.toml" in tag.commit.stats.files
+        # Every release carries the pinned tools its validation audits.
+        assert "coverage==" in repo.git.show(f"{name}:requirements-dev.txt")
     since = list(repo.iter_commits("v0.2.0..main"))
     assert 4 <= len(since) <= 6
     assert {c.summary.split(":")[0].split("(")[0] for c in since} == {"feat", "fix"}
@@ -330,7 +379,7 @@ def test_the_demo_projects_own_tests_pass(clone, ref):
 
 def test_the_performance_report_prints_the_documented_json(clone):
     result = subprocess.run(
-        [sys.executable, "scripts/perf.py", "--requests", "30"],
+        [sys.executable, "scripts/perf.py", "--requests", "30", "--output", "perf.json"],
         cwd=clone.working_dir,
         env=clean_env(),
         capture_output=True,
@@ -342,3 +391,6 @@ def test_the_performance_report_prints_the_documented_json(clone):
     assert set(report) == {"metric", "value", "baseline"}
     assert report["metric"] == "p95_ms"
     assert report["value"] > 0 and report["baseline"] == 20.0
+    written = Path(clone.working_dir) / "perf.json"
+    assert json.loads(written.read_text()) == report
+    assert not clone.is_dirty(untracked_files=True)  # the report is git-ignored

@@ -52,6 +52,10 @@ class Command(BaseCommand):
         project = seed.project
         state = "created" if project.created else "already there, left unchanged"
         write(f"Demo project: {state}: {project.project.name} ({project.project.slug})")
+        if seed.validation_added:
+            write(f"Demo validation commands: added {', '.join(seed.validation_added)}")
+        elif not project.repo_url_mismatch:
+            write("Demo validation commands: already there")
         if project.repo_url_mismatch:
             write(
                 style.WARNING(
