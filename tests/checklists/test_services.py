@@ -401,3 +401,24 @@ def test_the_command_line_is_refused_the_same_way(project, manager, approver):
     out = StringIO()
     call_command("release", "move", "--project", project.slug, release.version, "ready", stdout=out)
     assert Release.objects.get(pk=release.pk).status == ReleaseStatus.READY
+
+
+def test_the_alignment_check_prints_the_gates_and_exits_1_while_blocked(project, manager, approver):
+    release = _release(project, manager)
+    out = StringIO()
+    with pytest.raises(SystemExit) as caught:
+        call_command(
+            "release", "check", "--project", project.slug, "1.0.0", "--to", "ready", stdout=out
+        )
+    assert caught.value.code == 1
+    text = out.getvalue()
+    assert "pending       Test coverage" in text
+    assert "Security review (0 of 1)" in text
+    assert "v1.0.0 cannot move to ready:" in text
+    _complete_everything(release, manager, [approver])
+    out = StringIO()
+    call_command(
+        "release", "check", "--project", project.slug, "1.0.0", "--to", "ready", stdout=out
+    )
+    assert "passed        Test coverage 90" in out.getvalue()
+    assert "v1.0.0 may move to ready." in out.getvalue()

@@ -37,6 +37,17 @@ class Command(BaseCommand):
         prepare = sub.add_parser("prepare", help="Start the preparation run.")
         prepare.add_argument("--project", required=True)
         prepare.add_argument("version")
+        validate = sub.add_parser("validate", help="Start a validation run of the release head.")
+        validate.add_argument("--project", required=True)
+        validate.add_argument("version")
+        check = sub.add_parser(
+            "check",
+            help="Print the gates and what blocks a phase (the final alignment check); "
+            "exits 1 when something does.",
+        )
+        check.add_argument("--project", required=True)
+        check.add_argument("version")
+        check.add_argument("--to", default="production", choices=["ready", "production"])
 
     def _release(self, project_slug, version):
         release = Release.objects.filter(
@@ -45,6 +56,22 @@ class Command(BaseCommand):
         if release is None:
             raise CommandError(f"No release {version} in project {project_slug}.")
         return release
+
+    def _check(self, release, to):
+        from checklists.selectors import release_blockers, release_gates
+
+        gates = release_gates(release=release)
+        for view in gates:
+            value = f" {view.value:g}" if view.value is not None else ""
+            extra = f" ({view.approvals_label})" if not view.gate.is_automated else value
+            self.stdout.write(f"{view.status:<13} {view.gate.name}{extra}")
+        missing = release_blockers(release=release, to=to, gates=gates)
+        if missing:
+            self.stdout.write(f"\nv{release.version} cannot move to {to}:")
+            for line in missing:
+                self.stdout.write(f"  - {line}")
+            raise SystemExit(1)
+        self.stdout.write(self.style.SUCCESS(f"\nv{release.version} may move to {to}."))
 
     def handle(self, *args, action, username, **options):
         actor = None
@@ -78,6 +105,16 @@ class Command(BaseCommand):
                 self.stdout.write(
                     self.style.SUCCESS(f"v{release.version} is now {release.status}.")
                 )
+            elif action == "validate":
+                from checklists.services import release_validate
+
+                release = self._release(options["project"], options["version"])
+                run = release_validate(release=release, actor=actor)
+                self.stdout.write(
+                    self.style.SUCCESS(f"Validating v{release.version}: run #{run.pk}.")
+                )
+            elif action == "check":
+                self._check(self._release(options["project"], options["version"]), options["to"])
             elif action == "prepare":
                 release = self._release(options["project"], options["version"])
                 run = release_prepare(release=release, actor=actor)
