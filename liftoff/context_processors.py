@@ -27,4 +27,15 @@ def navigation(request):
         "is_admin": Role.ADMIN in roles,
         # Evaluated only when a template shows it (one query).
         "workers_stale": SimpleLazyObject(workers_are_stale),
+        # The navigation's "N waiting" beside Approvals: only approvers (and admins) sign,
+        # and only a page that shows the nav pays for it (a constant few queries).
+        "approvals_waiting": SimpleLazyObject(lambda: _approvals_waiting_count(user))
+        if roles & {Role.APPROVER, Role.ADMIN}
+        else 0,
     }
+
+
+def _approvals_waiting_count(user) -> int:
+    from checklists.selectors import approvals_waiting_count
+
+    return approvals_waiting_count(user=user)

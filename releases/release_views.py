@@ -6,6 +6,8 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from checklists.selectors import release_blockers, release_checklists, release_gates
+from checklists.views import release_checklists_context, release_gates_context
 from liftoff.audit import audit_for_object
 from liftoff.errors import DomainError
 from liftoff.markdown import render_markdown
@@ -87,9 +89,21 @@ def release_new(request):
     return render(request, template, {"form": form, "proposal": proposal}, status=status)
 
 
-def _detail_context(release):
+# While a release is in these phases, the page lists what blocks the next one.
+_BLOCKERS_FOR = {ReleaseStatus.VALIDATING: "ready", ReleaseStatus.STAGING: "production"}
+
+
+def _detail_context(release, user):
     run = release_latest_run(release=release)
+    phases, gates = release_checklists(release=release), release_gates(release=release)
+    blocked_to = _BLOCKERS_FOR.get(release.status)
     context = {
+        **release_checklists_context(user=user, release=release, phases=phases),
+        **release_gates_context(user=user, release=release, gates=gates),
+        "blocked_to": blocked_to,
+        "blockers": release_blockers(release=release, to=blocked_to, checklists=phases, gates=gates)
+        if blocked_to
+        else [],
         "release": release,
         "phases": RELEASE_PHASES,
         "phase_index": RELEASE_PHASES.index(release.status)
@@ -107,7 +121,7 @@ def _detail_context(release):
 @role_required(*READ_ROLES)
 def release_detail(request, release_id: int):
     release = release_get(release_id=release_id)
-    return render(request, "releases/release_detail.html", _detail_context(release))
+    return render(request, "releases/release_detail.html", _detail_context(release, request.user))
 
 
 def _act(request, release, action, success):

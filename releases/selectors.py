@@ -70,7 +70,7 @@ def release_get(*, release_id: int):
     )
 
 
-def release_latest_run(*, release, kinds=("release.prepare", "release.ship")):
+def release_latest_run(*, release, kinds=("release.prepare", "release.validate", "release.ship")):
     from django.contrib.contenttypes.models import ContentType
 
     from releases.models import Release
