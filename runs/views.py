@@ -9,7 +9,7 @@ from liftoff.errors import DomainError
 from liftoff.roles import READ_ROLES, Role, role_required
 from releases.selectors import project_list
 from runs.forms import RunFilterForm
-from runs.selectors import run_get, run_list, run_log_tail, run_steps
+from runs.selectors import run_get, run_get_for_progress, run_list, run_log_tail, run_steps
 from runs.services import run_cancel, run_retry
 
 
@@ -42,7 +42,7 @@ def run_detail(request, run_id: int):
 @role_required(*READ_ROLES)
 @vary_on_headers("HX-Request")
 def run_progress(request, run_id: int):
-    run = run_get(run_id=run_id)
+    run = run_get_for_progress(run_id=run_id)
     if not request.htmx:
         return redirect("runs:run-detail", run_id=run.pk)
     response = render(request, "runs/detail.html#progress", progress_context(run))
