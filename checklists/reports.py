@@ -2,8 +2,13 @@
 
 `parse_report` is pure (it reads one file, or takes the text) and never raises: whatever the
 tool left behind, the caller gets a `Measurement` whose `reason` a person can act on. A
-value of None means "not measured": a gate is never passed on a report that is missing,
-empty, unreadable, or that admits it did not check everything.
+gate is never passed on a report that is missing, empty, unreadable, or that admits it did
+not check everything. Two cases are told apart:
+
+- the report is missing, empty or malformed: the gate **fails** (value None, failed);
+- the scan ran but checked nothing, or not everything (pip-audit without its vulnerability
+  service, skipped dependencies; bandit that found no code): the gate is **not measured**
+  (value None, not failed). Only a real report or a waiver moves it.
 """
 
 import json
@@ -43,7 +48,12 @@ class Measurement:
 
 
 class _Unreadable(Exception):
-    """The report cannot be used; the message is the reason shown to the user."""
+    """The report cannot be used (missing, empty, malformed): the gate fails. The message is
+    the reason shown to the user."""
+
+
+class _NotChecked(_Unreadable):
+    """The tool ran but says it did not check everything: the gate is not measured."""
 
 
 def parse_report(
@@ -62,20 +72,30 @@ def parse_report(
         return _parse_none(exit_code, output)
     parser = _PARSERS.get(fmt)
     if parser is None:
-        return Measurement(None, f"Unknown report format “{fmt}”.")
+        return Measurement(None, f"Unknown report format “{fmt}”.", failed=True)
     try:
         text = _read(source, name, exit_code, output)
     except _Unreadable as problem:
-        return Measurement(None, _hint(fmt, str(problem)))
+        return _unusable(fmt, problem)
     try:
         value, reason, failed = parser(text, name, exit_code, output)
     except _Unreadable as problem:
-        return Measurement(None, _hint(fmt, str(problem)), report_text=text)
+        return _unusable(fmt, problem, text)
     except Exception as exc:  # a report shaped in a way nobody foresaw: still no crash
         return Measurement(
-            None, f"{name} could not be read: {type(exc).__name__}: {exc}", report_text=text
+            None,
+            f"{name} could not be read: {type(exc).__name__}: {exc}",
+            failed=True,
+            report_text=text,
         )
     return Measurement(value, reason, failed, text)
+
+
+def _unusable(fmt: str, problem: _Unreadable, text: str = "") -> Measurement:
+    reason = str(problem)
+    unreachable = fmt == "pip_audit" and any(word in reason for word in _UNREACHABLE)
+    not_checked = isinstance(problem, _NotChecked) or unreachable
+    return Measurement(None, _hint(fmt, reason), failed=not not_checked, report_text=text)
 
 
 # --- Reading ------------------------------------------------------------------------------
@@ -189,7 +209,7 @@ def _bandit(text, name, exit_code, output):
     scanned = (data.get("metrics") or {}).get("_totals", {}).get("loc")
     if errors and not data["results"] and scanned == 0:
         # `bandit -r srcc` (a typo) exits 0 with "No such file or directory": not a pass.
-        raise _Unreadable(f"bandit scanned no code: {_bandit_errors(errors)}")
+        raise _NotChecked(f"bandit scanned no code: {_bandit_errors(errors)}")
     reason = f"{len(severe)} high or critical findings"
     if severe:
         where = ", ".join(f"{r.get('filename')}:{r.get('line_number')}" for r in severe[:3])
@@ -212,12 +232,12 @@ def _pip_audit(text, name, exit_code, output):
     if not isinstance(deps, list) or not all(isinstance(d, dict) for d in deps):
         raise _Unreadable(f"{name} is not a pip-audit JSON report (no “dependencies” list).")
     if not deps:
-        raise _Unreadable(f"{name} lists no dependencies: pip-audit checked nothing.")
+        raise _NotChecked(f"{name} lists no dependencies: pip-audit checked nothing.")
     skipped = [d for d in deps if d.get("skip_reason")]
     if skipped:
         listed = "; ".join(f"{d.get('name')}: {d['skip_reason']}" for d in skipped[:3])
         more = f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
-        raise _Unreadable(
+        raise _NotChecked(
             f"pip-audit did not check {len(skipped)} of {len(deps)} dependencies ({listed}{more})."
         )
     found = [(d.get("name"), v) for d in deps for v in d.get("vulns") or []]

@@ -260,7 +260,9 @@ def validate_reports(ctx):
         report = _report_file(checkout, command.report_path) if command.report_path else None
         if command.report_path and report is None:
             # A symlink to a file elsewhere on the worker: never read into the evidence.
-            measured = Measurement(None, f"{command.report_path} points outside the checkout.")
+            measured = Measurement(
+                None, f"{command.report_path} points outside the checkout.", failed=True
+            )
         else:
             measured = parse_report(
                 fmt, report, exit_code, output=outcome["output"], name=command.report_path or None

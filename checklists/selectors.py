@@ -170,8 +170,9 @@ class GateView:
             return f"Gate “{gate.name}” could not be measured ({reason})"
         if gate.kind == GateKind.MANUAL:
             return f"Gate “{gate.name}” was rejected by {self.rejections[0].approver}."
-        value = f"{self.value:g}" if self.value is not None else "?"
-        return f"Gate “{gate.name}” failed: {value}, needs {gate.threshold_label}."
+        if self.value is None:  # The report was missing or malformed.
+            return f"Gate “{gate.name}” failed: {self.result.reason}"
+        return f"Gate “{gate.name}” failed: {self.value:g}, needs {gate.threshold_label}."
 
 
 def release_gates(*, release, gates=None) -> list[GateView]:

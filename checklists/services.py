@@ -512,19 +512,21 @@ def gate_result_record(
     failed: bool = False,
     actor=None,
 ) -> GateResult:
-    """Record one measurement. `value=None` means the gate could not be measured (the
-    scan did not run, the report is missing or unreadable): never a pass. `failed=True`
-    fails the gate whatever the value (the command itself failed)."""
+    """Record one measurement. `failed=True` fails the gate whatever the value (the
+    command failed, its report is missing or malformed). `value=None` without `failed`
+    means the scan could not check (e.g. its vulnerability service was out of reach): not
+    measured. Neither is ever a pass."""
     if not gate.is_automated:
         raise ValidationFailed(
             f"“{gate.name}” is a manual gate: it is approved, not measured.",
             errors={"gate": ["Only automated gates take results."]},
         )
-    if value is None:
+    if failed:
+        status = GateStatus.FAILED
+        reason = reason or "The measurement failed."
+    elif value is None:
         status = GateStatus.NOT_MEASURED
         reason = reason or "No value was measured."
-    elif failed:
-        status = GateStatus.FAILED
     else:
         status = GateStatus.PASSED if gate.passes(value) else GateStatus.FAILED
         if status == GateStatus.FAILED and not reason:

@@ -58,9 +58,9 @@ def test_failed_tests_keep_their_coverage_but_fail(tmp_path):
     assert measured.reason == "the tests failed (exit 1)"
 
 
-def test_a_coverage_report_of_another_shape_is_not_measured():
+def test_a_coverage_report_of_another_shape_fails():
     measured = parse_report("cobertura", "<report><total>91</total></report>", 0)
-    assert measured.value is None
+    assert measured.value is None and measured.failed
     assert "not a Cobertura report" in measured.reason
 
 
@@ -95,7 +95,7 @@ def test_bandit_pointed_at_a_missing_folder_is_not_a_pass(tmp_path):
     scan = run(["-m", "bandit", "-r", "srcc", "-f", "json", "-o", "bandit.json"], tmp_path)
     assert scan.returncode == 0  # bandit itself sees nothing wrong
     measured = parse_report("bandit", tmp_path / "bandit.json", scan.returncode)
-    assert measured.value is None
+    assert measured.value is None and not measured.failed  # not measured
     assert "bandit scanned no code" in measured.reason and "srcc" in measured.reason
 
 
@@ -136,7 +136,7 @@ def test_pip_audit_that_skipped_a_dependency_is_not_measured():
         }
     )
     measured = parse_report("pip_audit", text, 0)
-    assert measured.value is None
+    assert measured.value is None and not measured.failed
     assert "did not check 1 of 2 dependencies" in measured.reason
     assert "ourlib: Dependency not found on PyPI" in measured.reason
 
@@ -157,7 +157,7 @@ def test_pip_audit_without_its_vulnerability_service_is_not_measured(tmp_path):
     measured = parse_report(
         "pip_audit", tmp_path / "pip-audit.json", audit.returncode, output=audit.stderr
     )
-    assert measured.value is None
+    assert measured.value is None and not measured.failed
     assert measured.reason.startswith(
         f"pip-audit.json is missing: the command exited {audit.returncode}"
     )
@@ -167,13 +167,13 @@ def test_pip_audit_without_its_vulnerability_service_is_not_measured(tmp_path):
 def test_a_failed_pip_audit_with_a_clean_report_is_not_a_pass():
     text = _pip_audit_json({ResolvedDependency(name="requests", version=Version("2.32.0")): []})
     measured = parse_report("pip_audit", text, 1, output="ERROR: something broke")
-    assert measured.value is None
+    assert measured.value is None and measured.failed
     assert "pip-audit exited 1 although" in measured.reason
 
 
 def test_a_pip_audit_report_of_nothing_is_not_a_pass():
     measured = parse_report("pip_audit", _pip_audit_json({}), 0)
-    assert measured.value is None and "checked nothing" in measured.reason
+    assert measured.value is None and not measured.failed and "checked nothing" in measured.reason
 
 
 # --- Performance, axe, exit code only -----------------------------------------------------
@@ -196,9 +196,9 @@ def test_performance_gives_the_regression_against_the_baseline():
         ("[1, 2]", "not a JSON object"),
     ],
 )
-def test_performance_reports_that_cannot_be_compared_are_not_measured(text, reason):
+def test_performance_reports_that_cannot_be_compared_fail(text, reason):
     measured = parse_report("performance", text, 0)
-    assert measured.value is None
+    assert measured.value is None and measured.failed
     assert reason in measured.reason
 
 
@@ -234,30 +234,30 @@ FILE_NAMES = {
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_a_missing_report_says_how_the_command_ended(fmt, tmp_path):
+def test_a_missing_report_fails_and_says_how_the_command_ended(fmt, tmp_path):
     name = FILE_NAMES[fmt]
     measured = parse_report(fmt, tmp_path / name, 2, output="Traceback …\nOSError: disk full")
-    assert measured.value is None and measured.report_text == ""
+    assert measured.value is None and measured.failed and measured.report_text == ""
     assert measured.reason.startswith(
         f"{name} is missing: the command exited 2 (OSError: disk full)"
     )
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_an_empty_report_is_not_measured(fmt, tmp_path):
+def test_an_empty_report_fails(fmt, tmp_path):
     name = FILE_NAMES[fmt]
     (tmp_path / name).write_text("  \n")
     measured = parse_report(fmt, tmp_path / name, 0)
-    assert measured.value is None
+    assert measured.value is None and measured.failed
     assert measured.reason == f"{name} is empty: the command exited 0."
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_a_malformed_report_is_not_measured_and_says_why(fmt, tmp_path):
+def test_a_malformed_report_fails_and_says_why(fmt, tmp_path):
     name = FILE_NAMES[fmt]
     (tmp_path / name).write_text('{"results": [' if fmt != "cobertura" else "<coverage line-rate=")
     measured = parse_report(fmt, tmp_path / name, 0)
-    assert measured.value is None
+    assert measured.value is None and measured.failed
     kind = "XML" if fmt == "cobertura" else "JSON"
     assert measured.reason.startswith(f"{name} is not valid {kind}: ")
     assert measured.report_text  # kept as evidence
@@ -267,13 +267,13 @@ def test_a_malformed_report_is_not_measured_and_says_why(fmt, tmp_path):
 @pytest.mark.parametrize(
     "text", ["[]", "{}", '"text"', "42", "null", '{"results": 3, "dependencies": {"a": 1}}']
 )
-def test_a_wrongly_shaped_report_is_not_measured(fmt, text):
+def test_a_wrongly_shaped_report_fails(fmt, text):
     source = f"<coverage>{text}</coverage>" if fmt == "cobertura" else text
     measured = parse_report(fmt, source, 0)
-    assert measured.value is None, measured
+    assert measured.value is None and measured.failed, measured
     assert measured.reason
 
 
-def test_an_unknown_format_is_not_measured():
+def test_an_unknown_format_fails():
     measured = parse_report("junit", "<testsuite/>", 0)
-    assert measured.value is None and "Unknown report format" in measured.reason
+    assert measured.value is None and measured.failed and "Unknown report format" in measured.reason

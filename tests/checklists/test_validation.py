@@ -220,13 +220,14 @@ def test_failed_tests_and_missing_reports_fail_their_gates_and_the_run_still_suc
     assert coverage.value == 75.0 and coverage.status == GateStatus.FAILED
     assert coverage.reason.startswith("“Tests” exited 1, so this does not count")
     scan = results["security-scan"]
-    assert scan.status == GateStatus.NOT_MEASURED and scan.value is None
+    # A missing report fails its gate, with the reason.
+    assert scan.status == GateStatus.FAILED and scan.value is None
     assert scan.reason == "bandit.json is missing: the command exited 1 (scanner: no licence)."
     assert scan.run == run and scan.commit == release.head_commit
     assert "Tests exited 1" in run.steps.get(key="commands").summary
     # A report that leads out of the checkout is never read into the evidence.
     axe = results["accessibility"]
-    assert axe.status == GateStatus.NOT_MEASURED and axe.report == ""
+    assert axe.status == GateStatus.FAILED and axe.report == ""
     assert axe.reason == "axe.json points outside the checkout."
     # The project's commands do not see the worker's database URL or secret key.
     log = _log(run)
