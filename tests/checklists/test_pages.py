@@ -604,3 +604,38 @@ def test_approvals_page_makes_constant_queries(
         assert page.count('class="card approval-release"') == size
         counts.append(len(captured))
     assert counts[0] == counts[1]
+
+
+# --- Enforcement from the page ----------------------------------------------------------
+
+
+def test_the_phase_button_is_refused_with_exactly_what_is_missing(
+    client_as, project, manager, approver
+):
+    release = _release(project, manager)
+    client = client_as(manager)
+    response = client.post(f"/releases/{release.pk}/transition/", {"to": "ready"}, follow=True)
+    page = _text(response)
+    assert Release.objects.get(pk=release.pk).status == "validating"
+    assert "cannot move to ready yet" in page
+    assert "Pre-release checklist: “Vision alignment” is not ticked." in page
+    assert "Gate “Security review” needs approval (0 of 1)." in page
+
+    # Everything done, measured and signed: the same button moves it.
+    for item in ChecklistItem.objects.filter(release=release):
+        field = "result" if item.kind == ItemKind.SCENARIO else "done"
+        client.post(f"/checklist-items/{item.pk}/", {field: "pass" if field == "result" else "1"})
+    for gate in QualityGate.objects.filter(project=project, active=True):
+        if gate.is_automated:
+            gate_result_record(
+                release=release,
+                gate=gate,
+                source=GateResultSource.CI,
+                value=gate.threshold,
+                commit=HEAD,
+            )
+        else:
+            approval_record(release=release, gate=gate, actor=approver, decision="approve")
+    response = client.post(f"/releases/{release.pk}/transition/", {"to": "ready"}, follow=True)
+    assert Release.objects.get(pk=release.pk).status == "ready"
+    assert "is now ready" in _text(response)
