@@ -23,7 +23,18 @@ def healthz(request):
 
 @role_required(*READ_ROLES)
 def dashboard(request):
-    context = {"projects": project_list(), "in_flight": releases_in_flight()}
+    from checklists.selectors import approvals_waiting, releases_checklist_progress
+
+    in_flight = list(releases_in_flight())
+    # (done, total) of each release's checklists, in one query.
+    progress = releases_checklist_progress(release_ids=[r.pk for r in in_flight])
+    for release in in_flight:
+        release.checklist_progress = progress.get(release.pk)
+    context = {
+        "projects": project_list(),
+        "in_flight": in_flight,
+        "waiting": approvals_waiting(user=request.user),
+    }
     return render(request, "dashboard.html", context)
 
 

@@ -639,3 +639,36 @@ def test_the_phase_button_is_refused_with_exactly_what_is_missing(
     response = client.post(f"/releases/{release.pk}/transition/", {"to": "ready"}, follow=True)
     assert Release.objects.get(pk=release.pk).status == "ready"
     assert "is now ready" in _text(response)
+
+
+# --- The dashboard ----------------------------------------------------------------------
+
+
+def test_the_dashboard_shows_what_waits_for_me_and_the_checklist_progress(
+    client_as, project, manager, approver, stakeholder
+):
+    release = _release(project, manager)
+    page = _text(client_as(approver).get("/"))
+    assert "Waiting for your approval" in page
+    assert f"Svc v{release.version}</a>: Security review" in page
+    assert "checklists 0 of" in page
+    # A stakeholder signs nothing: an honest empty card, not someone else's list.
+    page = _text(client_as(stakeholder).get("/"))
+    assert "Nothing waits for your approval." in page
+    assert "Security review" not in page
+
+
+def test_the_dashboard_makes_the_same_queries_for_one_or_many_releases(
+    client_as, project, manager, approver, django_assert_max_num_queries
+):
+    _release(project, manager, version="1.0.0")
+    client = client_as(approver)
+    client.get("/")
+    with CaptureQueriesContext(connection) as few:
+        client.get("/")
+    for minor in range(1, 8):
+        _release(project, manager, version=f"1.{minor}.0")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get("/")
+    # Eight releases with three manual gates each; the card lists six and links the rest.
+    assert "All 24 on the approvals page" in _text(response)
