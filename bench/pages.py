@@ -3,7 +3,8 @@
 1. Create the bench database if it is missing, migrate it, collect static files.
 2. Give it a user with the admin role, a few projects (through the real service) and
    some runs: one running with 6 steps and 200 log chunks, whose live-progress fragment
-   is measured as htmx polls it, and finished ones to fill the first page of /runs/.
+   is measured as htmx polls it (in full, and unchanged: the poll sends the version it
+   shows and gets 204), and finished ones to fill the first page of /runs/.
 3. Start two gunicorns on loopback with production settings: the application, and a
    ceiling server whose only view returns "ok" through the same settings and middleware.
 4. Sign in, check that every page answers 200, then run wrk on each page and print a
@@ -59,6 +60,9 @@ CEILING = ("ceiling (no-op view)", "/ceiling", True, {})
 # measured last, between two ceiling runs of its own, so that its ratio holds even when
 # the machine's load changes during the bench.
 PROGRESS_LABEL = PAGES[-1][0]
+# The steady state of a watched run: most polls see no change. Measured right after the
+# full fragment, with the version a browser holding the latest state sends (hx-vals).
+PROGRESS_UNCHANGED_LABEL = "progress fragment, unchanged (204)"
 PROGRESS_AIM = 0.50
 # The ceiling is measured first and last; if the two differ by more than this, something
 # else was using the CPUs and the ratios are not to be trusted.
@@ -320,14 +324,16 @@ def login(port: int, password: str) -> str:
     return session
 
 
-def check_ok(port: int, path: str, cookie: str | None, headers: dict[str, str]) -> None:
+def check_ok(
+    port: int, path: str, cookie: str | None, headers: dict[str, str], expect: int = 200
+) -> None:
     headers = {**headers, **({"Cookie": f"sessionid={cookie}"} if cookie else {})}
     status, response_headers, body = request(port, "GET", path, headers=headers)
-    if status != 200:
+    if status != expect:
         location = dict(response_headers).get("Location")
         where = f" (to {location})" if location else ""
         raise BenchError(
-            f"GET {path} answered {status}{where} instead of 200; not measuring.\n"
+            f"GET {path} answered {status}{where} instead of {expect}; not measuring.\n"
             f"{body[:500].decode(errors='replace')}"
         )
 
@@ -369,16 +375,40 @@ def wrk(port: int, path: str, cookie: str | None, headers, args, seconds: int) -
     return done.stdout
 
 
-def measure(label, port, path, cookie, args, headers=None) -> Result:
+def measure(label, port, path, cookie, args, headers=None, expect=200) -> Result:
     headers = headers or {}
-    check_ok(port, path, cookie, headers)
+    check_ok(port, path, cookie, headers, expect)
     if args.warmup:
         wrk(port, path, cookie, headers, args, args.warmup)
     result = wrk_parse(label, wrk(port, path, cookie, headers, args, args.duration))
     # wrk counts a redirect as a success: make sure the page still answers 200 after.
-    check_ok(port, path, cookie, headers)
+    check_ok(port, path, cookie, headers, expect)
     print(f"  {label:<28} {result.requests_per_s:8.1f} req/s", flush=True)
     return result
+
+
+def progress_version(port: int, path: str, cookie: str) -> str:
+    """The version the progress fragment carries now, as a browser reads it from hx-vals."""
+    status, _, body = request(port, "GET", path, headers={**HTMX, "Cookie": f"sessionid={cookie}"})
+    found = re.search(rb"""hx-vals='\{"v": "([0-9a-f]+)"\}'""", body)
+    if status != 200 or not found:
+        raise BenchError(f"GET {path} answered {status} with no version to send back")
+    return found.group(1).decode()
+
+
+def measure_unchanged(port: int, path: str, cookie: str, args) -> Result:
+    """The fragment polled with the version it shows now: 204 as long as nothing changes.
+    The version includes the run's "X ago" text, which can move while wrk runs (then the
+    check after the run fails): measure once more with the new version."""
+    for attempt in range(2):
+        current = f"{path}?{urlencode({'v': progress_version(port, path, cookie)})}"
+        try:
+            return measure(PROGRESS_UNCHANGED_LABEL, port, current, cookie, args, HTMX, 204)
+        except BenchError:
+            if attempt:
+                raise
+            print("  the version moved during the measurement; once more", flush=True)
+    raise AssertionError("unreachable")
 
 
 def table(results: list[Result], ceiling_rps: float, own_ceiling: dict[str, float]) -> str:
@@ -496,26 +526,38 @@ def main() -> int:
                 )
             cookie_or_none = cookie if signed_in else None
             results.append(measure(label, app_port, path, cookie_or_none, args, headers))
+            if label == PROGRESS_LABEL:
+                results.append(measure_unchanged(app_port, path, cookie, args))
         last = measure(f"{ceiling_label}, last", ceiling_port, ceiling_path, cookie, args)
         ceiling_rps = (first.requests_per_s + last.requests_per_s) / 2
         around = (before.requests_per_s + last.requests_per_s) / 2
-        report = table([*results, first, before, last], ceiling_rps, {PROGRESS_LABEL: around})
+        report = table(
+            [*results, first, before, last],
+            ceiling_rps,
+            {PROGRESS_LABEL: around, PROGRESS_UNCHANGED_LABEL: around},
+        )
         header = (
             f"{datetime.now():%Y-%m-%d %H:%M}: wrk -t{args.threads} -c{args.connections} "
             f"-d{args.duration}s, gunicorn {args.workers} sync workers, DEBUG=0, "
             f"PostgreSQL, {args.projects} projects, {args.finished_runs + 1} runs (the "
             f"progress fragment's: 6 steps, 200 log chunks); {host}. "
             f"Ratios are to the mean of the first and last ceiling runs; the progress "
-            f"fragment's is to the mean of the two around it."
+            f"fragment's (both rows) is to the mean of the two around it."
         )
-        progress = next(r for r in results if r.label == PROGRESS_LABEL)
+        progress, unchanged = (
+            next(r for r in results if r.label == label)
+            for label in (PROGRESS_LABEL, PROGRESS_UNCHANGED_LABEL)
+        )
         progress_ratio = progress.requests_per_s / around if around else 0
-        verdict = "meets" if progress_ratio >= PROGRESS_AIM else "misses"
+        unchanged_ratio = unchanged.requests_per_s / around if around else 0
+        verdict = "meets" if unchanged_ratio >= PROGRESS_AIM else "misses"
         header += (
-            f"\n\nThe progress fragment keeps {progress_ratio:.2f} of the ceiling measured "
-            f"just before and after it ({around:.1f} requests/s; the ceiling moved by "
+            f"\n\nThe progress fragment, polled as a watched run mostly is (nothing changed: "
+            f"204), keeps {unchanged_ratio:.2f} of the ceiling measured just before and after "
+            f"it ({around:.1f} requests/s; the ceiling moved by "
             f"{abs(before.requests_per_s - last.requests_per_s) / around:.0%} across it): "
-            f"it {verdict} the aim of {PROGRESS_AIM:.2f}."
+            f"it {verdict} the aim of {PROGRESS_AIM:.2f}. Rendered in full (a change, or a "
+            f"first poll) it keeps {progress_ratio:.2f}."
         )
         drift = abs(first.requests_per_s - last.requests_per_s) / ceiling_rps
         if drift > CEILING_DRIFT_WARN:

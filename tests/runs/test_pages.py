@@ -1,10 +1,18 @@
 """Run pages, the progress fragment and the runs API: access, behaviour, query counts."""
 
+import re
+from datetime import timedelta
+
 import pytest
 from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+from django.db.models import F
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from runs.models import LogChunk, Run, RunStatus, Step
-from runs.services import run_create
+from runs.engine import _set_step
+from runs.models import LogChunk, Run, RunStatus, Step, StepStatus
+from runs.services import run_cancel, run_create, run_finish, run_log_append
 from tests.factories import ProjectFactory
 from tests.runs import kinds  # noqa: F401 - registers the test kinds
 
@@ -46,6 +54,143 @@ def test_progress_of_a_finished_run_stops_polling(client_as, manager):
     assert response.status_code == 286
     assert "hx-trigger" not in response.content.decode()
     assert "liftoff:run-finished" in response["HX-Trigger"]
+
+
+def _poll(client, run, version=None):
+    """One htmx poll of the fragment, sending the version it shows as hx-vals would."""
+    data = {"v": version} if version else {}
+    return client.get(f"/runs/{run.pk}/progress/", data, headers={"HX-Request": "true"})
+
+
+def _version(response) -> str:
+    found = re.search(r"""hx-vals='\{"v": "([0-9a-f]+)"\}'""", response.content.decode())
+    assert found, "the fragment carries no version"
+    return found.group(1)
+
+
+def test_an_unchanged_poll_answers_204_with_fewer_queries(
+    client_as, manager, django_assert_max_num_queries
+):
+    run = _run(manager, steps=6, chunks=200, status=RunStatus.RUNNING)
+    client = client_as(manager)
+    with CaptureQueriesContext(connection) as full:
+        version = _version(_poll(client, run))
+    # Session, user, groups and the version: not the run, its steps or its log tail.
+    with django_assert_max_num_queries(4):
+        response = _poll(client, run, version)
+    assert len(full.captured_queries) > 4
+    assert response.status_code == 204
+    assert response.content == b""
+    assert "HX-Request" in response["Vary"]
+
+
+def test_the_run_page_carries_the_version_its_first_poll_sends(client_as, manager):
+    run = _run(manager, steps=3, chunks=2, status=RunStatus.RUNNING)
+    client = client_as(manager)
+    version = _version(client.get(f"/runs/{run.pk}/"))
+    assert _poll(client, run, version).status_code == 204
+
+
+def test_a_log_line_changes_the_version(client_as, manager):
+    run = _run(manager, steps=2, chunks=3, status=RunStatus.RUNNING)
+    client = client_as(manager)
+    version = _version(_poll(client, run))
+    # As the engine writes its log (StepContext._flush_locked).
+    run_log_append(run_id=run.pk, step_id=None, seq=3, text="[liftoff] fresh line\n")
+    response = _poll(client, run, version)
+    assert response.status_code == 200
+    assert "fresh line" in response.content.decode()
+    fresh = _version(response)
+    assert fresh != version
+    assert _poll(client, run, fresh).status_code == 204
+
+
+def test_a_step_started_and_finished_changes_the_version(client_as, manager):
+    run = _run(manager, steps=2, status=RunStatus.RUNNING)
+    first = run.steps.get(order=0)
+    client = client_as(manager)
+    version = _version(_poll(client, run))
+    # As the engine moves a step (runs.engine._run_steps).
+    _set_step(first, status=StepStatus.RUNNING, started_at=timezone.now())
+    response = _poll(client, run, version)
+    assert response.status_code == 200
+    assert "running…" in response.content.decode()
+    started = _version(response)
+    assert started != version
+    assert _poll(client, run, started).status_code == 204
+    _set_step(first, status=StepStatus.SUCCEEDED, finished_at=timezone.now(), summary="all good")
+    response = _poll(client, run, started)
+    assert response.status_code == 200
+    assert "all good" in response.content.decode()
+    assert 'value="1"' in response.content.decode()  # the progress bar moved
+    finished = _version(response)
+    assert finished not in {version, started}
+    assert _poll(client, run, finished).status_code == 204
+
+
+def test_a_cancel_request_changes_the_version(client_as, manager):
+    run = _run(manager, status=RunStatus.RUNNING)
+    client = client_as(manager)
+    version = _version(_poll(client, run))
+    run_cancel(run=run, actor=manager)
+    response = _poll(client, run, version)
+    assert response.status_code == 200
+    assert "cancelling…" in response.content.decode()
+
+
+def test_the_ago_text_refreshes_when_it_would_read_differently(client_as, manager):
+    run = _run(manager, status=RunStatus.RUNNING)
+    client = client_as(manager)
+    version = _version(_poll(client, run))
+    Run.objects.filter(pk=run.pk).update(created_at=F("created_at") - timedelta(minutes=3))
+    response = _poll(client, run, version)
+    assert response.status_code == 200
+    assert "3\xa0minutes ago" in response.content.decode()
+
+
+def test_a_run_that_ended_answers_286_whatever_version_is_sent(client_as, manager):
+    run = _run(manager, steps=2, status=RunStatus.RUNNING)
+    client = client_as(manager)
+    version = _version(_poll(client, run))
+    assert run_finish(run=run, status=RunStatus.SUCCEEDED)
+    response = _poll(client, run, version)
+    assert response.status_code == 286
+    body = response.content.decode()
+    assert "hx-trigger" not in body and "hx-vals" not in body
+    assert "liftoff:run-finished" in response["HX-Trigger"]
+    assert _poll(client, run, version).status_code == 286  # and again, never a 204
+
+
+def test_an_anonymous_poll_with_a_current_version_is_sent_to_log_in(client, client_as, manager):
+    run = _run(manager, status=RunStatus.RUNNING)
+    version = _version(_poll(client_as(manager), run))
+    client.logout()
+    response = _poll(client, run, version)
+    assert response.status_code == 200  # htmx's client redirect, as for any fragment
+    assert response["HX-Redirect"].startswith("/accounts/login/?next=")
+    assert response.content == b""
+    assert client.get(f"/runs/{run.pk}/progress/", {"v": version}).status_code == 302
+
+
+def test_a_user_without_a_role_cannot_poll_even_with_a_current_version(
+    client, client_as, manager, make_user
+):
+    run = _run(manager, status=RunStatus.RUNNING)
+    version = _version(_poll(client_as(manager), run))
+    assert _poll(client_as(make_user(None)), run, version).status_code == 403
+
+
+def test_a_stakeholder_polls_a_run(client_as, stakeholder, manager):
+    run = _run(manager, status=RunStatus.RUNNING)
+    client = client_as(stakeholder)
+    response = _poll(client, run)
+    assert response.status_code == 200
+    assert ">Cancel<" not in response.content.decode()
+    assert _poll(client, run, _version(response)).status_code == 204
+
+
+def test_a_poll_of_a_run_that_does_not_exist_is_a_404(client_as, stakeholder):
+    assert _poll(client_as(stakeholder), Run(pk=999_999), "0123456789abcdef").status_code == 404
 
 
 def test_progress_without_htmx_goes_to_the_run_page(client_as, stakeholder, manager):
