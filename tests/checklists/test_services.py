@@ -162,7 +162,9 @@ def test_ticking_and_unticking_are_audited_with_who_and_when(project, manager):
     assert ticked.note == "checked on staging"
     checklist_item_update(item=item, actor=manager, done=False)
     actions = list(
-        AuditEvent.objects.filter(object_id=str(item.pk)).values_list("action", flat=True)
+        AuditEvent.objects.filter(
+            object_type="checklists.checklistitem", object_id=str(item.pk)
+        ).values_list("action", flat=True)
     )
     assert actions == ["checklist_item.ticked", "checklist_item.unticked"]
 
