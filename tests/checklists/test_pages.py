@@ -652,6 +652,7 @@ def test_the_dashboard_shows_what_waits_for_me_and_the_checklist_progress(
     assert "Waiting for your approval" in page
     assert f"Svc v{release.version}</a>: Security review" in page
     assert "checklists 0 of" in page
+    assert '<span class="nav-count">3<span class="visually-hidden"> waiting</span>' in page
     # A stakeholder signs nothing: an honest empty card, not someone else's list.
     page = _text(client_as(stakeholder).get("/"))
     assert "Nothing waits for your approval." in page
