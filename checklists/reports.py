@@ -37,6 +37,8 @@ _UNREACHABLE = (
     "Temporary failure in name resolution",
     "timed out",
 )
+# pip-audit's words for a dependency it skipped (`--strict` then stops with an error).
+_SKIPPED = "could not be audited"
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,12 @@ def parse_report(
 def _unusable(fmt: str, problem: _Unreadable, text: str = "") -> Measurement:
     reason = str(problem)
     unreachable = fmt == "pip_audit" and any(word in reason for word in _UNREACHABLE)
-    not_checked = isinstance(problem, _NotChecked) or unreachable
+    # With --strict, a dependency pip-audit could not look up ends the scan without a
+    # report: it ran, but did not check (offline, its index or service unreachable).
+    skipped = fmt == "pip_audit" and _SKIPPED in reason
+    not_checked = isinstance(problem, _NotChecked) or unreachable or skipped
+    if skipped and not unreachable:
+        reason += " Not every dependency was checked."
     return Measurement(None, _hint(fmt, reason), failed=not not_checked, report_text=text)
 
 

@@ -277,3 +277,18 @@ def test_a_wrongly_shaped_report_fails(fmt, text):
 def test_an_unknown_format_fails():
     measured = parse_report("junit", "<testsuite/>", 0)
     assert measured.value is None and measured.failed and "Unknown report format" in measured.reason
+
+
+def test_pip_audit_stopped_by_strict_on_a_dependency_it_could_not_look_up_is_not_measured(
+    tmp_path,
+):
+    """What pip-audit --strict prints when its index answers "not found" for a real
+    package (an air-gapped mirror): it ran, checked nothing, and wrote no report."""
+    output = (
+        "ERROR:pip_audit._cli:bandit: Dependency not found on PyPI and could not be "
+        "audited: bandit (1.9.4)\n"
+    )
+    measured = parse_report("pip_audit", tmp_path / "pip-audit.json", 1, output=output)
+    assert measured.value is None and not measured.failed
+    assert "could not be audited" in measured.reason
+    assert measured.reason.endswith("Not every dependency was checked.")
