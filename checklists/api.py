@@ -29,6 +29,7 @@ from checklists.services import (
     gate_results_post,
     release_validate,
     waiver_grant,
+    waiver_revoke,
 )
 from liftoff.errors import NotAllowed, ValidationFailed
 from liftoff.roles import READ_ROLES, Role, roles_allowed
@@ -165,6 +166,20 @@ def release_waivers_endpoint(request, release_id: int):
     gate = _gate_by_key(release, data["gate"])
     waiver_grant(release=release, gate=gate, actor=request.user, reason=data["reason"])
     return Response(GateSerializer(_gate_view(release, gate)).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(
+    request=None,
+    responses={200: GateSerializer, 403: ERROR, 404: ERROR, 409: CONFLICT},
+    summary="Revoke a gate's waiver: it counts as failed or unmeasured again",
+)
+@api_view(["DELETE"])
+@permission_classes([roles_allowed(read=READ_ROLES, write={Role.APPROVER})])
+def release_waiver_endpoint(request, release_id: int, gate_key: str):
+    release = release_get(release_id=release_id)
+    gate = _gate_by_key(release, gate_key)
+    waiver_revoke(release=release, gate=gate, actor=request.user)
+    return Response(GateSerializer(_gate_view(release, gate)).data)
 
 
 @extend_schema(

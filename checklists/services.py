@@ -753,20 +753,24 @@ def waiver_grant(*, release, gate: QualityGate, actor, reason: str) -> Waiver:
     return waiver
 
 
-@transaction.atomic
-def waiver_revoke(*, waiver: Waiver, actor) -> Waiver:
-    if not has_role(actor, {Role.APPROVER}):
-        raise NotAllowed("Only approvers revoke waivers.")
-    changed = Waiver.objects.filter(pk=waiver.pk, revoked_at__isnull=True).update(
-        revoked_at=timezone.now(), revoked_by=actor
-    )
-    if changed:
+def waiver_revoke(*, release, gate: QualityGate, actor) -> Waiver:
+    """Withdraw the live waiver of a gate: it counts as failed or unmeasured again."""
+    _check_approver(release=release, gate=gate, actor=actor, what="revoke the waiver of")
+    _require_open(release)
+    with transaction.atomic():
+        waiver = (
+            Waiver.objects.select_for_update()
+            .filter(release=release, gate=gate, revoked_at__isnull=True)
+            .first()
+        )
+        if waiver is None:
+            raise Conflict(f"“{gate.name}” has no waiver to revoke.")
+        Waiver.objects.filter(pk=waiver.pk).update(revoked_at=timezone.now(), revoked_by=actor)
         audit_record(
             actor=actor,
             action="gate.waiver_revoked",
-            object_type="releases.release",
-            object_id=waiver.release_id,
-            after={"gate": waiver.gate.key},
+            obj=release,
+            after={"gate": gate.key, "waived_by": waiver.approver.get_username()},
         )
     waiver.refresh_from_db()
     return waiver

@@ -26,6 +26,11 @@ urlpatterns = [
         name="gate-waive",
     ),
     path(
+        "releases/<int:release_id>/gates/<int:gate_id>/waiver/revoke/",
+        views.gate_waiver_revoke,
+        name="gate-waiver-revoke",
+    ),
+    path(
         "releases/<int:release_id>/gates/<int:gate_id>/evidence/",
         views.gate_evidence,
         name="gate-evidence",

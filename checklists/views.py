@@ -29,6 +29,7 @@ from checklists.services import (
     checklist_item_update,
     release_validate,
     waiver_grant,
+    waiver_revoke,
 )
 from liftoff.errors import DomainError
 from liftoff.roles import READ_ROLES, Role, has_role, role_required
@@ -68,6 +69,7 @@ def gate_rows(*, user, release, gates) -> list[dict]:
                 "mine": view.decided_by(user),
                 "can_decide": allowed and view.gate.kind == GateKind.MANUAL,
                 "can_waive": allowed and view.gate.is_automated and view.status in _WAIVABLE,
+                "can_revoke": allowed and view.waiver is not None,
             }
         )
     return rows
@@ -203,6 +205,21 @@ def gate_waive(request, release_id: int, gate_id: int):
             release=release, gate=gate, actor=request.user, reason=form.cleaned_data["reason"]
         ),
         f"Waived “{gate.name}” for v{release.version}.",
+        form.cleaned_data["next"],
+    )
+
+
+@role_required(Role.APPROVER, Role.RELEASE_MANAGER)
+@require_POST
+def gate_waiver_revoke(request, release_id: int, gate_id: int):
+    release, gate = _release_and_gate(release_id, gate_id)
+    form = WaiverForm(request.POST)
+    form.is_valid()
+    return _gate_answer(
+        request,
+        release,
+        lambda: waiver_revoke(release=release, gate=gate, actor=request.user),
+        f"Revoked the waiver of “{gate.name}” for v{release.version}.",
         form.cleaned_data["next"],
     )
 

@@ -59,6 +59,11 @@ api_v1 = [
         name="release-waivers",
     ),
     path(
+        "releases/<int:release_id>/waivers/<slug:gate_key>/",
+        checklists_api.release_waiver_endpoint,
+        name="release-waiver",
+    ),
+    path(
         "releases/<int:release_id>/checklists/",
         checklists_api.release_checklists_endpoint,
         name="release-checklists",

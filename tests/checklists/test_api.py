@@ -18,6 +18,7 @@ from checklists.services import (
     gate_save,
     validation_command_save,
 )
+from liftoff.models import AuditEvent
 from liftoff.roles import Role
 from liftoff.tokens import token_create, token_revoke
 from releases.models import Project, Release, ReleaseStatus
@@ -535,6 +536,18 @@ def test_only_approvers_waive(release, client, client_as, manager, stakeholder):
     for user in (manager, stakeholder):
         assert _waive(client_as(user), release, "vulns").status_code == 403
     assert _gates(client_as(manager), release)["vulns"]["status"] == "failed"
+
+
+def test_a_revoked_waiver_makes_the_gate_block_again(release, client, client_as, approver, manager):
+    _measure(release, "vulns", 1)
+    _waive(client_as(approver), release, "vulns")
+    url = f"/api/v1/releases/{release.pk}/waivers/vulns/"
+    assert client_as(manager).delete(url).status_code == 403
+    response = client_as(approver).delete(url)
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == "failed" and response.json()["waiver"] is None
+    assert client_as(approver).delete(url).status_code == 409  # nothing left to revoke
+    assert AuditEvent.objects.filter(action="gate.waiver_revoked").count() == 1
 
 
 # --- Checklists ---------------------------------------------------------------------------

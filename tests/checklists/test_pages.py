@@ -387,6 +387,7 @@ def test_waive_a_failed_gate_and_the_waiver_shows(client_as, project, manager, a
     # Shown wherever the gate is: the evidence page too.
     evidence = _text(client.get(f"/releases/{release.pk}/gates/{gate.pk}/evidence/"))
     assert "Legacy module, covered by the e2e suite." in evidence
+    assert "Revoke the waiver" in evidence
     # A passing gate is not waived.
     passing = _gate(project, "security-scan")
     gate_result_record(release=release, gate=passing, source="ci", value=0, commit=HEAD)
@@ -673,3 +674,25 @@ def test_the_dashboard_makes_the_same_queries_for_one_or_many_releases(
         response = client.get("/")
     # Eight releases with three manual gates each; the card lists six and links the rest.
     assert "All 24 on the approvals page" in _text(response)
+
+
+def test_revoking_a_waiver_from_the_page_blocks_the_release_again(
+    client_as, project, manager, approver
+):
+    release = _release(project, manager)
+    gate = _gate(project, "coverage")
+    gate_result_record(release=release, gate=gate, source="ci", value=82.5, commit=HEAD)
+    client = client_as(approver)
+    client.post(
+        f"/releases/{release.pk}/gates/{gate.pk}/waive/",
+        {"reason": "Legacy module, covered by the e2e suite."},
+    )
+    url = f"/releases/{release.pk}/gates/{gate.pk}/waiver/revoke/"
+    # A manager may not (the gate is signed by approvers): refused with a message.
+    refused = client_as(manager).post(url, follow=True)
+    assert "Only an approver may revoke the waiver of “Test coverage”." in _text(refused)
+    assert "Waived by" in _text(client.get(f"/releases/{release.pk}/"))
+    fragment = _text(client_as(approver).post(url, headers=HTMX))
+    assert "Waived by" not in fragment and ">Waive" in fragment
+    page = _text(client_as(manager).get(f"/releases/{release.pk}/"))
+    assert "Gate “Test coverage” failed: 82.5, needs ≥ 90 %." in page
