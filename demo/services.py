@@ -94,6 +94,8 @@ class DemoSeed:
     users: list[DemoUser] | None
     # The names of the validation commands this seed added (none when all were there).
     validation_added: tuple[str, ...] = ()
+    # The release this seed planned (None when one was there already, or no users).
+    planned: object = None
 
 
 def demo_root() -> Path:
@@ -333,7 +335,39 @@ def demo_seed(
     demo_history_ensure(project=project.project, repo_path=repo.path)
     # A project of the same name that points elsewhere is someone's own: left unchanged.
     added = [] if project.repo_url_mismatch else demo_validation_ensure(project=project.project)
-    return DemoSeed(repo=repo, project=project, users=users, validation_added=tuple(added))
+    planned = None
+    if users is not None and not project.repo_url_mismatch:
+        planned = demo_release_ensure(project=project.project)
+    return DemoSeed(
+        repo=repo, project=project, users=users, validation_added=tuple(added), planned=planned
+    )
+
+
+# The next release of the seed's cosmic roadmap (RELEASE_PROCESS.md), planned for the demo
+# manager so that the checklists, gates and approvals have something to show at once.
+DEMO_NEXT = ("0.3.0", "Digital Oracle", "Wisdom enhancement phase", "minor")
+
+
+def demo_release_ensure(*, project):
+    """Plan the next release once: nothing when it, or any release in flight, exists."""
+    from releases.models import Release, ReleaseStatus
+    from releases.services import release_create
+
+    version, codename, summary, release_type = DEMO_NEXT
+    done = [ReleaseStatus.RELEASED, ReleaseStatus.CANCELLED, ReleaseStatus.ROLLED_BACK]
+    releases = Release.objects.filter(project=project)
+    if releases.filter(version=version).exists() or releases.exclude(status__in=done).exists():
+        return None
+    manager = get_user_model().objects.filter(username="manager").first()
+    return release_create(
+        actor=None,
+        project=project,
+        release_type=release_type,
+        version=version,
+        codename=codename,
+        summary=summary,
+        release_manager=manager,
+    )
 
 
 # The demo's validation run: (name, argv, report format, report path, gate key, timeout).

@@ -49,7 +49,8 @@ def test_each_demo_user_logs_in_and_the_dashboard_passes_axe(
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"{live_server.url}/")
     assert page.get_by_role("heading", name="Dashboard", level=1).is_visible()
-    assert page.get_by_role("link", name="PepeluGPT").is_visible()
+    assert page.get_by_role("link", name="PepeluGPT", exact=True).is_visible()
+    assert page.get_by_role("link", name="PepeluGPT v0.3.0").first.is_visible()
     nav = page.get_by_role("navigation", name="Main")
     for label in ["Dashboard", "Releases", "Approvals", "Deployments", "Incidents", "Metrics"]:
         assert nav.get_by_role("link", name=label).is_visible()

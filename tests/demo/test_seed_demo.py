@@ -18,10 +18,11 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.test import RequestFactory
 
+from checklists.models import ChecklistItem
 from demo.services import DEMO_CODENAMES, DEMO_REPO_NAME, demo_repo_ensure
 from liftoff.models import AuditEvent
 from liftoff.roles import Role, user_roles
-from releases.models import Project
+from releases.models import Project, Release
 from tests.factories import ProjectFactory
 
 pytestmark = pytest.mark.django_db
@@ -202,6 +203,22 @@ def test_running_twice_changes_nothing_the_second_time(data_dir, settings):
     assert "Demo project: already there, left unchanged" in second
     assert "Demo users: already there: admin, manager, approver, stakeholder" in second
     assert "Demo validation commands: already there" in second
+    assert "Demo release" not in second
+
+
+def test_the_next_release_is_planned_for_the_manager_with_its_checklists(prebuilt):
+    output = seed("--force")
+    assert "Demo release: planned v0.3.0 “Digital Oracle” for manager" in output
+    release = Release.objects.get(project__slug="pepelugpt", version="0.3.0")
+    assert (release.status, release.release_manager.username) == ("planned", "manager")
+    assert release.summary == "Wisdom enhancement phase"
+    assert release.branch == "release/v0.3.0-digital-oracle"
+    assert (
+        ChecklistItem.objects.filter(release=release, checklist__phase="validation").count() == 12
+    )
+    # Planned once: a second seed, or a release already in flight, plans nothing more.
+    assert "Demo release" not in seed("--force")
+    assert Release.objects.filter(project__slug="pepelugpt").count() == 3
 
 
 @pytest.mark.parametrize("kind", ["folder", "other-repo"])

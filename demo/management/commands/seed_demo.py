@@ -82,6 +82,12 @@ class Command(BaseCommand):
             for change in user.changes:
                 write(f"  {user.username}: {change}")
 
+        if seed.planned is not None:
+            release = seed.planned
+            write(
+                f"Demo release: planned v{release.version} “{release.codename}” for manager "
+                "(Prepare it from its page)"
+            )
         logins = ", ".join(f"{u.username} ({ROLE_LABELS[u.role]})" for u in seed.users)
         write(style.SUCCESS(f"Demo logins: {logins}"))
         fresh = [u.username for u in seed.users if u.created or u.password_reset]
