@@ -5,6 +5,7 @@ and if one dies the others are stopped too, so nothing is left running half-way.
 """
 
 import argparse
+import contextlib
 import os
 import signal
 import socket
@@ -88,14 +89,17 @@ def main() -> int:
                 break
         time.sleep(0.5)
 
+    # SIGTERM to each leader only: the Celery worker then stops its own pool (a signal to
+    # the whole group would kill the pool children under it, which it logs as errors).
     for process in processes.values():
         if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
+            process.terminate()
     deadline = time.monotonic() + 15
     for process in processes.values():
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
+        # Whatever is left of the group (a leader that did not stop in time, an orphan).
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
     print("Stopped web, worker and beat.")
     return exit_code
