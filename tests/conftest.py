@@ -178,6 +178,17 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 @pytest.fixture
+def csp_errors(page):
+    """Console messages about blocked content: any is a bug in our strict CSP setup."""
+    errors = []
+    page.on(
+        "console",
+        lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
+    return errors
+
+
+@pytest.fixture
 def login_page(page, live_server):
     """`login_page(user)`: a Chromium page logged in through the real login form."""
 

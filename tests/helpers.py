@@ -1,4 +1,5 @@
-"""Helpers the tests import: polling, the worker process, the test database URL."""
+"""Helpers the tests import: polling, the worker process, the test database URL, the axe
+check of a page."""
 
 import os
 import signal
@@ -102,3 +103,17 @@ class WorkerProcess:
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+# The WCAG 2.1 AA rules of axe-core (bundled by axe-playwright-python: works offline).
+WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+
+
+def axe_violations(page) -> list[str]:
+    """The page's WCAG 2.1 AA violations, one readable line each (empty: none)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options=WCAG_21_AA)
+    return [
+        f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes)" for v in results.response["violations"]
+    ]

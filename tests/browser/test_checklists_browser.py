@@ -4,7 +4,6 @@ approving from /approvals/ with the navigation count going down, axe (WCAG 2.1 A
 import json
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 
 from checklists.models import ChecklistItem, GateResultSource, QualityGate
 from checklists.services import gate_result_record, project_defaults_install, waiver_grant
@@ -12,29 +11,11 @@ from liftoff.models import AuditEvent
 from releases.models import Release
 from releases.services import release_create
 from tests.factories import ProjectFactory
+from tests.helpers import axe_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 HEAD = "0123456789abcdef0123456789abcdef01234567"
-
-
-def _violations(page):
-    results = Axe().run(page, options=WCAG_21_AA)
-    return [
-        f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes)" for v in results.response["violations"]
-    ]
-
-
-@pytest.fixture
-def csp_errors(page):
-    """Console messages about blocked content: any is a bug in our strict CSP setup."""
-    errors = []
-    page.on(
-        "console",
-        lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None,
-    )
-    return errors
 
 
 @pytest.fixture
@@ -74,7 +55,7 @@ def test_a_manager_ticks_an_item_in_place(
     login_page(manager)
     page.goto(f"{live_server.url}/releases/{release.pk}/")
     assert page.get_by_text("Blocking ready:").is_visible()
-    assert _violations(page) == []
+    assert axe_violations(page) == []
     page.evaluate("window.liftoffNoReload = true")
     checklist = page.locator(f"#checklist-{item.checklist_id}")
     assert "0 of 7 done" in checklist.inner_text()
@@ -95,9 +76,9 @@ def test_a_manager_ticks_an_item_in_place(
     box.get_by_label(scenario.title, exact=True).select_option("pass")
     box.get_by_text("pass by manager-user").wait_for()
     assert page.evaluate("window.liftoffNoReload") is True
-    assert _violations(page) == []
+    assert axe_violations(page) == []
     page.emulate_media(color_scheme="dark")
-    assert _violations(page) == []
+    assert axe_violations(page) == []
     assert csp_errors == []
 
 
@@ -110,13 +91,13 @@ def test_an_approver_approves_from_the_approvals_page(
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Approvals").click()
     page.get_by_role("heading", name="Svc v1.0.0 “Orion”").wait_for()
     assert page.get_by_text("Measured 9 %, needs ≤ 5 %").is_visible()
-    assert _violations(page) == []
+    assert axe_violations(page) == []
     page.get_by_label("Comment on “Security review” (needed to reject)").fill("Threat model read.")
     page.get_by_role("button", name="Approve “Security review”").click()
     page.get_by_text("Approved “Security review” for v1.0.0.").wait_for()
     assert count.text_content() == "2 waiting"
     assert page.get_by_role("button", name="Approve “Security review”").count() == 0
-    assert _violations(page) == []
+    assert axe_violations(page) == []
     # The release page shows the approval and the waiver, and passes axe for an approver.
     page.get_by_role("link", name="Svc v1.0.0 “Orion”").click()
     gates = page.locator("#release-gates")
@@ -124,7 +105,7 @@ def test_an_approver_approves_from_the_approvals_page(
     assert (
         "by approver-user" in gates.locator(f"#gate-{release.pk}-{_gate_pk(release)}").inner_text()
     )
-    assert _violations(page) == []
+    assert axe_violations(page) == []
     # On the release page the gates are approved in place (htmx, no reload).
     page.evaluate("window.liftoffNoReload = true")
     gates.get_by_role("button", name="Approve “Documentation complete”").click()
@@ -133,7 +114,7 @@ def test_an_approver_approves_from_the_approvals_page(
     page.get_by_text("Approved “Documentation complete” for v1.0.0.").wait_for()
     assert count.text_content() == "1 waiting"  # swapped out of band
     page.emulate_media(color_scheme="dark")
-    assert _violations(page) == []
+    assert axe_violations(page) == []
     assert csp_errors == []
 
 

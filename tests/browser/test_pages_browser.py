@@ -2,33 +2,12 @@
 AA), the strict CSP, keyboard focus and the colour schemes."""
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django.core.management import call_command
 
 from tests.factories import PASSWORD
+from tests.helpers import axe_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
-axe = Axe()
-
-
-def _violations(page):
-    results = axe.run(page, options=WCAG_21_AA)
-    return [
-        f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes)" for v in results.response["violations"]
-    ]
-
-
-@pytest.fixture
-def csp_errors(page):
-    """Console messages about blocked content: any is a bug in our strict CSP setup."""
-    errors = []
-    page.on(
-        "console",
-        lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None,
-    )
-    return errors
 
 
 @pytest.fixture
@@ -43,7 +22,7 @@ def test_each_demo_user_logs_in_and_the_dashboard_passes_axe(
 ):
     page.goto(f"{live_server.url}/")
     assert "/accounts/login/" in page.url
-    assert _violations(page) == []
+    assert axe_violations(page) == []
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(settings.DEMO_PASSWORD)
     page.get_by_role("button", name="Log in").click()
@@ -54,7 +33,7 @@ def test_each_demo_user_logs_in_and_the_dashboard_passes_axe(
     nav = page.get_by_role("navigation", name="Main")
     for label in ["Dashboard", "Releases", "Approvals", "Deployments", "Incidents", "Metrics"]:
         assert nav.get_by_role("link", name=label).is_visible()
-    assert _violations(page) == []
+    assert axe_violations(page) == []
     assert csp_errors == []
 
 
@@ -74,7 +53,7 @@ def test_every_section_renders_its_empty_state_accessibly(
         page.wait_for_load_state()
         assert page.get_by_role("heading", name=empty).is_visible(), label
         assert page.get_by_role("link", name=label).get_attribute("aria-current") == "page"
-        assert _violations(page) == [], label
+        assert axe_violations(page) == [], label
     assert csp_errors == []
 
 
@@ -97,7 +76,7 @@ def test_dark_colour_scheme_follows_the_system(page, live_server, login_page, ma
     page.emulate_media(color_scheme="dark")
     dark = page.evaluate("getComputedStyle(document.body).backgroundColor")
     assert light != dark
-    assert _violations(page) == []
+    assert axe_violations(page) == []
 
 
 def test_token_made_in_the_browser_then_revoked_shows_a_toast(
@@ -109,7 +88,7 @@ def test_token_made_in_the_browser_then_revoked_shows_a_toast(
     page.get_by_role("button", name="Make token").click()
     secret = page.get_by_label("New token").input_value()
     assert secret.startswith("lft_")
-    assert _violations(page) == []
+    assert axe_violations(page) == []
     page.get_by_role("button", name="Revoke").click()
     toast = page.get_by_role("status").get_by_text("Token “laptop script” revoked.")
     toast.wait_for()
@@ -133,4 +112,4 @@ def test_failed_logins_lock_out_in_the_browser(page, live_server, manager):
     attempt(PASSWORD)  # even the right password is refused during the cool-off
     assert page.get_by_role("heading", name="Too many failed log-ins").is_visible()
     assert "/accounts/login/" in page.url
-    assert _violations(page) == []
+    assert axe_violations(page) == []
