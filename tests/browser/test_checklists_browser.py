@@ -120,3 +120,26 @@ def test_an_approver_approves_from_the_approvals_page(
 
 def _gate_pk(release):
     return QualityGate.objects.get(project=release.project, key="security-review").pk
+
+
+def test_three_quick_ticks_in_one_checklist_are_all_kept_and_shown(
+    page, live_server, login_page, manager, release
+):
+    titles = ["Feature complete", "Security review", "Documentation"]
+    login_page(manager)
+    page.goto(f"{live_server.url}/releases/{release.pk}/")
+    checklist = page.locator(
+        "#checklist-"
+        + str(ChecklistItem.objects.get(release=release, title=titles[0]).checklist_id)
+    )
+    for title in titles:  # one after another, without waiting for the answers
+        checklist.get_by_label(title, exact=True).click()
+    page.wait_for_function(
+        "document.querySelector('#%s').innerText.includes('3 of 7 done')"
+        % checklist.get_attribute("id"),
+        timeout=10_000,
+    )
+    for title in titles:
+        assert checklist.get_by_label(title, exact=True).is_checked()
+    done = ChecklistItem.objects.filter(release=release, title__in=titles, done=True)
+    assert done.count() == 3
