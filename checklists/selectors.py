@@ -57,6 +57,14 @@ class ChecklistView:
     def percent(self) -> int:
         return round(100 * self.done / self.total) if self.total else 100
 
+    @property
+    def version(self) -> int:
+        """When an item last changed (µs): item changes of a release are serialised on
+        its row, so a later state always has a higher version. The page uses it to keep a
+        late answer from replacing a newer one."""
+        times = [i.updated_at for i in self.items if i.updated_at]
+        return int(max(times).timestamp() * 1_000_000) if times else 0
+
 
 @dataclass
 class PhaseView:

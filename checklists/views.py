@@ -116,7 +116,7 @@ def item_update(request, item_id: int):
         context = _checklist_context(
             request, item.checklist, item.release, fragment=True, oob_phase=True, item_error=error
         )
-        return render(request, "checklists/checklist.html#checklist", context)
+        return render(request, "checklists/checklist.html#checklist_body", context)
     if error:
         messages.error(request, error)
     else:

@@ -59,6 +59,18 @@
       "The request was refused (" + status + ").";
     showToast(text, "error");
   });
+  // Quick ticks send several requests; their answers may arrive in any order. A
+  // checklist's body carries the version of the state it shows (data-version): an answer
+  // older than what the page shows already is not swapped in.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    var shown = target && target.querySelector && target.querySelector(":scope > [data-version]");
+    if (!shown) return;
+    var found = /data-version="(\d+)"/.exec(event.detail.serverResponse || "");
+    if (found && Number(found[1]) < Number(shown.getAttribute("data-version"))) {
+      event.detail.shouldSwap = false;
+    }
+  });
   document.addEventListener("htmx:sendError", function () {
     showToast("The server could not be reached. Check your connection and try again.", "error");
   });

@@ -128,15 +128,13 @@ def test_three_quick_ticks_in_one_checklist_are_all_kept_and_shown(
     titles = ["Feature complete", "Security review", "Documentation"]
     login_page(manager)
     page.goto(f"{live_server.url}/releases/{release.pk}/")
-    checklist = page.locator(
-        "#checklist-"
-        + str(ChecklistItem.objects.get(release=release, title=titles[0]).checklist_id)
-    )
+    item = ChecklistItem.objects.get(release=release, title=titles[0])
+    checklist = page.locator(f"#checklist-{item.checklist_id}")
     for title in titles:  # one after another, without waiting for the answers
         checklist.get_by_label(title, exact=True).click()
     page.wait_for_function(
-        "document.querySelector('#%s').innerText.includes('3 of 7 done')"
-        % checklist.get_attribute("id"),
+        "id => document.getElementById(id).innerText.includes('3 of 7 done')",
+        arg=f"checklist-{item.checklist_id}",
         timeout=10_000,
     )
     for title in titles:

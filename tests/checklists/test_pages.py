@@ -152,7 +152,9 @@ def test_a_manager_ticks_in_place_and_it_is_audited(client_as, project, manager)
     )
     assert response.status_code == 200
     fragment = _text(response)
-    assert fragment.lstrip().startswith(f'<section id="checklist-{item.checklist_id}"')
+    # The checklist's body, swapped into its section (which stays in place), with the
+    # version of the state it shows.
+    assert fragment.lstrip().startswith('<div class="checklist-body" data-version="')
     assert "ticked by manager-user" in fragment
     assert "1 of 7 done" in fragment
     # The phase's progress is swapped out of band.
