@@ -99,11 +99,6 @@ def release_checklists(*, release) -> list[PhaseView]:
     return [view for view in phases.values() if view.checklists]
 
 
-def checklist_view(*, checklist: Checklist) -> ChecklistView:
-    items = list(checklist.items.select_related("updated_by"))
-    return ChecklistView(checklist=checklist, items=items)
-
-
 def checklist_item_get(*, item_id: int) -> ChecklistItem:
     return get_object_or_404(
         ChecklistItem.objects.select_related("checklist", "release", "release__project"),
@@ -354,9 +349,12 @@ def _views_from_rows(release, gates, results, approvals, waivers) -> list[GateVi
     return list(views.values())
 
 
-def approvals_waiting_count(*, user) -> int:
-    """The number in the navigation for approvers."""
-    return sum(1 for w in approvals_waiting(user=user) if w.view.gate.kind == GateKind.MANUAL)
+def approvals_waiting_count(*, user, waiting: list[Waiting] | None = None) -> int:
+    """The number in the navigation for approvers: sign-offs that wait. A page that has
+    read `approvals_waiting` already passes it in (no second read)."""
+    if waiting is None:
+        waiting = approvals_waiting(user=user)
+    return sum(1 for w in waiting if w.view.gate.kind == GateKind.MANUAL)
 
 
 def releases_checklist_progress(*, release_ids) -> dict[int, tuple[int, int]]:

@@ -17,6 +17,7 @@ from checklists.forms import DecisionForm, ItemUpdateForm, WaiverForm, safe_next
 from checklists.models import GateKind, GateStatus, ItemResult
 from checklists.selectors import (
     approvals_waiting,
+    approvals_waiting_count,
     checklist_get,
     checklist_item_get,
     gate_get_by_id,
@@ -270,7 +271,5 @@ def approvals(request):
     if has_role(request.user, {Role.APPROVER}):
         # The navigation's count from the list already read (the context processor's
         # lazy count is then never evaluated: five queries saved).
-        context["approvals_waiting"] = sum(
-            1 for w in waiting if w.view.gate.kind == GateKind.MANUAL
-        )
+        context["approvals_waiting"] = approvals_waiting_count(user=request.user, waiting=waiting)
     return render(request, "checklists/approvals.html", context)

@@ -23,7 +23,11 @@ def healthz(request):
 
 @role_required(*READ_ROLES)
 def dashboard(request):
-    from checklists.selectors import approvals_waiting, releases_checklist_progress
+    from checklists.selectors import (
+        approvals_waiting,
+        approvals_waiting_count,
+        releases_checklist_progress,
+    )
 
     in_flight = list(releases_in_flight())
     # (done, total) of each release's checklists, in one query.
@@ -35,7 +39,7 @@ def dashboard(request):
     if has_role(request.user, {Role.APPROVER}):
         # The navigation's count from the list already read (the context processor's
         # lazy count is then never evaluated).
-        context["approvals_waiting"] = sum(1 for w in waiting if w.view.gate.kind == "manual")
+        context["approvals_waiting"] = approvals_waiting_count(user=request.user, waiting=waiting)
     return render(request, "dashboard.html", context)
 
 
