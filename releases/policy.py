@@ -1,0 +1,101 @@
+"""The release policy: what blocks a release's move to a phase, and what happens when a
+release is planned.
+
+releases/ imports no app above it. Apps above (checklists, gates, later deployments and
+incidents) register here in their `AppConfig.ready`:
+
+- a **blocker** `fn(release, to) -> list[str]`: the reasons it keeps `release` from
+  moving to `to` (an empty list when it has none);
+- a **planned hook** `fn(release) -> None`: runs inside the transaction that creates the
+  release (the checklists' copies), so a release never exists without what they add.
+
+`release_blockers` is the one answer to "what keeps this release from moving": the
+transition service, the release page, the API's 409 `missing` and `manage.py release
+check` all ask it, so a blocker registered by a new app shows up everywhere at once.
+
+A page that shows several targets and the gates and checklists themselves wraps its
+reads in `policy_snapshot()`: inside it, `memoized` lets a selector read a release's rows
+once for the page and every blocker (outside it, every call reads afresh, so a service
+never decides on a stale read).
+"""
+
+from collections.abc import Callable
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from releases.models import ReleaseStatus
+
+Blocker = Callable[[object, str], list[str]]
+PlannedHook = Callable[[object], None]
+
+_BLOCKERS: dict[str, Blocker] = {}
+_PLANNED_HOOKS: dict[str, PlannedHook] = {}
+_snapshot: ContextVar[dict | None] = ContextVar("release_policy_snapshot", default=None)
+
+
+def register_blocker(name: str, fn: Blocker) -> None:
+    """Register `fn` under `name`; registering the same name again replaces it (a test app
+    or a reloaded module), so the order of registration is the order of the reasons."""
+    _BLOCKERS[name] = fn
+
+
+def unregister_blocker(name: str) -> None:
+    _BLOCKERS.pop(name, None)
+
+
+def register_planned_hook(name: str, fn: PlannedHook) -> None:
+    _PLANNED_HOOKS[name] = fn
+
+
+def registered_blockers() -> list[str]:
+    return list(_BLOCKERS)
+
+
+def _own_blockers(release, to: str) -> list[str]:
+    """What the release itself lacks for a phase (its git work)."""
+    missing = []
+    if to == ReleaseStatus.PREPARING and release.status == ReleaseStatus.PLANNED:
+        missing.append("Preparation starts with Prepare, which runs the git work.")
+    if to == ReleaseStatus.VALIDATING and not release.prepared_at:
+        missing.append(
+            "The release is not prepared yet: its branch is not pushed "
+            "(start Prepare, or retry it)."
+        )
+    if to == ReleaseStatus.RELEASED and not release.tagged_at:
+        missing.append(f"The tag {release.tag} is not created yet: use Ship to tag and push.")
+    return missing
+
+
+def release_blockers(*, release, to: str) -> list[str]:
+    """Everything that keeps `release` from moving to `to`, from every registered app, in
+    registration order. Empty when nothing does."""
+    missing = _own_blockers(release, to)
+    for fn in _BLOCKERS.values():
+        missing += fn(release, to)
+    return missing
+
+
+def release_planned(*, release) -> None:
+    """Run every app's planned hook, in the caller's transaction."""
+    for fn in _PLANNED_HOOKS.values():
+        fn(release)
+
+
+@contextmanager
+def policy_snapshot():
+    """Read each release's rows once for everything inside (a page's render)."""
+    token = _snapshot.set({})
+    try:
+        yield
+    finally:
+        _snapshot.reset(token)
+
+
+def memoized(key: tuple, read: Callable):
+    """`read()` once per key inside a `policy_snapshot`; every time outside one."""
+    cache = _snapshot.get()
+    if cache is None:
+        return read()
+    if key not in cache:
+        cache[key] = read()
+    return cache[key]
