@@ -26,6 +26,7 @@ from checklists.models import (
     Waiver,
 )
 from liftoff.roles import Role, has_role, user_roles
+from releases.policy import memoized
 
 # What must be complete before a release moves to a phase: the checklists of these
 # phases (required items) and every active gate.
@@ -85,7 +86,12 @@ class PhaseView:
 
 
 def release_checklists(*, release) -> list[PhaseView]:
-    """The release's checklists grouped by phase, in phase order (two queries)."""
+    """The release's checklists grouped by phase, in phase order (two queries, once per
+    page inside a policy snapshot)."""
+    return memoized(("checklists", release.pk), lambda: _release_checklists(release))
+
+
+def _release_checklists(release) -> list[PhaseView]:
     checklists = list(Checklist.objects.filter(release=release))
     items = ChecklistItem.objects.filter(release=release).select_related("updated_by")
     by_checklist = defaultdict(list)
@@ -179,7 +185,14 @@ class GateView:
 
 
 def release_gates(*, release, gates=None) -> list[GateView]:
-    """Each active gate of the release's project with its status (four queries)."""
+    """Each active gate of the release's project with its status (four queries, once per
+    page inside a policy snapshot)."""
+    if gates is None:
+        return memoized(("gates", release.pk), lambda: _release_gates(release, None))
+    return _release_gates(release, gates)
+
+
+def _release_gates(release, gates) -> list[GateView]:
     if gates is None:
         gates = list(QualityGate.objects.filter(project_id=release.project_id, active=True))
     ids = [g.pk for g in gates]
@@ -223,17 +236,14 @@ def gate_get_by_id(*, gate_id: int) -> QualityGate:
 # --- Enforcement ------------------------------------------------------------------------
 
 
-def release_blockers(*, release, to: str, checklists=None, gates=None) -> list[str]:
-    """Everything that keeps `release` from moving to `to`: open required items of the
-    phases before it, failed scenarios, gates not passed or waived. Empty when none.
-
-    A page that has already read `release_checklists` / `release_gates` passes them in
-    (no second read)."""
+def checklist_blockers(release, to: str) -> list[str]:
+    """The release policy's checklist blocker: open required items of the phases before
+    `to`, and failed or blocked scenarios."""
     phases = PHASES_REQUIRED_BEFORE.get(to)
     if not phases:
         return []
     missing = []
-    for phase in checklists if checklists is not None else release_checklists(release=release):
+    for phase in release_checklists(release=release):
         if phase.phase not in phases:
             continue
         for view in phase.checklists:
@@ -251,10 +261,28 @@ def release_blockers(*, release, to: str, checklists=None, gates=None) -> list[s
                     missing.append(f"{where} has no test result.")
                 else:
                     missing.append(f"{where} is not ticked.")
-    for view in gates if gates is not None else release_gates(release=release):
-        if view.status not in {GateStatus.PASSED, GateStatus.WAIVED}:
-            missing.append(view.blocker)
     return missing
+
+
+def gate_blockers(release, to: str) -> list[str]:
+    """The release policy's gate blocker: every active gate not passed or waived."""
+    if to not in PHASES_REQUIRED_BEFORE:
+        return []
+    return [
+        view.blocker
+        for view in release_gates(release=release)
+        if view.status not in {GateStatus.PASSED, GateStatus.WAIVED}
+    ]
+
+
+def gate_check_lines(release) -> list[str]:
+    """`manage.py release check`: each gate's status, with its value or approvals."""
+    lines = []
+    for view in release_gates(release=release):
+        value = f" {view.value:g}" if view.value is not None else ""
+        extra = f" ({view.approvals_label})" if not view.gate.is_automated else value
+        lines.append(f"{view.status:<13} {view.gate.name}{extra}")
+    return lines
 
 
 # --- Approvals waiting ------------------------------------------------------------------

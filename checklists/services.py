@@ -811,7 +811,10 @@ def release_validate(*, release, actor):
     with transaction.atomic():
         if release.status == ReleaseStatus.PREPARING:
             release_transition(
-                release=release, to=ReleaseStatus.VALIDATING, actor=actor, _internal=True
+                release=release,
+                to=ReleaseStatus.VALIDATING,
+                actor=actor,
+                system_reason="A validation run of the prepared head started.",
             )
         return run_create(
             kind="release.validate",

@@ -7,7 +7,9 @@ incidents) register here in their `AppConfig.ready`:
 - a **blocker** `fn(release, to) -> list[str]`: the reasons it keeps `release` from
   moving to `to` (an empty list when it has none);
 - a **planned hook** `fn(release) -> None`: runs inside the transaction that creates the
-  release (the checklists' copies), so a release never exists without what they add.
+  release (the checklists' copies), so a release never exists without what they add;
+- a **project hook** `fn(project, actor) -> None`: the same for a new project (the
+  default checklist templates and quality gates).
 
 `release_blockers` is the one answer to "what keeps this release from moving": the
 transition service, the release page, the API's 409 `missing` and `manage.py release
@@ -30,6 +32,7 @@ PlannedHook = Callable[[object], None]
 
 _BLOCKERS: dict[str, Blocker] = {}
 _PLANNED_HOOKS: dict[str, PlannedHook] = {}
+_PROJECT_HOOKS: dict[str, Callable] = {}
 _snapshot: ContextVar[dict | None] = ContextVar("release_policy_snapshot", default=None)
 
 
@@ -45,6 +48,12 @@ def unregister_blocker(name: str) -> None:
 
 def register_planned_hook(name: str, fn: PlannedHook) -> None:
     _PLANNED_HOOKS[name] = fn
+
+
+def register_project_hook(name: str, fn: Callable) -> None:
+    """`fn(project, actor)` runs inside the transaction that creates a project (the
+    default checklist templates, the default gates)."""
+    _PROJECT_HOOKS[name] = fn
 
 
 def registered_blockers() -> list[str]:
@@ -79,6 +88,12 @@ def release_planned(*, release) -> None:
     """Run every app's planned hook, in the caller's transaction."""
     for fn in _PLANNED_HOOKS.values():
         fn(release)
+
+
+def project_created(*, project, actor) -> None:
+    """Run every app's project hook, in the caller's transaction."""
+    for fn in _PROJECT_HOOKS.values():
+        fn(project, actor)
 
 
 @contextmanager

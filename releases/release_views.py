@@ -6,14 +6,14 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from checklists.selectors import release_blockers, release_checklists, release_gates
-from checklists.views import release_checklists_context, release_gates_context
 from liftoff.audit import audit_for_object
 from liftoff.errors import DomainError
 from liftoff.markdown import render_markdown
 from liftoff.roles import READ_ROLES, Role, role_required
 from releases.forms import NotesForm, ReleaseFilterForm, ReleaseForm
 from releases.models import RELEASE_PHASES, RELEASE_TRANSITIONS, ReleaseStatus
+from releases.policy import policy_snapshot, release_blockers
+from releases.sections import release_sections
 from releases.selectors import project_list, release_get, release_latest_run, release_list
 from releases.services import (
     release_create,
@@ -94,25 +94,28 @@ _BLOCKERS_FOR = {ReleaseStatus.VALIDATING: "ready", ReleaseStatus.STAGING: "prod
 
 
 def _detail_context(release, user):
+    """The page, its sections (gates, checklists, …: registered by their apps) and what
+    blocks the next phase, all read once inside one policy snapshot."""
     run = release_latest_run(release=release)
-    phases, gates = release_checklists(release=release), release_gates(release=release)
     blocked_to = _BLOCKERS_FOR.get(release.status)
-    context = {
-        **release_checklists_context(user=user, release=release, phases=phases),
-        **release_gates_context(user=user, release=release, gates=gates),
-        "blocked_to": blocked_to,
-        "blockers": release_blockers(release=release, to=blocked_to, checklists=phases, gates=gates)
-        if blocked_to
-        else [],
-        "release": release,
-        "phases": RELEASE_PHASES,
-        "phase_index": RELEASE_PHASES.index(release.status)
-        if release.status in RELEASE_PHASES
-        else -1,
-        "next_phases": [ReleaseStatus(s) for s in sorted(RELEASE_TRANSITIONS[release.status])],
-        "notes_html": render_markdown(release.notes),
-        "events": audit_for_object(object_type="releases.release", object_id=release.pk),
-    }
+    with policy_snapshot():
+        section_templates, context = release_sections(user=user, release=release)
+        blockers = release_blockers(release=release, to=blocked_to) if blocked_to else []
+    context.update(
+        {
+            "section_templates": section_templates,
+            "blocked_to": blocked_to,
+            "blockers": blockers,
+            "release": release,
+            "phases": RELEASE_PHASES,
+            "phase_index": RELEASE_PHASES.index(release.status)
+            if release.status in RELEASE_PHASES
+            else -1,
+            "next_phases": [ReleaseStatus(s) for s in sorted(RELEASE_TRANSITIONS[release.status])],
+            "notes_html": render_markdown(release.notes),
+            "events": audit_for_object(object_type="releases.release", object_id=release.pk),
+        }
+    )
     if run:
         context.update(progress_context(run))
     return context

@@ -281,7 +281,12 @@ def ship_finished(run):
         return
     release = _release_of(run)
     if release.status == ReleaseStatus.PRODUCTION:
-        release_transition(release=release, to=ReleaseStatus.RELEASED, actor=None, _internal=True)
+        release_transition(
+            release=release,
+            to=ReleaseStatus.RELEASED,
+            actor=None,
+            system_reason=f"The ship run pushed {release.tag}.",
+        )
 
 
 def _release_of(run):

@@ -1,11 +1,34 @@
 import re
+from pathlib import Path
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from liftoff.audit import audit_record
 from liftoff.errors import Conflict, ValidationFailed
+from liftoff.events import emit
 from liftoff.git import ref_name_problem, remote_url_problem
-from releases.models import Project, default_cadence_days
+from releases.models import (
+    RELEASE_TRANSITIONS,
+    Project,
+    ProjectRef,
+    Release,
+    ReleaseStatus,
+    ReleaseType,
+    default_cadence_days,
+)
+from releases.notes import commits_between
+from releases.policy import project_created, release_blockers, release_planned
+from releases.versioning import (
+    Version,
+    codename_slug,
+    next_codename,
+    propose_version,
+    suggest_release_type,
+    version_problem,
+)
+from runs.services import run_create
 
 PATTERN_PLACEHOLDERS = {"{version}", "{codename-slug}", "{codename}"}
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$")
@@ -96,9 +119,7 @@ def project_create(
             project = Project.objects.create(**data)
             audit_record(actor=actor, action="project.created", obj=project, after=data)
             if install_defaults:
-                from checklists.services import project_defaults_install
-
-                project_defaults_install(project=project, actor=actor)
+                project_created(project=project, actor=actor)
     except IntegrityError:
         raise ValidationFailed(
             "The project could not be created.",
@@ -110,9 +131,6 @@ def project_create(
 @transaction.atomic
 def project_refs_record(*, project: Project, refs: list[dict]) -> dict[str, int]:
     """Replace the project's known branches and tags with what the last sync saw."""
-    from django.utils import timezone
-
-    from releases.models import ProjectRef
 
     now = timezone.now()
     before = {(r.kind, r.name): r.commit for r in project.refs.all()}
@@ -133,7 +151,6 @@ def project_refs_record(*, project: Project, refs: list[dict]) -> dict[str, int]
 
 def project_sync(*, project: Project, actor):
     """Start a sync run of the project's repository (one at a time per project)."""
-    from runs.services import run_create
 
     return run_create(kind="project.sync", subject=project, project=project, requested_by=actor)
 
@@ -143,7 +160,6 @@ def project_sync(*, project: Project, actor):
 
 def render_ref_pattern(pattern: str, *, version: str, codename: str) -> str:
     """A branch or tag name from the project's pattern (placeholders only, never format())."""
-    from releases.versioning import codename_slug
 
     return (
         pattern.replace("{version}", version)
@@ -154,8 +170,6 @@ def render_ref_pattern(pattern: str, *, version: str, codename: str) -> str:
 
 def _known_versions(project: Project):
     """(released versions, versions of live releases, version now in production)."""
-    from releases.models import Release, ReleaseStatus
-    from releases.versioning import Version
 
     released, existing, production = [], [], None
     for version, status in Release.objects.filter(project=project).values_list("version", "status"):
@@ -178,8 +192,6 @@ def _known_versions(project: Project):
 
 def release_proposal(*, project: Project, release_type: str | None = None) -> dict:
     """What the new-release form proposes: type (with reasons), version, codename."""
-    from releases.models import Release
-    from releases.versioning import next_codename, propose_version, suggest_release_type
 
     released, _, production = _known_versions(project)
     last = max((v for v in released if not v.prerelease), default=None)
@@ -206,11 +218,6 @@ def release_proposal(*, project: Project, release_type: str | None = None) -> di
 def _commits_since_release(project: Project, last):
     """(subject, body) of commits on the default branch since the last release tag, read
     from the project's mirror; None if the mirror has not been synced yet."""
-    from pathlib import Path
-
-    from django.conf import settings
-
-    from releases.notes import commits_between
 
     mirror = Path(settings.DATA_DIR) / "mirrors" / f"{project.slug}.git"
     if not (mirror / "HEAD").exists() or ref_name_problem(project.default_branch):
@@ -250,8 +257,6 @@ def release_create(
     """1. Propose what was not given; 2. check the version (SemVer, not taken, not lower
     than released) and the branch name; 3. write it, audited. Two people creating the same
     version at once: the unique constraint keeps one, the other gets the same message."""
-    from releases.models import Release, ReleaseType
-    from releases.versioning import Version, version_problem
 
     if release_type not in ReleaseType.values:
         raise ValidationFailed(
@@ -306,9 +311,18 @@ def release_create(
                     "base": base_ref,
                 },
             )
-            from checklists.services import release_checklists_create
-
-            release_checklists_create(release=release)
+            release_planned(release=release)
+            emit(
+                "release.planned",
+                subject=release,
+                actor=actor,
+                payload={
+                    "project": project.slug,
+                    "version": version,
+                    "type": release_type,
+                    "codename": codename,
+                },
+            )
     except IntegrityError:
         raise ValidationFailed(
             "The version cannot be used.",
@@ -317,34 +331,14 @@ def release_create(
     return release
 
 
-def release_missing(*, release, to: str) -> list[str]:
-    """What blocks moving `release` to `to` (empty when nothing does)."""
-    from releases.models import ReleaseStatus
+def release_transition(*, release, to: str, actor, system_reason: str = ""):
+    """The one place a release's status changes: the state machine, then the release
+    policy (`releases.policy.release_blockers`), then a conditional UPDATE (someone else
+    may have moved it meanwhile: zero rows changed, and the caller is told).
 
-    missing = []
-    if to == ReleaseStatus.VALIDATING and not release.prepared_at:
-        missing.append(
-            "The release is not prepared yet: its branch is not pushed "
-            "(start Prepare, or retry it)."
-        )
-    if to == ReleaseStatus.RELEASED and not release.tagged_at:
-        missing.append(f"The tag {release.tag} is not created yet: use Ship to tag and push.")
-    if to == ReleaseStatus.PREPARING and release.status == ReleaseStatus.PLANNED:
-        missing.append("Preparation starts with Prepare, which runs the git work.")
-    if to in {ReleaseStatus.READY, ReleaseStatus.PRODUCTION}:
-        from checklists.selectors import release_blockers
-
-        missing += release_blockers(release=release, to=to)
-    return missing
-
-
-def release_transition(*, release, to: str, actor, _internal: bool = False):
-    """The one place a release's status changes: the state machine, then the
-    preconditions, then a conditional UPDATE (someone else may have moved it)."""
-    from django.utils import timezone
-
-    from releases.models import RELEASE_TRANSITIONS, Release, ReleaseStatus
-
+    A system move (Prepare starting, a validation run starting, the ship run's tag on
+    the remote, later a rollback) passes `system_reason`: the policy is not asked, and the
+    audit record and the event say that it was skipped and why."""
     current = release.status
     if to not in ReleaseStatus.values:
         raise ValidationFailed("Unknown phase.", errors={"to": [f"“{to}” is not a phase."]})
@@ -354,8 +348,7 @@ def release_transition(*, release, to: str, actor, _internal: bool = False):
             f"A {current} release cannot move to {to} (it can move to {allowed}).",
             missing=[f"{current} → {to} is not a step of the release process."],
         )
-    missing = [] if _internal else release_missing(release=release, to=to)
-    if missing:
+    if not system_reason and (missing := release_blockers(release=release, to=to)):
         raise Conflict(f"v{release.version} cannot move to {to} yet.", missing=missing)
     fields = {"status": to}
     if to == ReleaseStatus.RELEASED:
@@ -367,27 +360,44 @@ def release_transition(*, release, to: str, actor, _internal: bool = False):
                 "Someone else moved this release meanwhile; reload to see it.",
                 missing=["The release changed while you looked at it."],
             )
+        after = {"status": to}
+        if system_reason:
+            after["checks_skipped"] = system_reason
         audit_record(
             actor=actor,
             action="release.transition",
             obj=release,
             before={"status": current},
-            after={"status": to},
+            after=after,
         )
-    for name, value in fields.items():
-        setattr(release, name, value)
+        for name, value in fields.items():
+            setattr(release, name, value)
+        payload = {"from": current, "to": to, "system": system_reason or None}
+        emit("release.moved", subject=release, actor=actor, payload=payload)
+        if to == ReleaseStatus.RELEASED:
+            emit(
+                "release.shipped",
+                subject=release,
+                actor=actor,
+                payload={
+                    "version": release.version,
+                    "tag": release.tag,
+                    "commit": release.head_commit,
+                },
+            )
     return release
 
 
 def release_prepare(*, release, actor):
     """Start the preparation run (branch, version bump, commit, push, notes)."""
-    from releases.models import ReleaseStatus
-    from runs.services import run_create
 
     with transaction.atomic():
         if release.status == ReleaseStatus.PLANNED:
             release_transition(
-                release=release, to=ReleaseStatus.PREPARING, actor=actor, _internal=True
+                release=release,
+                to=ReleaseStatus.PREPARING,
+                actor=actor,
+                system_reason="Prepare started the preparation run.",
             )
         elif release.status != ReleaseStatus.PREPARING:
             raise Conflict(
@@ -402,8 +412,6 @@ def release_prepare(*, release, actor):
 def release_ship(*, release, actor):
     """Start the run that tags the release head and pushes the tag; it moves the release
     to released when the tag is on the remote."""
-    from releases.models import ReleaseStatus
-    from runs.services import run_create
 
     if release.status != ReleaseStatus.PRODUCTION:
         raise Conflict(
@@ -419,7 +427,6 @@ def release_ship(*, release, actor):
 
 @transaction.atomic
 def release_notes_update(*, release, actor, markdown: str):
-    from releases.models import Release
 
     before = release.notes
     Release.objects.filter(pk=release.pk).update(notes=markdown, notes_edited=True)
@@ -436,7 +443,6 @@ def release_notes_update(*, release, actor, markdown: str):
 
 def release_git_facts_record(*, release, **facts):
     """The preparation and ship runs record what they did (branch, commits, tag)."""
-    from releases.models import Release
 
     Release.objects.filter(pk=release.pk).update(**facts)
     audit_record(
@@ -461,8 +467,6 @@ def release_record_shipped(
 ):
     """Record a release that shipped before Liftoff tracked the project, from its tag.
     Idempotent: an existing record of that version is returned unchanged."""
-    from releases.models import Release, ReleaseStatus
-    from releases.versioning import Version
 
     existing = Release.objects.filter(project=project, version=version).first()
     if existing is not None:

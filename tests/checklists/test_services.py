@@ -17,7 +17,7 @@ from checklists.models import (
     ItemKind,
     QualityGate,
 )
-from checklists.selectors import release_blockers, release_checklists, release_gates
+from checklists.selectors import release_checklists, release_gates
 from checklists.services import (
     approval_record,
     checklist_item_update,
@@ -31,6 +31,7 @@ from liftoff.errors import Conflict, NotAllowed, ValidationFailed
 from liftoff.models import AuditEvent
 from liftoff.roles import Role
 from releases.models import Release, ReleaseStatus
+from releases.policy import release_blockers
 from releases.services import (
     project_create,
     release_create,

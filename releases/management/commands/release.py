@@ -1,11 +1,14 @@
-"""`manage.py release new|notes|move|prepare`: the seed's scripts, through the same services
-as the pages and the API (so the same rules hold)."""
+"""`manage.py release new|notes|move|prepare|check`, and what other apps add through
+`releases.cli` (validate): the seed's scripts, through the same services as the pages and
+the API (so the same rules hold)."""
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from liftoff.errors import DomainError
+from releases.cli import check_lines, release_actions
 from releases.models import Release
+from releases.policy import policy_snapshot, release_blockers
 from releases.selectors import project_get
 from releases.services import release_create, release_prepare, release_transition
 
@@ -37,9 +40,10 @@ class Command(BaseCommand):
         prepare = sub.add_parser("prepare", help="Start the preparation run.")
         prepare.add_argument("--project", required=True)
         prepare.add_argument("version")
-        validate = sub.add_parser("validate", help="Start a validation run of the release head.")
-        validate.add_argument("--project", required=True)
-        validate.add_argument("version")
+        for extra in release_actions():
+            action = sub.add_parser(extra.name, help=extra.help)
+            action.add_argument("--project", required=True)
+            action.add_argument("version")
         check = sub.add_parser(
             "check",
             help="Print the gates and what blocks a phase (the final alignment check); "
@@ -58,14 +62,10 @@ class Command(BaseCommand):
         return release
 
     def _check(self, release, to):
-        from checklists.selectors import release_blockers, release_gates
-
-        gates = release_gates(release=release)
-        for view in gates:
-            value = f" {view.value:g}" if view.value is not None else ""
-            extra = f" ({view.approvals_label})" if not view.gate.is_automated else value
-            self.stdout.write(f"{view.status:<13} {view.gate.name}{extra}")
-        missing = release_blockers(release=release, to=to, gates=gates)
+        with policy_snapshot():  # the gate lines and the blockers read the gates once
+            for line in check_lines(release):
+                self.stdout.write(line)
+            missing = release_blockers(release=release, to=to)
         if missing:
             self.stdout.write(f"\nv{release.version} cannot move to {to}:")
             for line in missing:
@@ -105,14 +105,9 @@ class Command(BaseCommand):
                 self.stdout.write(
                     self.style.SUCCESS(f"v{release.version} is now {release.status}.")
                 )
-            elif action == "validate":
-                from checklists.services import release_validate
-
+            elif extra := next((a for a in release_actions() if a.name == action), None):
                 release = self._release(options["project"], options["version"])
-                run = release_validate(release=release, actor=actor)
-                self.stdout.write(
-                    self.style.SUCCESS(f"Validating v{release.version}: run #{run.pk}.")
-                )
+                self.stdout.write(self.style.SUCCESS(extra.run(release=release, actor=actor)))
             elif action == "check":
                 self._check(self._release(options["project"], options["version"]), options["to"])
             elif action == "prepare":
