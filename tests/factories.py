@@ -3,7 +3,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from liftoff.roles import Role
-from releases.models import Project
+from releases.models import Project, Release, ReleaseStatus, ReleaseType
+from releases.services import release_create
 
 PASSWORD = "correct-horse-battery"
 
@@ -35,3 +36,37 @@ class ProjectFactory(factory.django.DjangoModelFactory):
     repo_url = factory.Sequence(lambda n: f"https://git.example.test/team/project-{n}.git")
     default_branch = "main"
     version_files = ["pyproject.toml"]
+
+
+class ReleaseFactory(factory.django.DjangoModelFactory):
+    """A release planned through the service (so it has its checklists and its audit
+    record, as every real release does), then put in the phase and with the git facts the
+    test needs: the git work and the phase moves are tested on their own.
+
+        ReleaseFactory(project=p, release_manager=manager, status="validating",
+                       head_commit=HEAD, prepared_at=timezone.now())
+    """
+
+    class Meta:
+        model = Release
+
+    project = factory.SubFactory(ProjectFactory)
+    version = factory.Sequence(lambda n: f"1.{n}.0")
+    type = ReleaseType.MINOR
+    codename = "Nova"
+    status = ReleaseStatus.PLANNED
+    release_manager = None
+
+    @classmethod
+    def _create(cls, model_class, *, project, version, type, codename, release_manager, **facts):
+        release = release_create(
+            actor=release_manager,
+            project=project,
+            release_type=type,
+            version=version,
+            codename=codename,
+            release_manager=release_manager,
+        )
+        model_class.objects.filter(pk=release.pk).update(**facts)
+        release.refresh_from_db()
+        return release
