@@ -15,12 +15,19 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
+from checklists.services import validation_command_save
 from demo.pepelugpt_repo import PEPE, STEPS, files_at
 from liftoff.audit import audit_record
 from liftoff.errors import Conflict, DomainError, ValidationFailed
+from liftoff.git import list_refs
 from liftoff.roles import Role
-from releases.models import Project
-from releases.services import project_create
+from releases.models import Project, Release, ReleaseStatus
+from releases.services import (
+    project_create,
+    project_refs_record,
+    release_create,
+    release_record_shipped,
+)
 
 DEMO_REPO_NAME = "pepelugpt.git"
 # The tag whose presence says "the demo repository is complete": the build pushes
@@ -350,8 +357,6 @@ DEMO_NEXT = ("0.3.0", "Digital Oracle", "Wisdom enhancement phase", "minor")
 
 def demo_release_ensure(*, project):
     """Plan the next release once: nothing when it, or any release in flight, exists."""
-    from releases.models import Release, ReleaseStatus
-    from releases.services import release_create
 
     version, codename, summary, release_type = DEMO_NEXT
     done = [ReleaseStatus.RELEASED, ReleaseStatus.CANCELLED, ReleaseStatus.ROLLED_BACK]
@@ -448,7 +453,6 @@ def demo_validation_ensure(*, project) -> list[str]:
     """The demo's validation commands, added through checklists' service (as the system)
     where a command of that name is missing, so a second seed adds nothing. A command
     whose gate the project no longer has is left out. Returns the names added."""
-    from checklists.services import validation_command_save
 
     have = set(project.validation_commands.values_list("name", flat=True))
     gates = {g.key: g for g in project.quality_gates.filter(kind="automated")}
@@ -483,8 +487,6 @@ DEMO_HISTORY = [
 def demo_history_ensure(*, project, repo_path: Path) -> None:
     """The project's known refs (as a sync would record them) and its shipped releases,
     so that the dashboard, the history and the version proposal start from real data."""
-    from liftoff.git import list_refs
-    from releases.services import project_refs_record, release_record_shipped
 
     if not project.refs.exists():
         project_refs_record(project=project, refs=list_refs(repo_path))

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from django.conf import settings
+
 KILL_GRACE = 5.0  # seconds between SIGTERM and SIGKILL to the group
 POLL_INTERVAL = 0.1  # seconds between checks of the limits and of should_cancel()
 FINAL_DRAIN = 2.0  # seconds to wait for end of output once the group is gone
@@ -291,7 +293,6 @@ def secret_values_from_settings() -> list[str]:
     Environment variables are picked by name: those listed in LIFTOFF_SECRET_ENV
     (comma-separated) and any ending in _TOKEN, _SECRET, _PASSWORD or _KEY.
     """
-    from django.conf import settings
 
     values = [getattr(settings, "SECRET_KEY", "")]
     values += [db.get("PASSWORD", "") for db in getattr(settings, "DATABASES", {}).values()]

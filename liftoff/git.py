@@ -3,8 +3,13 @@
 Later issues add the GitPython-based operations (fetch, branch, commit, tag) beside these.
 """
 
+import base64
+import os
 import re
 from urllib.parse import urlsplit
+
+import git
+from django.utils.dateparse import parse_datetime
 
 _BAD_REF_CHARS = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
 _SCP_LIKE = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+$")
@@ -86,8 +91,6 @@ def git_env() -> dict[str, str]:
     header through GIT_CONFIG_* variables: not in the command line, not in a log (the
     token's value is masked as a secret), not on a page. SSH uses the worker's keys.
     """
-    import base64
-    import os
 
     env = dict(GIT_ENV)
     token = os.environ.get("LIFTOFF_GIT_TOKEN", "")
@@ -113,7 +116,6 @@ def git_secret_values() -> list[str]:
 
 def mirror_ensure(path) -> bool:
     """Create the bare mirror at `path` if it is missing. True if it was created."""
-    import git
 
     if (path / "HEAD").exists():
         return False
@@ -152,8 +154,6 @@ _REF_FORMAT = (
 def list_refs(path) -> list[dict]:
     """Branches and tags of the repository at `path` (a tag's commit is the one it points
     to, peeled through annotated tags)."""
-    import git
-    from django.utils.dateparse import parse_datetime
 
     repo = git.Repo(path)
     out = repo.git.for_each_ref(f"--format={_REF_FORMAT}", "refs/heads", "refs/tags")

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "incidents",
     "metrics",
     "notifications",
+    "dashboard",
     "demo",
 ]
 
@@ -83,7 +84,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "liftoff.context_processors.navigation",
+                "dashboard.context_processors.navigation",
             ],
             "builtins": ["liftoff.templatetags.liftoff_tags"],
         },

@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView
 
 from checklists import api as checklists_api
+from dashboard.views import dashboard
 from liftoff import views
 from liftoff.roles import READ_ROLES, public, role_required
 from releases import api as releases_api
@@ -100,7 +101,7 @@ account = [
 ]
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
+    path("", dashboard, name="dashboard"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include(account)),
     path("api/v1/", include((api_v1, "api"), namespace="api")),

@@ -8,9 +8,10 @@ from liftoff.errors import DomainError
 from liftoff.forms import TokenCreateForm
 from liftoff.health import health_report
 from liftoff.models import ApiToken
+from liftoff.refusals import form_add_refusal
 from liftoff.roles import READ_ROLES, Role, has_role, public, role_required
 from liftoff.tokens import token_create, token_revoke
-from releases.selectors import project_list, releases_in_flight
+from releases.selectors import project_list
 
 
 @public
@@ -19,28 +20,6 @@ from releases.selectors import project_list, releases_in_flight
 def healthz(request):
     report = health_report()
     return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
-
-
-@role_required(*READ_ROLES)
-def dashboard(request):
-    from checklists.selectors import (
-        approvals_waiting,
-        approvals_waiting_count,
-        releases_checklist_progress,
-    )
-
-    in_flight = list(releases_in_flight())
-    # (done, total) of each release's checklists, in one query.
-    progress = releases_checklist_progress(release_ids=[r.pk for r in in_flight])
-    for release in in_flight:
-        release.checklist_progress = progress.get(release.pk)
-    waiting = approvals_waiting(user=request.user)
-    context = {"projects": project_list(), "in_flight": in_flight, "waiting": waiting}
-    if has_role(request.user, {Role.APPROVER}):
-        # The navigation's count from the list already read (the context processor's
-        # lazy count is then never evaluated).
-        context["approvals_waiting"] = approvals_waiting_count(user=request.user, waiting=waiting)
-    return render(request, "dashboard.html", context)
 
 
 def _token_page(request, form, new_secret=None, status=200):
@@ -80,7 +59,7 @@ def token_list(request):
                 project=project,
             )
         except DomainError as exc:
-            form.add_error(None, exc.message)
+            form_add_refusal(form, exc)
         else:
             # Shown once, in this response only; never stored, never in a message cookie.
             return _token_page(request, _token_form(request), new_secret=secret)

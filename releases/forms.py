@@ -1,5 +1,7 @@
 from django import forms
 
+from releases.models import ReleaseStatus, ReleaseType
+
 
 class ProjectForm(forms.Form):
     name = forms.CharField(max_length=100)
@@ -44,8 +46,6 @@ class ReleaseForm(forms.Form):
     target_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, projects, **kwargs):
-        from releases.models import ReleaseType
-
         super().__init__(*args, **kwargs)
         self.fields["project"].queryset = projects
         self.fields["project"].to_field_name = "slug"
@@ -67,8 +67,6 @@ class ReleaseFilterForm(forms.Form):
     )
 
     def __init__(self, *args, projects, **kwargs):
-        from releases.models import ReleaseStatus, ReleaseType
-
         super().__init__(*args, **kwargs)
         self.fields["project"].queryset = projects
         self.fields["status"].choices = [("", "Any status"), *ReleaseStatus.choices]

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 from liftoff.audit import audit_for_object
 from liftoff.errors import DomainError
 from liftoff.markdown import render_markdown
+from liftoff.refusals import form_add_refusal, refusal_text
 from liftoff.roles import READ_ROLES, Role, role_required
 from releases.forms import NotesForm, ReleaseFilterForm, ReleaseForm
 from releases.models import RELEASE_PHASES, RELEASE_TRANSITIONS, ReleaseStatus
@@ -76,11 +77,7 @@ def release_new(request):
                 target_date=data["target_date"],
             )
         except DomainError as exc:
-            for field, errors in exc.errors.items():
-                for error in errors:
-                    form.add_error(field if field in form.fields else None, error)
-            if not exc.errors:
-                form.add_error(None, exc.message)
+            form_add_refusal(form, exc)
         else:
             messages.success(request, f"Release v{release.version} planned.")
             return redirect("releases:release-detail", release_id=release.pk)
@@ -131,8 +128,7 @@ def _act(request, release, action, success):
     try:
         result = action()
     except DomainError as exc:
-        missing = exc.extra.get("missing") or []
-        messages.error(request, " ".join([exc.message, *missing]))
+        messages.error(request, refusal_text(exc))
     else:
         messages.success(request, success(result))
     return redirect("releases:release-detail", release_id=release.pk)

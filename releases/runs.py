@@ -2,7 +2,9 @@
 
 from pathlib import Path
 
+import git
 from django.conf import settings
+from django.utils import timezone
 
 from liftoff.git import (
     clone_args,
@@ -17,8 +19,11 @@ from liftoff.git import (
     ref_name_problem,
     repo_identity_set,
 )
-from releases.models import Project
-from releases.services import release_git_facts_record
+from releases.models import Project, Release, ReleaseStatus
+from releases.notes import draft_notes
+from releases.services import project_refs_record, release_git_facts_record, release_transition
+from releases.version_files import bump_version_file
+from releases.versioning import Version
 from runs.errors import StepFailed
 from runs.registry import RunKind, StepSpec, register_kind
 
@@ -53,8 +58,6 @@ def sync_fetch(ctx):
 
 
 def sync_record(ctx):
-    from releases.services import project_refs_record
-
     project = _project(ctx)
     refs = list_refs(mirror_path(project))
     for ref in refs:
@@ -92,14 +95,11 @@ def workspace_path(release) -> Path:
 
 
 def _release(ctx):
-    from releases.models import Release
-
     return Release.objects.select_related("project").get(pk=ctx.run.subject_id)
 
 
 def _workspace(ctx, release):
     """Clone the remote (first time) or fetch it (a retry), then return the repo."""
-    import git
 
     path = workspace_path(release)
     url = release.project.repo_url
@@ -122,7 +122,6 @@ def prepare_fetch(ctx):
 def prepare_branch(ctx):
     """Check out the release branch: the remote's if a former attempt pushed it, else a
     new one from the base (the default branch, or the production tag for a hotfix)."""
-    import git
 
     release = _release(ctx)
     for name in (release.branch, release.base_ref):
@@ -151,9 +150,6 @@ def prepare_branch(ctx):
 def prepare_bump(ctx):
     """Write the new version into the version files and commit, unless an earlier attempt
     already did (then nothing changes, and no second commit is made)."""
-    import git
-
-    from releases.version_files import bump_version_file
 
     release = _release(ctx)
     repo = git.Repo(workspace_path(release))
@@ -179,8 +175,6 @@ def prepare_bump(ctx):
 
 
 def prepare_push(ctx):
-    import git
-
     release = _release(ctx)
     repo = git.Repo(workspace_path(release))
     ctx.run_command(
@@ -197,9 +191,6 @@ def prepare_push(ctx):
 def prepare_notes(ctx):
     """Draft the notes from the commits since the previous release tag (kept if a person
     has edited them since)."""
-    from django.utils import timezone
-
-    from releases.notes import draft_notes
 
     release = _release(ctx)
     path = workspace_path(release)
@@ -222,9 +213,6 @@ def prepare_notes(ctx):
 
 def _previous_tag(release) -> str | None:
     """The highest release tag below this version, as the remote has it."""
-    import git
-
-    from releases.versioning import Version
 
     repo = git.Repo(workspace_path(release))
     current = Version.parse(release.version)
@@ -239,7 +227,6 @@ def _previous_tag(release) -> str | None:
 
 def ship_tag(ctx):
     """Create the annotated tag on the release head, unless it exists already there."""
-    import git
 
     release = _release(ctx)
     repo = git.Repo(workspace_path(release))
@@ -259,8 +246,6 @@ def ship_tag(ctx):
 
 
 def ship_push(ctx):
-    from django.utils import timezone
-
     release = _release(ctx)
     ctx.run_command(
         push_ref_args(f"refs/tags/{release.tag}", f"refs/tags/{release.tag}"),
@@ -274,8 +259,6 @@ def ship_push(ctx):
 
 def ship_finished(run):
     """When the tag is on the remote, the release is released."""
-    from releases.models import ReleaseStatus
-    from releases.services import release_transition
 
     if run.status != "succeeded":
         return
@@ -290,8 +273,6 @@ def ship_finished(run):
 
 
 def _release_of(run):
-    from releases.models import Release
-
     return Release.objects.select_related("project").get(pk=run.subject_id)
 
 

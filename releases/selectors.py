@@ -1,8 +1,13 @@
 from datetime import timedelta
 
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
-from releases.models import Project
+from releases.models import Project, Release, ReleaseStatus
+from runs.models import Run
+from runs.selectors import run_latest_for
 
 
 def project_list():
@@ -19,10 +24,6 @@ def project_refs(*, project: Project):
 
 
 def project_latest_sync(*, project: Project):
-    from django.contrib.contenttypes.models import ContentType
-
-    from runs.selectors import run_latest_for
-
     return run_latest_for(
         subject_type=ContentType.objects.get_for_model(Project),
         subject_id=project.pk,
@@ -39,9 +40,6 @@ def release_list(
     date_from=None,
     date_to=None,
 ):
-    from django.db.models import Q
-
-    from releases.models import Release
 
     releases = Release.objects.select_related("project", "release_manager")
     if project_slug:
@@ -63,7 +61,6 @@ def release_list(
 
 def release_get(*, release_id: int):
     """Every role may read every release; 404 if none."""
-    from releases.models import Release
 
     return get_object_or_404(
         Release.objects.select_related("project", "release_manager", "created_by"), pk=release_id
@@ -71,11 +68,6 @@ def release_get(*, release_id: int):
 
 
 def release_latest_run(*, release, kinds=("release.prepare", "release.validate", "release.ship")):
-    from django.contrib.contenttypes.models import ContentType
-
-    from releases.models import Release
-    from runs.models import Run
-
     return (
         Run.objects.filter(
             subject_type=ContentType.objects.get_for_model(Release),
@@ -100,9 +92,6 @@ def project_releases(*, project: Project):
 def project_cadence(*, project: Project, releases=None) -> list[dict]:
     """Per release type: the last shipped release, when the next is due by the project's
     cadence, and whether it is overdue. Uses the already loaded `releases` if given."""
-    from django.utils import timezone
-
-    from releases.models import ReleaseStatus
 
     releases = project_releases(project=project) if releases is None else releases
     today = timezone.localdate()
@@ -128,8 +117,6 @@ def project_cadence(*, project: Project, releases=None) -> list[dict]:
 
 
 def releases_in_flight(*, limit: int = 10):
-    from releases.models import Release, ReleaseStatus
-
     live = [
         ReleaseStatus.PLANNED,
         ReleaseStatus.PREPARING,

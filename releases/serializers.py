@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from releases.models import Project
+from releases.models import Project, Release
 
 
 class ProjectSerializer(serializers.ModelSerializer):
@@ -46,8 +46,6 @@ class ReleaseSerializer(serializers.ModelSerializer):
     release_manager = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
-        from releases.models import Release
-
         model = Release
         fields = [
             "id",

@@ -1,5 +1,9 @@
+"""The navigation every page shows: the sections, the user's roles, the worker banner and
+the approvals count. It composes other apps' selectors, like the dashboard."""
+
 from django.utils.functional import SimpleLazyObject
 
+from checklists.selectors import approvals_waiting_count
 from liftoff.roles import ROLE_LABELS, Role, user_roles
 from liftoff.workers import workers_are_stale
 
@@ -29,13 +33,7 @@ def navigation(request):
         "workers_stale": SimpleLazyObject(workers_are_stale),
         # The navigation's "N waiting" beside Approvals: only approvers (and admins) sign,
         # and only a page that shows the nav pays for it (a constant few queries).
-        "approvals_waiting": SimpleLazyObject(lambda: _approvals_waiting_count(user))
+        "approvals_waiting": SimpleLazyObject(lambda: approvals_waiting_count(user=user))
         if roles & {Role.APPROVER, Role.ADMIN}
         else 0,
     }
-
-
-def _approvals_waiting_count(user) -> int:
-    from checklists.selectors import approvals_waiting_count
-
-    return approvals_waiting_count(user=user)

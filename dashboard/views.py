@@ -1,0 +1,27 @@
+"""The home page: composes other apps' selectors, owns nothing."""
+
+from django.shortcuts import render
+
+from checklists.selectors import (
+    approvals_waiting,
+    approvals_waiting_count,
+    releases_checklist_progress,
+)
+from liftoff.roles import READ_ROLES, Role, has_role, role_required
+from releases.selectors import project_list, releases_in_flight
+
+
+@role_required(*READ_ROLES)
+def dashboard(request):
+    in_flight = list(releases_in_flight())
+    # (done, total) of each release's checklists, in one query.
+    progress = releases_checklist_progress(release_ids=[r.pk for r in in_flight])
+    for release in in_flight:
+        release.checklist_progress = progress.get(release.pk)
+    waiting = approvals_waiting(user=request.user)
+    context = {"projects": project_list(), "in_flight": in_flight, "waiting": waiting}
+    if has_role(request.user, {Role.APPROVER}):
+        # The navigation's count from the list already read (the context processor's
+        # lazy count is then never evaluated).
+        context["approvals_waiting"] = approvals_waiting_count(user=request.user, waiting=waiting)
+    return render(request, "dashboard/index.html", context)
