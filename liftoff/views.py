@@ -11,7 +11,6 @@ from liftoff.models import ApiToken
 from liftoff.refusals import form_add_refusal
 from liftoff.roles import READ_ROLES, Role, has_role, public, role_required
 from liftoff.tokens import token_create, token_revoke
-from releases.selectors import project_list
 
 
 @public
@@ -39,8 +38,7 @@ def _token_page(request, form, new_secret=None, status=200):
 
 
 def _token_form(request, data=None):
-    projects = project_list() if has_role(request.user, {Role.ADMIN}) else None
-    return TokenCreateForm(data, projects=projects)
+    return TokenCreateForm(data, with_projects=has_role(request.user, {Role.ADMIN}))
 
 
 @role_required(*READ_ROLES)
