@@ -21,7 +21,7 @@ from liftoff.audit import audit_record
 from liftoff.errors import Conflict, DomainError, ValidationFailed
 from liftoff.git import list_refs
 from liftoff.roles import Role
-from releases.models import Project, Release, ReleaseStatus
+from releases.models import RELEASE_IN_FLIGHT, Project, Release
 from releases.services import (
     project_create,
     project_refs_record,
@@ -359,9 +359,11 @@ def demo_release_ensure(*, project):
     """Plan the next release once: nothing when it, or any release in flight, exists."""
 
     version, codename, summary, release_type = DEMO_NEXT
-    done = [ReleaseStatus.RELEASED, ReleaseStatus.CANCELLED, ReleaseStatus.ROLLED_BACK]
     releases = Release.objects.filter(project=project)
-    if releases.filter(version=version).exists() or releases.exclude(status__in=done).exists():
+    if (
+        releases.filter(version=version).exists()
+        or releases.filter(status__in=RELEASE_IN_FLIGHT).exists()
+    ):
         return None
     manager = get_user_model().objects.filter(username="manager").first()
     return release_create(

@@ -101,6 +101,21 @@ RELEASE_TRANSITIONS: dict[str, set[str]] = {
     ReleaseStatus.ROLLED_BACK: set(),
 }
 RELEASE_FINAL_STATES = frozenset({ReleaseStatus.CANCELLED, ReleaseStatus.ROLLED_BACK})
+# Releases still on their way (the dashboard's "in flight", one live release at a time in
+# the demo).
+RELEASE_IN_FLIGHT = frozenset(
+    {
+        ReleaseStatus.PLANNED,
+        ReleaseStatus.PREPARING,
+        ReleaseStatus.VALIDATING,
+        ReleaseStatus.READY,
+        ReleaseStatus.STAGING,
+        ReleaseStatus.PRODUCTION,
+    }
+)
+# Releases whose version has reached production (the version proposal counts them as
+# released).
+RELEASE_REACHED_PRODUCTION = frozenset({ReleaseStatus.PRODUCTION, ReleaseStatus.RELEASED})
 # The happy path, in order, for the phase progress bar.
 RELEASE_PHASES = [
     ReleaseStatus.PLANNED,

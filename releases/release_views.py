@@ -87,7 +87,10 @@ def release_new(request):
 
 
 # While a release is in these phases, the page lists what blocks the next one.
-_BLOCKERS_FOR = {ReleaseStatus.VALIDATING: "ready", ReleaseStatus.STAGING: "production"}
+_BLOCKERS_FOR = {
+    ReleaseStatus.VALIDATING: ReleaseStatus.READY,
+    ReleaseStatus.STAGING: ReleaseStatus.PRODUCTION,
+}
 
 
 def _detail_context(release, user):

@@ -25,6 +25,7 @@ from releases.services import project_refs_record, release_git_facts_record, rel
 from releases.version_files import bump_version_file
 from releases.versioning import Version
 from runs.errors import StepFailed
+from runs.models import RunStatus
 from runs.registry import RunKind, StepSpec, register_kind
 
 
@@ -260,7 +261,7 @@ def ship_push(ctx):
 def ship_finished(run):
     """When the tag is on the remote, the release is released."""
 
-    if run.status != "succeeded":
+    if run.status != RunStatus.SUCCEEDED:
         return
     release = _release_of(run)
     if release.status == ReleaseStatus.PRODUCTION:

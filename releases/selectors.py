@@ -5,7 +5,7 @@ from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from releases.models import Project, Release, ReleaseStatus
+from releases.models import RELEASE_IN_FLIGHT, Project, Release, ReleaseStatus
 from runs.models import Run
 from runs.selectors import run_latest_for
 
@@ -117,16 +117,8 @@ def project_cadence(*, project: Project, releases=None) -> list[dict]:
 
 
 def releases_in_flight(*, limit: int = 10):
-    live = [
-        ReleaseStatus.PLANNED,
-        ReleaseStatus.PREPARING,
-        ReleaseStatus.VALIDATING,
-        ReleaseStatus.READY,
-        ReleaseStatus.STAGING,
-        ReleaseStatus.PRODUCTION,
-    ]
     return list(
-        Release.objects.filter(status__in=live)
+        Release.objects.filter(status__in=RELEASE_IN_FLIGHT)
         .select_related("project")
         .order_by("target_date", "-created_at")[:limit]
     )

@@ -10,6 +10,7 @@ from liftoff.errors import Conflict, ValidationFailed
 from liftoff.events import emit
 from liftoff.git import ref_name_problem, remote_url_problem
 from releases.models import (
+    RELEASE_REACHED_PRODUCTION,
     RELEASE_TRANSITIONS,
     Project,
     ProjectRef,
@@ -176,7 +177,7 @@ def _known_versions(project: Project):
         parsed = Version.parse(version)
         if status != ReleaseStatus.CANCELLED:
             existing.append(parsed)
-        if status in {ReleaseStatus.RELEASED, ReleaseStatus.PRODUCTION}:
+        if status in RELEASE_REACHED_PRODUCTION:
             released.append(parsed)
             if production is None or parsed > production:
                 production = parsed
