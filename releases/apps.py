@@ -6,4 +6,4 @@ class ReleasesConfig(AppConfig):
     verbose_name = "Projects and releases"
 
     def ready(self):
-        from releases import runs  # noqa: F401 - registers the run kinds
+        from releases import run_kinds  # noqa: F401 - registers the run kinds

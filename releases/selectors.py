@@ -1,5 +1,7 @@
 from datetime import timedelta
+from pathlib import Path
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
@@ -17,6 +19,16 @@ def project_list():
 def project_get(*, slug: str) -> Project:
     """Every role may read every project; 404 when there is none of that slug."""
     return get_object_or_404(Project, slug=slug)
+
+
+def project_mirror_path(project: Project) -> Path:
+    """The project's bare mirror (the sync keeps it; the version proposal reads it)."""
+    return Path(settings.DATA_DIR) / "mirrors" / f"{project.slug}.git"
+
+
+def release_of_run(run) -> Release:
+    """The release a release run (prepare, validate, ship) works on."""
+    return Release.objects.select_related("project").get(pk=run.subject_id)
 
 
 def project_refs(*, project: Project):

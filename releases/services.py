@@ -1,7 +1,5 @@
 import re
-from pathlib import Path
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -21,6 +19,7 @@ from releases.models import (
 )
 from releases.notes import commits_between
 from releases.policy import project_created, release_blockers, release_planned
+from releases.selectors import project_mirror_path
 from releases.versioning import (
     Version,
     codename_slug,
@@ -220,7 +219,7 @@ def _commits_since_release(project: Project, last):
     """(subject, body) of commits on the default branch since the last release tag, read
     from the project's mirror; None if the mirror has not been synced yet."""
 
-    mirror = Path(settings.DATA_DIR) / "mirrors" / f"{project.slug}.git"
+    mirror = project_mirror_path(project)
     if not (mirror / "HEAD").exists() or ref_name_problem(project.default_branch):
         return None
     since = (

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from releases import release_views, views
+from releases import project_views, release_views
 
 app_name = "releases"
 urlpatterns = [
@@ -31,9 +31,9 @@ urlpatterns = [
         release_views.release_notes_download,
         name="release-notes-download",
     ),
-    path("projects/", views.project_index, name="project-index"),
-    path("projects/new/", views.project_new, name="project-new"),
-    path("projects/<slug:slug>/", views.project_detail, name="project-detail"),
-    path("projects/<slug:slug>/sync/", views.project_sync_view, name="project-sync"),
-    path("projects/<slug:slug>/refs/", views.project_refs_fragment, name="project-refs"),
+    path("projects/", project_views.project_index, name="project-index"),
+    path("projects/new/", project_views.project_new, name="project-new"),
+    path("projects/<slug:slug>/", project_views.project_detail, name="project-detail"),
+    path("projects/<slug:slug>/sync/", project_views.project_sync_view, name="project-sync"),
+    path("projects/<slug:slug>/refs/", project_views.project_refs_fragment, name="project-refs"),
 ]

@@ -19,8 +19,9 @@ from liftoff.git import (
     ref_name_problem,
     repo_identity_set,
 )
-from releases.models import Project, Release, ReleaseStatus
+from releases.models import Project, ReleaseStatus
 from releases.notes import draft_notes
+from releases.selectors import project_mirror_path, release_of_run
 from releases.services import project_refs_record, release_git_facts_record, release_transition
 from releases.version_files import bump_version_file
 from releases.versioning import Version
@@ -29,17 +30,13 @@ from runs.models import RunStatus
 from runs.registry import RunKind, StepSpec, register_kind
 
 
-def mirror_path(project: Project) -> Path:
-    return Path(settings.DATA_DIR) / "mirrors" / f"{project.slug}.git"
-
-
 def _project(ctx) -> Project:
     return Project.objects.get(pk=ctx.run.subject_id)
 
 
 def sync_prepare(ctx):
     project = _project(ctx)
-    path = mirror_path(project)
+    path = project_mirror_path(project)
     created = mirror_ensure(path)
     ctx.log(f"{'Created' if created else 'Using'} the mirror at {path}")
     return "New mirror" if created else "Mirror ready"
@@ -50,7 +47,7 @@ def sync_fetch(ctx):
     ctx.log(f"Fetching {redact_url(project.repo_url)}")
     ctx.run_command(
         fetch_mirror_args(project.repo_url),
-        cwd=mirror_path(project),
+        cwd=project_mirror_path(project),
         env=git_env(),
         timeout=900,
         silence_timeout=300,
@@ -60,7 +57,7 @@ def sync_fetch(ctx):
 
 def sync_record(ctx):
     project = _project(ctx)
-    refs = list_refs(mirror_path(project))
+    refs = list_refs(project_mirror_path(project))
     for ref in refs:
         ctx.log(f"{ref['kind']:<6} {ref['name']} {ref['commit'][:10]}")
     counts = project_refs_record(project=project, refs=refs)
@@ -96,7 +93,7 @@ def workspace_path(release) -> Path:
 
 
 def _release(ctx):
-    return Release.objects.select_related("project").get(pk=ctx.run.subject_id)
+    return release_of_run(ctx.run)
 
 
 def _workspace(ctx, release):
@@ -263,7 +260,7 @@ def ship_finished(run):
 
     if run.status != RunStatus.SUCCEEDED:
         return
-    release = _release_of(run)
+    release = release_of_run(run)
     if release.status == ReleaseStatus.PRODUCTION:
         release_transition(
             release=release,
@@ -271,10 +268,6 @@ def ship_finished(run):
             actor=None,
             system_reason=f"The ship run pushed {release.tag}.",
         )
-
-
-def _release_of(run):
-    return Release.objects.select_related("project").get(pk=run.subject_id)
 
 
 PREPARE = register_kind(
