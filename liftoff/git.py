@@ -6,6 +6,8 @@ Later issues add the GitPython-based operations (fetch, branch, commit, tag) bes
 import base64
 import os
 import re
+import shutil
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import git
@@ -181,6 +183,23 @@ def list_refs(path) -> list[dict]:
 
 def clone_args(url: str, path) -> list[str]:
     return ["git", "-c", "protocol.ext.allow=never", "clone", "--", url, str(path)]
+
+
+def clone_or_fetch(ctx, *, url: str, path: Path) -> git.Repo:
+    """A working clone of `url` at `path`: cloned the first time (a clone that died
+    half-way is cleared first), fetched after that, with origin set to `url` (the
+    project's URL may have changed since). `ctx` is a run step's context: the commands
+    go through its runner, so they are logged, masked, cancellable and timed out."""
+    if not (path / ".git").is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ctx.log(f"Cloning {redact_url(url)}")
+        ctx.run_command(clone_args(url, path), cwd=path.parent, env=git_env(), timeout=900)
+    else:
+        git.Repo(path).remotes.origin.set_url(url)
+        ctx.log(f"Fetching {redact_url(url)}")
+        ctx.run_command(fetch_workspace_args(), cwd=path, env=git_env(), timeout=900)
+    return git.Repo(path)
 
 
 def fetch_workspace_args() -> list[str]:

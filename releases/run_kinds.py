@@ -7,9 +7,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from liftoff.git import (
-    clone_args,
+    clone_or_fetch,
     fetch_mirror_args,
-    fetch_workspace_args,
     git_env,
     git_secret_values,
     list_refs,
@@ -98,15 +97,7 @@ def _release(ctx):
 
 def _workspace(ctx, release):
     """Clone the remote (first time) or fetch it (a retry), then return the repo."""
-
-    path = workspace_path(release)
-    url = release.project.repo_url
-    if not (path / ".git").exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        ctx.run_command(clone_args(url, path), cwd=path.parent, env=git_env(), timeout=900)
-    else:
-        ctx.run_command(fetch_workspace_args(), cwd=path, env=git_env(), timeout=900)
-    repo = git.Repo(path)
+    repo = clone_or_fetch(ctx, url=release.project.repo_url, path=workspace_path(release))
     repo_identity_set(repo, **IDENTITY)
     return repo
 
