@@ -6,7 +6,7 @@ from liftoff.workers import workers_are_stale
 NAV = [
     ("dashboard", "Dashboard"),
     ("releases:index", "Releases"),
-    ("checklists:approvals", "Approvals"),
+    ("gates:approvals", "Approvals"),
     ("deployments:index", "Deployments"),
     ("incidents:index", "Incidents"),
     ("metrics:index", "Metrics"),
@@ -36,6 +36,6 @@ def navigation(request):
 
 
 def _approvals_waiting_count(user) -> int:
-    from checklists.selectors import approvals_waiting_count
+    from gates.selectors import approvals_waiting_count
 
     return approvals_waiting_count(user=user)

@@ -23,11 +23,8 @@ def healthz(request):
 
 @role_required(*READ_ROLES)
 def dashboard(request):
-    from checklists.selectors import (
-        approvals_waiting,
-        approvals_waiting_count,
-        releases_checklist_progress,
-    )
+    from checklists.selectors import releases_checklist_progress
+    from gates.selectors import approvals_waiting, approvals_waiting_count
 
     in_flight = list(releases_in_flight())
     # (done, total) of each release's checklists, in one query.

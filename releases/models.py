@@ -101,6 +101,9 @@ RELEASE_TRANSITIONS: dict[str, set[str]] = {
     ReleaseStatus.ROLLED_BACK: set(),
 }
 RELEASE_FINAL_STATES = frozenset({ReleaseStatus.CANCELLED, ReleaseStatus.ROLLED_BACK})
+# Releases whose checklists and gates are closed for changes (ticks, results, sign-offs):
+# the final states, named for what checklists/ and gates/ ask of them.
+RELEASE_CLOSED_STATES = RELEASE_FINAL_STATES
 # The happy path, in order, for the phase progress bar.
 RELEASE_PHASES = [
     ReleaseStatus.PLANNED,

@@ -11,13 +11,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from checklists.models import ChecklistItem, GateResult, GateResultSource, QualityGate
-from checklists.services import (
-    checklist_template_save,
-    gate_result_record,
-    gate_save,
-    validation_command_save,
-)
+from checklists.models import ChecklistItem
+from checklists.services import checklist_template_save
+from gates.models import GateResult, GateResultSource, QualityGate
+from gates.services import gate_result_record, gate_save, validation_command_save
 from liftoff.models import AuditEvent
 from liftoff.roles import Role
 from liftoff.tokens import token_create, token_revoke

@@ -7,8 +7,9 @@ reason and changes nothing; every change is audited.
 
 import pytest
 
-from checklists.models import Checklist, ChecklistTemplate, QualityGate, ValidationCommand
-from checklists.services import gate_save, validation_command_save
+from checklists.models import Checklist, ChecklistTemplate
+from gates.models import QualityGate, ValidationCommand
+from gates.services import gate_save, validation_command_save
 from liftoff.models import AuditEvent
 from liftoff.roles import Role
 from releases.services import project_create, release_create

@@ -10,24 +10,13 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from checklists.models import (
-    Approval,
-    Checklist,
-    ChecklistItem,
-    GateResultSource,
-    ItemKind,
-    QualityGate,
-)
-from checklists.services import (
-    approval_record,
-    gate_result_record,
-    gate_save,
-    project_defaults_install,
-    validation_command_save,
-)
+from checklists.models import Checklist, ChecklistItem, ItemKind
+from gates.models import Approval, GateResultSource, QualityGate
+from gates.services import approval_record, gate_result_record, gate_save, validation_command_save
 from liftoff.models import AuditEvent
 from liftoff.roles import Role
 from releases.models import Release
+from releases.policy import project_created
 from releases.services import release_create
 from runs.models import Run
 from runs.services import run_create
@@ -42,7 +31,7 @@ HTMX = {"HX-Request": "true"}
 @pytest.fixture
 def project():
     project = ProjectFactory(slug="svc", name="Svc")
-    project_defaults_install(project=project)
+    project_created(project=project, actor=None)
     return project
 
 
@@ -222,7 +211,7 @@ def test_a_stale_page_does_not_undo_a_colleagues_tick(client_as, project, manage
 @pytest.mark.django_db(transaction=True)
 def test_two_sessions_tick_different_items_of_one_checklist_at_once(make_user):
     project = ProjectFactory(slug="svc2")
-    project_defaults_install(project=project)
+    project_created(project=project, actor=None)
     first_user = make_user(Role.RELEASE_MANAGER, "first")
     second_user = make_user(Role.RELEASE_MANAGER, "second")
     release = _release(project, first_user)

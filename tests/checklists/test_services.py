@@ -10,23 +10,12 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.utils import timezone
 
-from checklists.models import (
-    ChecklistItem,
-    GateResultSource,
-    GateStatus,
-    ItemKind,
-    QualityGate,
-)
-from checklists.selectors import release_checklists, release_gates
-from checklists.services import (
-    approval_record,
-    checklist_item_update,
-    checklist_template_save,
-    gate_result_record,
-    gate_save,
-    parse_items,
-    waiver_grant,
-)
+from checklists.models import ChecklistItem, ItemKind
+from checklists.selectors import release_checklists
+from checklists.services import checklist_item_update, checklist_template_save, parse_items
+from gates.models import GateResultSource, GateStatus, QualityGate
+from gates.selectors import release_gates
+from gates.services import approval_record, gate_result_record, gate_save, waiver_grant
 from liftoff.errors import Conflict, NotAllowed, ValidationFailed
 from liftoff.models import AuditEvent
 from liftoff.roles import Role
