@@ -1,11 +1,10 @@
-"""Forms of the project configuration pages. They only shape the input: every rule
-(item format, unique names, gate kinds, argv and report path checks) lives in
-`checklists.services`, whose errors the views put back on these forms."""
+"""Forms of the checklist template pages. They only shape the input: every rule (item
+format, unique names) lives in `checklists.services`, whose errors the views put back on
+these forms."""
 
 from django import forms
 
-from checklists.models import Comparator, GateKind, Phase, ValidationCommand
-from liftoff.roles import ROLE_LABELS, Role
+from checklists.models import Phase
 
 ITEMS_HELP = (
     "One item a line. Start a line with [test] for a manual test scenario (given a result: "
@@ -13,25 +12,6 @@ ITEMS_HELP = (
     "block the release. “ | ” separates the title from its description, e.g. "
     "“[optional] Localization | All user-facing strings localized”."
 )
-ARGV_HELP = (
-    "One argument per line, run as an argument list, never through a shell (no pipes, "
-    "quotes or variables). {python} is replaced by the worker's Python interpreter; "
-    "nothing else is substituted. It runs in the release checkout."
-)
-APPROVER_ROLES = [
-    (r.value, ROLE_LABELS[r]) for r in (Role.APPROVER, Role.RELEASE_MANAGER, Role.ADMIN)
-]
-
-
-class Fieldsets:
-    """`form.fieldset_list`: (legend, note, bound fields) for templates that group fields."""
-
-    fieldsets: list[tuple[str, str, list[str]]] = []
-
-    def fieldset_list(self):
-        return [
-            (legend, note, [self[name] for name in names]) for legend, note, names in self.fieldsets
-        ]
 
 
 class ChecklistTemplateForm(forms.Form):
@@ -52,107 +32,3 @@ class ChecklistTemplateForm(forms.Form):
         help_text=ITEMS_HELP,
         widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false"}),
     )
-
-
-class GateForm(Fieldsets, forms.Form):
-    key = forms.CharField(
-        max_length=50,
-        help_text="Lowercase letters, digits and hyphens, e.g. “test-coverage”. "
-        "CI reports name the gate by this key.",
-    )
-    name = forms.CharField(max_length=120)
-    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    kind = forms.ChoiceField(
-        choices=GateKind.choices,
-        widget=forms.RadioSelect,
-        help_text="Automated: a measured value against a threshold. "
-        "Manual: sign-offs from people with a role.",
-    )
-    comparator = forms.ChoiceField(
-        choices=[("", "—"), *Comparator.choices],
-        required=False,
-        label="Passes when the value is",
-    )
-    threshold = forms.FloatField(required=False)
-    unit = forms.CharField(max_length=20, required=False, help_text="e.g. %, findings, ms.")
-    required_approvals = forms.IntegerField(min_value=1, max_value=20, required=False, initial=1)
-    approver_role = forms.ChoiceField(
-        choices=APPROVER_ROLES, required=False, initial=Role.APPROVER, label="Approvals from"
-    )
-    order = forms.IntegerField(
-        min_value=0, required=False, help_text="Lower comes first. Empty: keep / after the others."
-    )
-    active = forms.BooleanField(
-        required=False, initial=True, help_text="Inactive gates do not block releases."
-    )
-
-    fieldsets = [
-        ("Gate", "", ["key", "name", "description", "kind"]),
-        (
-            "Automated gates only",
-            "The measured value (from a validation command or a CI report) is compared "
-            "with the threshold. Ignored for manual gates.",
-            ["comparator", "threshold", "unit"],
-        ),
-        (
-            "Manual gates only",
-            "The gate passes with this many approvals on the release's current commit. "
-            "Ignored for automated gates.",
-            ["required_approvals", "approver_role"],
-        ),
-        ("Display", "", ["order", "active"]),
-    ]
-
-    def clean(self):
-        data = super().clean()
-        # Stored on every gate (the column is NOT NULL) but only checked for manual ones.
-        if data.get("kind") == GateKind.AUTOMATED and data.get("required_approvals") is None:
-            data["required_approvals"] = 1
-        return data
-
-
-class ValidationCommandForm(Fieldsets, forms.Form):
-    name = forms.CharField(max_length=120)
-    argv = forms.CharField(
-        label="Command",
-        required=False,
-        help_text=ARGV_HELP,
-        widget=forms.Textarea(attrs={"rows": 6, "class": "mono", "spellcheck": "false"}),
-    )
-    report_format = forms.ChoiceField(choices=ValidationCommand.ReportFormat.choices)
-    report_path = forms.CharField(
-        max_length=300,
-        required=False,
-        help_text="The file the command writes, relative to the checkout, e.g. coverage.xml.",
-    )
-    gate = forms.ModelChoiceField(
-        queryset=None,
-        required=False,
-        empty_label="No gate",
-        help_text="The automated gate the report measures.",
-    )
-    timeout_seconds = forms.IntegerField(
-        min_value=1, max_value=6 * 3600, initial=600, label="Timeout (seconds)"
-    )
-    order = forms.IntegerField(
-        min_value=0, required=False, help_text="Lower runs first. Empty: keep / after the others."
-    )
-    active = forms.BooleanField(required=False, initial=True)
-
-    fieldsets = [
-        ("Command", "", ["name", "argv", "timeout_seconds"]),
-        (
-            "Report",
-            "A command with a report measures a gate; without one, only its exit code counts.",
-            ["report_format", "report_path", "gate"],
-        ),
-        ("Display", "", ["order", "active"]),
-    ]
-
-    def __init__(self, *args, gates, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["gate"].queryset = gates
-
-    def clean_argv(self):
-        # Blank lines are dropped; the service refuses an empty list.
-        return [line.strip() for line in self.cleaned_data["argv"].splitlines() if line.strip()]

@@ -1,11 +1,11 @@
-"""The default checklist templates and quality gates a new project starts with.
+"""The default checklist templates a new project starts with (its default quality gates
+are in gates/defaults.py).
 
 They encode the first customer's release process (shared/seed/RELEASE_PROCESS.md): the
 pre-release checklist, the three manual test protocols with their scenarios and validation
 criteria, the staging validation checklist, the production deployment steps, the
-retrospective, the release security checklist and the compliance documents; the quality
-gates of its "Quality Gates" section. They are plain data: once installed, a project's
-admins edit them like any other template or gate.
+retrospective, the release security checklist and the compliance documents. They are
+plain data: once installed, a project's admins edit them like any other template.
 
 Items are written in the template editor's line format (`checklists.services.parse_items`):
 `[test]` marks a manual test scenario, `[optional]` an item that does not block, and the
@@ -123,77 +123,5 @@ Change impact analysis
 Regulatory compliance validation
 Risk assessment matrix
 Business continuity verification""",
-    },
-]
-
-DEFAULT_GATES = [
-    {
-        "key": "coverage",
-        "name": "Test coverage",
-        "kind": "automated",
-        "comparator": "gte",
-        "threshold": 90.0,
-        "unit": "%",
-        "description": "Line coverage of the test suite (Cobertura XML from coverage.py).",
-    },
-    {
-        "key": "security-scan",
-        "name": "Security scan: high and critical findings",
-        "kind": "automated",
-        "comparator": "eq",
-        "threshold": 0.0,
-        "unit": "findings",
-        "description": "High and critical findings of the static security scan (bandit).",
-    },
-    {
-        "key": "dependency-vulnerabilities",
-        "name": "Dependency vulnerabilities",
-        "kind": "automated",
-        "comparator": "eq",
-        "threshold": 0.0,
-        "unit": "vulnerabilities",
-        "description": (
-            "Known vulnerabilities in the dependencies (pip-audit --strict). A scan that "
-            "could not reach its vulnerability service is not measured, never a pass."
-        ),
-    },
-    {
-        "key": "performance-regression",
-        "name": "Performance regression",
-        "kind": "automated",
-        "comparator": "lte",
-        "threshold": 5.0,
-        "unit": "%",
-        "description": "(value − baseline) / baseline of the performance report.",
-    },
-    {
-        "key": "accessibility",
-        "name": "Accessibility violations (WCAG 2.1 AA)",
-        "kind": "automated",
-        "comparator": "eq",
-        "threshold": 0.0,
-        "unit": "violations",
-        "description": "axe-core violations, posted by CI or measured by a validation command.",
-    },
-    {
-        "key": "security-review",
-        "name": "Security review",
-        "kind": "manual",
-        "required_approvals": 1,
-        "description": "An approver has reviewed the security assessment.",
-    },
-    {
-        "key": "documentation",
-        "name": "Documentation complete",
-        "kind": "manual",
-        "required_approvals": 1,
-        "description": "All features documented.",
-    },
-    {
-        "key": "personality-modes",
-        "name": "All personality modes functional",
-        "kind": "manual",
-        "required_approvals": 1,
-        "description": "Oracle, compliance and cosmic modes checked by hand.",
     },
 ]

@@ -1,7 +1,8 @@
-"""Pages of checklists, gates and approvals (mounted at the site root).
+"""Pages of checklists and checklist templates (mounted at the site root).
 
-Release-scoped actions live under /releases/<id>/…, project configuration (admins) under
-/projects/<slug>/…, like the pages they belong to.
+Release-scoped pages live under /checklists/… and /checklist-items/…, project
+configuration (admins) under /projects/<slug>/…, like the pages they belong to. The gate,
+approval and validation pages are in gates/urls.py.
 """
 
 from django.urls import path
@@ -10,34 +11,9 @@ from checklists import config_views, views
 
 app_name = "checklists"
 urlpatterns = [
-    path("approvals/", views.approvals, name="approvals"),
-    # A release's checklists, gates and validation.
+    # A release's checklists.
     path("checklist-items/<int:item_id>/", views.item_update, name="item-update"),
     path("checklists/<int:checklist_id>/", views.checklist_fragment, name="checklist"),
-    path("releases/<int:release_id>/gates/", views.release_gates_fragment, name="release-gates"),
-    path(
-        "releases/<int:release_id>/gates/<int:gate_id>/approve/",
-        views.gate_approve,
-        name="gate-approve",
-    ),
-    path(
-        "releases/<int:release_id>/gates/<int:gate_id>/waive/",
-        views.gate_waive,
-        name="gate-waive",
-    ),
-    path(
-        "releases/<int:release_id>/gates/<int:gate_id>/waiver/revoke/",
-        views.gate_waiver_revoke,
-        name="gate-waiver-revoke",
-    ),
-    path(
-        "releases/<int:release_id>/gates/<int:gate_id>/evidence/",
-        views.gate_evidence,
-        name="gate-evidence",
-    ),
-    path(
-        "releases/<int:release_id>/validate/", views.release_validate_view, name="release-validate"
-    ),
     # Project configuration (admins).
     path("projects/<slug:slug>/checklists/", config_views.template_index, name="template-index"),
     path("projects/<slug:slug>/checklists/new/", config_views.template_edit, name="template-new"),
@@ -50,20 +26,5 @@ urlpatterns = [
         "projects/<slug:slug>/checklists/<int:template_id>/delete/",
         config_views.template_delete,
         name="template-delete",
-    ),
-    path("projects/<slug:slug>/gates/", config_views.gate_index, name="gate-index"),
-    path("projects/<slug:slug>/gates/new/", config_views.gate_edit, name="gate-new"),
-    path("projects/<slug:slug>/gates/<int:gate_id>/", config_views.gate_edit, name="gate-edit"),
-    path("projects/<slug:slug>/validation/", config_views.command_index, name="command-index"),
-    path("projects/<slug:slug>/validation/new/", config_views.command_edit, name="command-new"),
-    path(
-        "projects/<slug:slug>/validation/<int:command_id>/",
-        config_views.command_edit,
-        name="command-edit",
-    ),
-    path(
-        "projects/<slug:slug>/validation/<int:command_id>/delete/",
-        config_views.command_delete,
-        name="command-delete",
     ),
 ]

@@ -3,14 +3,14 @@ the approvals count. It composes other apps' selectors, like the dashboard."""
 
 from django.utils.functional import SimpleLazyObject
 
-from checklists.selectors import approvals_waiting_count
+from gates.selectors import approvals_waiting_count
 from liftoff.roles import ROLE_LABELS, Role, user_roles
 from liftoff.workers import workers_are_stale
 
 NAV = [
     ("dashboard", "Dashboard"),
     ("releases:index", "Releases"),
-    ("checklists:approvals", "Approvals"),
+    ("gates:approvals", "Approvals"),
     ("deployments:index", "Deployments"),
     ("incidents:index", "Incidents"),
     ("metrics:index", "Metrics"),

@@ -2,11 +2,8 @@
 
 from django.shortcuts import render
 
-from checklists.selectors import (
-    approvals_waiting,
-    approvals_waiting_count,
-    releases_checklist_progress,
-)
+from checklists.selectors import releases_checklist_progress
+from gates.selectors import approvals_waiting, approvals_waiting_count
 from liftoff.roles import READ_ROLES, Role, has_role, role_required
 from releases.selectors import project_list, releases_in_flight
 

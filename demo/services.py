@@ -379,7 +379,7 @@ def demo_release_ensure(*, project):
 
 # The demo's validation run: (name, argv, report format, report path, gate key, timeout).
 # The tests run under coverage first; the coverage report that follows carries their exit
-# code (checklists.runs). pip-audit runs with --strict, so a worker that cannot reach the
+# code (gates.runs). pip-audit runs with --strict, so a worker that cannot reach the
 # vulnerability service fails the scan ("not measured") instead of reporting no findings.
 DEMO_VALIDATION_COMMANDS = [
     (
@@ -452,7 +452,7 @@ DEMO_VALIDATION_COMMANDS = [
 
 
 def demo_validation_ensure(*, project) -> list[str]:
-    """The demo's validation commands, added through checklists' service (as the system)
+    """The demo's validation commands, added through the gates service (as the system)
     where a command of that name is missing, so a second seed adds nothing. A command
     whose gate the project no longer has is left out. Returns the names added."""
 

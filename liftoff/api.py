@@ -6,11 +6,12 @@ Errors always look like `{"detail": "...", "errors": {"field": ["..."]}}`.
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework import exceptions, status
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from liftoff.errors import DomainError
+from liftoff.errors import DomainError, ValidationFailed
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):
@@ -61,3 +62,55 @@ def exception_handler(exc, context):
     if response.status_code == status.HTTP_401_UNAUTHORIZED:
         response["WWW-Authenticate"] = "Bearer"
     return response
+
+
+def validated(serializer_class, data) -> dict:
+    """`serializer_class(data=data)`'s validated data, or ValidationFailed whose errors name
+    nested fields as paths (`results[0].value`), like the services name them."""
+    incoming = serializer_class(data=data)
+    if incoming.is_valid():
+        return incoming.validated_data
+    errors = _flat(incoming.errors)
+    message = errors.pop("non_field_errors", ["The request is not valid."])[0]
+    raise ValidationFailed(message, errors=errors)
+
+
+def _flat(detail, prefix: str = "") -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        out: dict[str, list[str]] = {}
+        for key, value in detail.items():
+            if isinstance(key, int) or str(key).isdigit():  # a list's item, by index
+                path = f"{prefix}[{key}]"
+            elif key == "non_field_errors" and prefix:  # about the nested field itself
+                path = prefix
+            else:
+                path = f"{prefix}.{key}" if prefix else str(key)
+            out.update(_flat(value, path))
+        return out
+    if isinstance(detail, list) and any(isinstance(d, dict | list) for d in detail):
+        out = {}
+        for index, value in enumerate(detail):
+            if value:
+                out.update(_flat(value, f"{prefix}[{index}]"))
+        return out
+    messages = detail if isinstance(detail, list) else [detail]
+    return {prefix or "non_field_errors": [str(m) for m in messages]}
+
+
+class ApiErrorSerializer(serializers.Serializer):
+    """Every 4xx answer (`liftoff.api.exception_handler`)."""
+
+    detail = serializers.CharField()
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text='Per field: {"results[0].gate": ["No gate “x” in this project."]}',
+    )
+    missing = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="409 only: what blocks the change.",
+    )
+
+
+API_ERROR = OpenApiResponse(ApiErrorSerializer, description="Refused; `errors` names the fields.")
+API_CONFLICT = OpenApiResponse(ApiErrorSerializer, description="Blocked; `missing` says by what.")

@@ -14,6 +14,12 @@ class DomainError(Exception):
         self.errors = errors or {}
         self.extra = extra
 
+    def summary(self) -> str:
+        """The message with its field errors and what is missing, as one line (a toast, a
+        fragment's notice)."""
+        details = [error for errors in self.errors.values() for error in errors]
+        return " ".join([self.message, *details, *(self.extra.get("missing") or [])])
+
 
 class ValidationFailed(DomainError):
     status_code = 400

@@ -1,5 +1,7 @@
 from django import forms
+from django.contrib import messages
 
+from liftoff.errors import DomainError
 from liftoff.models import ApiToken
 
 
@@ -21,3 +23,24 @@ class TokenCreateForm(forms.Form):
             # project model lives in an app above liftoff, which liftoff does not import.
             project_model = ApiToken._meta.get_field("project").related_model
             self.fields["project"].queryset = project_model.objects.order_by("name")
+
+
+def form_add_domain_errors(form, exc: DomainError) -> None:
+    """Put a service's refusal on the form: per field where the form has it."""
+    for field, errors in exc.errors.items():
+        for error in errors:
+            form.add_error(field if field in form.fields else None, error)
+    if not exc.errors:
+        form.add_error(None, exc.message)
+
+
+def form_save(request, form, save, success: str):
+    """Run `save(form.cleaned_data)` (a service call) and say `success` about its result;
+    None when the service refused (its errors are then on the form)."""
+    try:
+        result = save(form.cleaned_data)
+    except DomainError as exc:
+        form_add_domain_errors(form, exc)
+        return None
+    messages.success(request, success.format(result))
+    return result

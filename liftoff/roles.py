@@ -23,6 +23,8 @@ from django.shortcuts import resolve_url
 from django_htmx.http import HttpResponseClientRedirect
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
+from liftoff.errors import NotAllowed
+
 
 class Role(StrEnum):
     ADMIN = "admin"
@@ -62,6 +64,13 @@ def has_role(user, roles: Iterable[Role]) -> bool:
     """Admins may do everything any role may do."""
     mine = user_roles(user)
     return bool(mine & set(roles)) or Role.ADMIN in mine
+
+
+def require_role(actor, roles: Iterable[Role], message: str) -> None:
+    """NotAllowed with `message` unless `actor` has one of `roles` (services call it first).
+    `actor=None` is Liftoff itself (a management command, the demo seed)."""
+    if actor is not None and not has_role(actor, roles):
+        raise NotAllowed(message)
 
 
 def role_required(*roles: Role) -> Callable:

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "runs",
     "releases",
     "checklists",
+    "gates",
     "deployments",
     "incidents",
     "metrics",
@@ -325,7 +326,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     # Several responses carry a gate's status: one enum for all of them.
-    "ENUM_NAME_OVERRIDES": {"GateStatusEnum": "checklists.models.GateStatus"},
+    "ENUM_NAME_OVERRIDES": {"GateStatusEnum": "gates.models.GateStatus"},
 }
 
 # --- Logging ---------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularJSONAPIView
 
 from checklists import api as checklists_api
 from dashboard.views import dashboard
+from gates import api as gates_api
 from liftoff import views
 from liftoff.roles import READ_ROLES, public, role_required
 from releases import api as releases_api
@@ -36,32 +37,32 @@ api_v1 = [
     path("releases/<int:release_id>/notes/", releases_api.release_notes, name="release-notes"),
     path(
         "releases/<int:release_id>/gates/",
-        checklists_api.release_gates_endpoint,
+        gates_api.release_gates_endpoint,
         name="release-gates",
     ),
     path(
         "releases/<int:release_id>/validate/",
-        checklists_api.release_validate_endpoint,
+        gates_api.release_validate_endpoint,
         name="release-validate",
     ),
     path(
         "releases/<int:release_id>/gate-results/",
-        checklists_api.release_gate_results_endpoint,
+        gates_api.release_gate_results_endpoint,
         name="release-gate-results",
     ),
     path(
         "releases/<int:release_id>/approvals/",
-        checklists_api.release_approvals_endpoint,
+        gates_api.release_approvals_endpoint,
         name="release-approvals",
     ),
     path(
         "releases/<int:release_id>/waivers/",
-        checklists_api.release_waivers_endpoint,
+        gates_api.release_waivers_endpoint,
         name="release-waivers",
     ),
     path(
         "releases/<int:release_id>/waivers/<slug:gate_key>/",
-        checklists_api.release_waiver_endpoint,
+        gates_api.release_waiver_endpoint,
         name="release-waiver",
     ),
     path(
@@ -107,6 +108,7 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("", include("releases.urls")),
     path("", include("checklists.urls")),
+    path("", include("gates.urls")),
     path("deployments/", include("deployments.urls")),
     path("incidents/", include("incidents.urls")),
     path("metrics/", include("metrics.urls")),

@@ -5,10 +5,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from liftoff.errors import DomainError
-from liftoff.forms import TokenCreateForm
+from liftoff.forms import TokenCreateForm, form_add_domain_errors
 from liftoff.health import health_report
 from liftoff.models import ApiToken
-from liftoff.refusals import form_add_refusal
 from liftoff.roles import READ_ROLES, Role, has_role, public, role_required
 from liftoff.tokens import token_create, token_revoke
 
@@ -57,7 +56,7 @@ def token_list(request):
                 project=project,
             )
         except DomainError as exc:
-            form_add_refusal(form, exc)
+            form_add_domain_errors(form, exc)
         else:
             # Shown once, in this response only; never stored, never in a message cookie.
             return _token_page(request, _token_form(request), new_secret=secret)

@@ -116,6 +116,9 @@ RELEASE_IN_FLIGHT = frozenset(
 # Releases whose version has reached production (the version proposal counts them as
 # released).
 RELEASE_REACHED_PRODUCTION = frozenset({ReleaseStatus.PRODUCTION, ReleaseStatus.RELEASED})
+# Releases whose checklists and gates are closed for changes (ticks, results, sign-offs):
+# the final states, named for what checklists/ and gates/ ask of them.
+RELEASE_CLOSED_STATES = RELEASE_FINAL_STATES
 # The happy path, in order, for the phase progress bar.
 RELEASE_PHASES = [
     ReleaseStatus.PLANNED,

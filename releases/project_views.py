@@ -3,7 +3,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from liftoff.errors import DomainError, ValidationFailed
-from liftoff.refusals import form_add_refusal
+from liftoff.forms import form_add_domain_errors
 from liftoff.roles import READ_ROLES, Role, role_required
 from releases.forms import ProjectForm
 from releases.selectors import (
@@ -70,7 +70,7 @@ def project_new(request):
         try:
             project = project_create(actor=request.user, **form.cleaned_data)
         except ValidationFailed as exc:
-            form_add_refusal(form, exc)
+            form_add_domain_errors(form, exc)
         else:
             messages.success(request, f"Project “{project.name}” created.")
             return redirect("releases:project-detail", slug=project.slug)

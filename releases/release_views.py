@@ -8,8 +8,8 @@ from django.views.decorators.http import require_POST
 
 from liftoff.audit import audit_for_object
 from liftoff.errors import DomainError
+from liftoff.forms import form_add_domain_errors
 from liftoff.markdown import render_markdown
-from liftoff.refusals import form_add_refusal, refusal_text
 from liftoff.roles import READ_ROLES, Role, role_required
 from releases.forms import NotesForm, ReleaseFilterForm, ReleaseForm
 from releases.models import RELEASE_PHASES, RELEASE_TRANSITIONS, ReleaseStatus
@@ -77,7 +77,7 @@ def release_new(request):
                 target_date=data["target_date"],
             )
         except DomainError as exc:
-            form_add_refusal(form, exc)
+            form_add_domain_errors(form, exc)
         else:
             messages.success(request, f"Release v{release.version} planned.")
             return redirect("releases:release-detail", release_id=release.pk)
@@ -131,7 +131,7 @@ def _act(request, release, action, success):
     try:
         result = action()
     except DomainError as exc:
-        messages.error(request, refusal_text(exc))
+        messages.error(request, exc.summary())
     else:
         messages.success(request, success(result))
     return redirect("releases:release-detail", release_id=release.pk)

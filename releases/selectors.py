@@ -7,7 +7,14 @@ from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from releases.models import RELEASE_IN_FLIGHT, Project, Release, ReleaseStatus
+from liftoff.errors import Conflict
+from releases.models import (
+    RELEASE_CLOSED_STATES,
+    RELEASE_IN_FLIGHT,
+    Project,
+    Release,
+    ReleaseStatus,
+)
 from runs.models import Run
 from runs.selectors import run_latest_for
 
@@ -134,3 +141,19 @@ def releases_in_flight(*, limit: int = 10):
         .select_related("project")
         .order_by("target_date", "-created_at")[:limit]
     )
+
+
+def release_closed_reason(release) -> str | None:
+    """Why `release`'s checklists and gates take no more changes, or None while it is open."""
+    if release.status not in RELEASE_CLOSED_STATES:
+        return None
+    return (
+        f"v{release.version} is {release.get_status_display().lower()}: "
+        "its checklists and gates are closed."
+    )
+
+
+def release_require_open(*, release) -> None:
+    """Conflict (409) once the release is closed: the checklist and gate services ask it."""
+    if reason := release_closed_reason(release):
+        raise Conflict(reason)

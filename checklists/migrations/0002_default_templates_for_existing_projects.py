@@ -1,12 +1,15 @@
 """Data migration: projects made before checklists existed get the default templates and
 gates (the same as `checklists.services.project_defaults_install` gives a new project).
-No audit event: the migration adds configuration, no one changed a release."""
+No audit event: the migration adds configuration, no one changed a release.
+
+The default gates are frozen here as they were when this migration was written: they now
+live in gates/defaults.py, which checklists/ does not import."""
 
 from django.db import migrations
 
 
 def install(apps, schema_editor):
-    from checklists.defaults import DEFAULT_GATES, DEFAULT_TEMPLATES
+    from checklists.defaults import DEFAULT_TEMPLATES
     from checklists.services import parse_items
 
     Project = apps.get_model("releases", "Project")
@@ -28,6 +31,79 @@ def install(apps, schema_editor):
         if not Gate.objects.filter(project=project).exists():
             for order, spec in enumerate(DEFAULT_GATES, start=1):
                 Gate.objects.create(project=project, order=order, **spec)
+
+
+DEFAULT_GATES = [
+    {
+        "key": "coverage",
+        "name": "Test coverage",
+        "kind": "automated",
+        "comparator": "gte",
+        "threshold": 90.0,
+        "unit": "%",
+        "description": "Line coverage of the test suite (Cobertura XML from coverage.py).",
+    },
+    {
+        "key": "security-scan",
+        "name": "Security scan: high and critical findings",
+        "kind": "automated",
+        "comparator": "eq",
+        "threshold": 0.0,
+        "unit": "findings",
+        "description": "High and critical findings of the static security scan (bandit).",
+    },
+    {
+        "key": "dependency-vulnerabilities",
+        "name": "Dependency vulnerabilities",
+        "kind": "automated",
+        "comparator": "eq",
+        "threshold": 0.0,
+        "unit": "vulnerabilities",
+        "description": (
+            "Known vulnerabilities in the dependencies (pip-audit --strict). A scan that "
+            "could not reach its vulnerability service is not measured, never a pass."
+        ),
+    },
+    {
+        "key": "performance-regression",
+        "name": "Performance regression",
+        "kind": "automated",
+        "comparator": "lte",
+        "threshold": 5.0,
+        "unit": "%",
+        "description": "(value − baseline) / baseline of the performance report.",
+    },
+    {
+        "key": "accessibility",
+        "name": "Accessibility violations (WCAG 2.1 AA)",
+        "kind": "automated",
+        "comparator": "eq",
+        "threshold": 0.0,
+        "unit": "violations",
+        "description": "axe-core violations, posted by CI or measured by a validation command.",
+    },
+    {
+        "key": "security-review",
+        "name": "Security review",
+        "kind": "manual",
+        "required_approvals": 1,
+        "description": "An approver has reviewed the security assessment.",
+    },
+    {
+        "key": "documentation",
+        "name": "Documentation complete",
+        "kind": "manual",
+        "required_approvals": 1,
+        "description": "All features documented.",
+    },
+    {
+        "key": "personality-modes",
+        "name": "All personality modes functional",
+        "kind": "manual",
+        "required_approvals": 1,
+        "description": "Oracle, compliance and cosmic modes checked by hand.",
+    },
+]
 
 
 class Migration(migrations.Migration):

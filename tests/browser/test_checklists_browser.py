@@ -5,10 +5,12 @@ import json
 
 import pytest
 
-from checklists.models import ChecklistItem, GateResultSource, QualityGate
-from checklists.services import gate_result_record, project_defaults_install, waiver_grant
+from checklists.models import ChecklistItem
+from gates.models import GateResultSource, QualityGate
+from gates.services import gate_result_record, waiver_grant
 from liftoff.models import AuditEvent
 from releases.models import Release
+from releases.policy import project_created
 from releases.services import release_create
 from tests.factories import ProjectFactory
 from tests.helpers import axe_violations
@@ -23,7 +25,7 @@ def release(manager, approver):
     """A release being validated: one gate failed and waived, one failed, the manual gates
     waiting for approval, all checklists open."""
     project = ProjectFactory(slug="svc", name="Svc")
-    project_defaults_install(project=project)
+    project_created(project=project, actor=None)
     release = release_create(
         actor=manager, project=project, release_type="minor", version="1.0.0", codename="Orion"
     )

@@ -7,8 +7,9 @@ reason and changes nothing; every change is audited.
 
 import pytest
 
-from checklists.models import Checklist, ChecklistTemplate, QualityGate, ValidationCommand
-from checklists.services import gate_save, validation_command_save
+from checklists.models import Checklist, ChecklistTemplate
+from gates.models import QualityGate, ValidationCommand
+from gates.services import validation_command_save
 from liftoff.models import AuditEvent
 from liftoff.roles import Role
 from releases.services import project_create, release_create
@@ -84,9 +85,6 @@ def _template_post(**overrides):
     return {**data, **overrides}
 
 
-# --- Access ---------------------------------------------------------------------------
-
-
 def test_admin_sees_every_configuration_page_with_edit_buttons(
     client_as, admin_user, project, command
 ):
@@ -144,9 +142,6 @@ def test_project_page_links_the_configuration(client_as, stakeholder, project):
     page = client_as(stakeholder).get("/projects/svc/").content.decode()
     for url in ("/projects/svc/checklists/", "/projects/svc/gates/", "/projects/svc/validation/"):
         assert f'href="{url}"' in page
-
-
-# --- Checklist templates --------------------------------------------------------------
 
 
 def test_a_new_template_goes_to_new_releases_only(client_as, admin_user, manager, project):
@@ -255,169 +250,6 @@ def test_a_refused_edit_keeps_the_template_as_it_was(client_as, admin_user, proj
     )
     template.refresh_from_db()
     assert template.items.count() == 7 and template.phase == "preparation"
-
-
-# --- Quality gates --------------------------------------------------------------------
-
-
-def _gate_post(**overrides):
-    data = {
-        "key": "lint-errors",
-        "name": "Lint errors",
-        "description": "",
-        "kind": "automated",
-        "comparator": "lte",
-        "threshold": "0",
-        "unit": "errors",
-        "required_approvals": "",
-        "approver_role": "approver",
-        "order": "",
-        "active": "on",
-    }
-    return {**data, **overrides}
-
-
-def test_gates_are_listed_with_their_thresholds_and_approvals(
-    client_as, stakeholder, admin_user, project
-):
-    gate_save(
-        actor=admin_user,
-        project=project,
-        key="security-sign-off",
-        name="Security sign-off",
-        kind="manual",
-        required_approvals=2,
-        approver_role="release_manager",
-    )
-    page = client_as(stakeholder).get("/projects/svc/gates/").content.decode()
-    assert "2 approvals from release manager" in page
-    coverage = project.quality_gates.get(key="coverage")
-    assert coverage.threshold_label in page and f"<code>{coverage.key}</code>" in page
-
-
-def test_admin_creates_and_edits_gates(client_as, admin_user, project):
-    client = client_as(admin_user)
-    form = client.get("/projects/svc/gates/new/").content.decode()
-    assert "Automated gates only" in form and "Manual gates only" in form
-    response = client.post("/projects/svc/gates/new/", _gate_post())
-    assert response.status_code == 302 and response["Location"] == "/projects/svc/gates/"
-    gate = project.quality_gates.get(key="lint-errors")
-    assert gate.threshold_label == "≤ 0 errors" and gate.required_approvals == 1
-    assert "≤ 0 errors" in client.get("/projects/svc/gates/").content.decode()
-
-    edit = client.get(f"/projects/svc/gates/{gate.pk}/").content.decode()
-    assert 'value="lint-errors"' in edit
-    manual = _gate_post(kind="manual", required_approvals="3", approver_role="admin", active="")
-    assert client.post(f"/projects/svc/gates/{gate.pk}/", manual).status_code == 302
-    gate.refresh_from_db()
-    assert (gate.kind, gate.required_approvals, gate.approver_role) == ("manual", 3, "admin")
-    assert gate.threshold is None and not gate.active
-    events = AuditEvent.objects.filter(action="gate.saved", object_id=str(gate.pk))
-    assert events.count() == 2 and events.latest("seq").before["kind"] == "automated"
-
-
-@pytest.mark.parametrize(
-    ("post", "message"),
-    [
-        (_gate_post(threshold=""), "An automated gate needs a threshold."),
-        (_gate_post(comparator=""), "Choose how the value compares with the threshold."),
-        (_gate_post(key="Lint Errors"), "lowercase letters, digits and hyphens"),
-        (_gate_post(key="coverage"), "has a gate “coverage” already"),
-        (_gate_post(kind="manual", required_approvals=""), "Between 1 and 20 approvals."),
-        (_gate_post(kind="manual", approver_role="stakeholder"), "Select a valid choice"),
-    ],
-)
-def test_bad_gate_input_is_refused_and_changes_nothing(
-    client_as, admin_user, project, post, message
-):
-    assert project.quality_gates.filter(key="coverage").exists()
-    before = _counts()
-    response = client_as(admin_user).post("/projects/svc/gates/new/", post)
-    assert response.status_code == 400
-    assert message in response.content.decode()
-    assert _counts() == before
-
-
-# --- Validation commands --------------------------------------------------------------
-
-
-def _command_post(project, **overrides):
-    gate = project.quality_gates.get(key="coverage")
-    data = {
-        "name": "Coverage",
-        "argv": "{python}\n-m\npytest\n\n--cov-report=xml:reports/coverage.xml\n",
-        "report_format": "cobertura",
-        "report_path": "reports/coverage.xml",
-        "gate": str(gate.pk),
-        "timeout_seconds": "900",
-        "order": "",
-        "active": "on",
-    }
-    return {**data, **overrides}
-
-
-def test_admin_configures_validation_commands(client_as, admin_user, stakeholder, project):
-    client = client_as(admin_user)
-    form = client.get("/projects/svc/validation/new/").content.decode()
-    assert "never through a shell" in form and "{python}" in form
-    # Only the project's automated gates can be measured by a report.
-    manual = project.quality_gates.filter(kind="manual").first()
-    assert manual is not None and f'value="{manual.pk}"' not in form
-
-    response = client.post("/projects/svc/validation/new/", _command_post(project))
-    assert response.status_code == 302 and response["Location"] == "/projects/svc/validation/"
-    command = project.validation_commands.get()
-    assert command.argv == ["{python}", "-m", "pytest", "--cov-report=xml:reports/coverage.xml"]
-    assert command.timeout_seconds == 900 and command.gate.key == "coverage"
-
-    page = client_as(stakeholder).get("/projects/svc/validation/").content.decode()
-    assert "<li><code>--cov-report=xml:reports/coverage.xml</code></li>" in page
-    assert "<code>reports/coverage.xml</code>" in page and "900 s" in page
-
-    client = client_as(admin_user)
-    edit = client.get(f"/projects/svc/validation/{command.pk}/").content.decode()
-    assert "{python}\n-m\npytest" in edit
-    post = _command_post(project, argv="make\ncheck", report_format="none", report_path="", gate="")
-    assert client.post(f"/projects/svc/validation/{command.pk}/", post).status_code == 302
-    command.refresh_from_db()
-    assert command.argv == ["make", "check"] and command.gate is None
-
-    assert client.post(f"/projects/svc/validation/{command.pk}/delete/").status_code == 302
-    assert not project.validation_commands.exists()
-    actions = list(
-        AuditEvent.objects.filter(
-            object_id=str(command.pk), action__startswith="validation_command"
-        )
-        .order_by("seq")
-        .values_list("action", flat=True)
-    )
-    assert actions == ["validation_command.saved"] * 2 + ["validation_command.deleted"]
-
-
-@pytest.mark.parametrize(
-    ("overrides", "message"),
-    [
-        ({"argv": "\n  \n"}, "Give the command as a list of arguments."),
-        ({"report_path": "../coverage.xml"}, "without &#x27;..&#x27;"),
-        ({"report_path": "/tmp/coverage.xml"}, "Use a relative path inside the checkout"),
-        ({"report_path": ""}, "Name the report file this command writes."),
-        ({"gate": ""}, "Choose the gate this report measures."),
-        ({"timeout_seconds": "0"}, "greater than or equal to 1"),
-    ],
-)
-def test_bad_command_input_is_refused_and_changes_nothing(
-    client_as, admin_user, project, overrides, message
-):
-    before = _counts()
-    response = client_as(admin_user).post(
-        "/projects/svc/validation/new/", _command_post(project, **overrides)
-    )
-    assert response.status_code == 400
-    assert message in response.content.decode()
-    assert _counts() == before
-
-
-# --- In a real browser ----------------------------------------------------------------
 
 
 @pytest.mark.browser

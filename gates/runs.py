@@ -21,11 +21,14 @@ import sys
 import time
 from pathlib import Path
 
+import git
 from django.conf import settings
 
-from checklists.models import GateResultSource, ValidationCommand
-from checklists.reports import Measurement, parse_report
+from gates.models import GateResultSource, ValidationCommand
+from gates.reports import Measurement, parse_report
+from gates.services import gate_result_record
 from liftoff.git import clone_args, fetch_workspace_args, git_env, git_secret_values, redact_url
+from releases.models import Release
 from runs.errors import StepFailed
 from runs.registry import RunKind, StepSpec, register_kind
 
@@ -74,8 +77,6 @@ def _state_path(project, run) -> Path:
 
 
 def _release(ctx):
-    from releases.models import Release
-
     return Release.objects.select_related("project").get(pk=ctx.run.subject_id)
 
 
@@ -109,8 +110,6 @@ def _cache_locked(ctx, project):
 def validate_checkout(ctx):
     """1. Clone the remote into the cache (first run) or fetch it; 2. check the commit is
     there; 3. add a fresh detached worktree of it for this run."""
-    import git
-
     release = _release(ctx)
     project = release.project
     commit = _commit(ctx)
@@ -235,8 +234,6 @@ def validate_reports(ctx):
     coverage, say) belongs to the next command that has one (the coverage report): if it
     failed, that gate fails too, with the reason.
     """
-    from checklists.services import gate_result_record
-
     release = _release(ctx)
     checkout = checkout_path(release.project, ctx.run)
     state_file = _state_path(release.project, ctx.run)
@@ -308,8 +305,6 @@ def _cleanup(project, run) -> None:
 
 def validate_finished(run):
     """Whatever the outcome (failed, cancelled), leave no checkout behind."""
-    from releases.models import Release
-
     release = Release.objects.select_related("project").get(pk=run.subject_id)
     _cleanup(release.project, run)
 

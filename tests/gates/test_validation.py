@@ -11,10 +11,11 @@ from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 
-from checklists.models import GateResult, GateStatus, ValidationCommand
-from checklists.runs import checkout_path, validation_root
-from checklists.services import project_defaults_install, release_validate, validation_command_save
+from gates.models import GateResult, GateStatus, ValidationCommand
+from gates.runs import checkout_path, validation_root
+from gates.services import release_validate, validation_command_save
 from releases.models import Project, Release, ReleaseStatus
+from releases.policy import project_created
 from releases.services import (
     release_create,
     release_git_facts_record,
@@ -157,7 +158,7 @@ def release(git_remote, data_dir, manager):
     work.git.push("origin", "HEAD:refs/heads/main")
 
     project = ProjectFactory(slug="svc", name="Svc", repo_url=str(bare))
-    project_defaults_install(project=project)
+    project_created(project=project, actor=None)
     release = release_create(actor=manager, project=project, release_type="minor", version="1.0.0")
     release_transition(
         release=release, to=ReleaseStatus.PREPARING, actor=None, system_reason="test: skip checks"

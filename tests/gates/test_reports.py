@@ -12,7 +12,7 @@ from packaging.version import Version
 from pip_audit._format import JsonFormat
 from pip_audit._service import ResolvedDependency, SkippedDependency, VulnerabilityResult
 
-from checklists.reports import parse_report
+from gates.reports import parse_report
 
 CLOSED_PORT_PROXY = "http://127.0.0.1:9"
 

@@ -1,0 +1,39 @@
+from django.apps import AppConfig
+
+
+class GatesConfig(AppConfig):
+    name = "gates"
+    verbose_name = "Quality gates and approvals"
+
+    def ready(self):
+        # Registering needs the app's models loaded, so these imports wait for ready().
+        from gates import runs  # noqa: F401 - registers the run kind release.validate
+        from gates.selectors import gate_blockers, gate_check_lines
+        from gates.services import project_gates_install, release_validate
+        from gates.views import release_gates_context
+        from releases import cli, policy
+        from releases.sections import ReleaseSection, register_section
+
+        policy.register_blocker("gates", gate_blockers)
+        policy.register_project_hook(
+            "gates", lambda project, actor: project_gates_install(project=project, actor=actor)
+        )
+        register_section(
+            ReleaseSection(
+                name="gates",
+                order=10,
+                template="gates/release_gates.html#gates",
+                context=release_gates_context,
+            )
+        )
+        cli.register_action(
+            cli.ReleaseAction(
+                name="validate",
+                help="Start a validation run of the release head.",
+                run=lambda *, release, actor: (
+                    f"Validating v{release.version}: run "
+                    f"#{release_validate(release=release, actor=actor).pk}."
+                ),
+            )
+        )
+        cli.register_check_lines("gates", gate_check_lines)

@@ -1,0 +1,208 @@
+"""Gate, approval and validation pages.
+
+A gate action answers htmx with the gates fragment re-read from the database (so a
+colleague's sign-off shows up too), and a plain request with a redirect. A refusal from
+a service (DomainError) is a toast and a redirect, or for htmx the fragment with the
+message in it: htmx does not swap 4xx answers, so those fragments are 200s.
+"""
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
+
+# The approvals page shows each release's checklist progress beside what waits: the one
+# read of checklists/ that gates/ makes (checklists/ never imports gates/, so no cycle).
+from checklists.selectors import releases_checklist_progress
+from gates.forms import DecisionForm, WaiverForm, safe_next
+from gates.models import GateKind, GateStatus
+from gates.selectors import (
+    approvals_waiting,
+    approvals_waiting_count,
+    gate_get_by_id,
+    may_sign,
+    release_gates,
+)
+from gates.services import approval_record, release_validate, waiver_grant, waiver_revoke
+from liftoff.errors import DomainError
+from liftoff.roles import READ_ROLES, Role, has_role, role_required
+from releases.selectors import release_get
+
+_WAIVABLE = {GateStatus.FAILED, GateStatus.NOT_MEASURED}
+
+
+# --- Context shared with the release page -----------------------------------------------
+
+
+def gate_rows(*, user, release, gates) -> list[dict]:
+    """Each gate's view with what this user may do about it (no query): the buttons
+    show only where `may_sign` (the services' own rule) lets the user sign."""
+    rows = []
+    for view in gates:
+        allowed = may_sign(user=user, release=release, gate=view.gate)
+        rows.append(
+            {
+                "view": view,
+                "mine": view.decided_by(user),
+                "can_decide": allowed and view.gate.kind == GateKind.MANUAL,
+                "can_waive": allowed and view.gate.is_automated and view.status in _WAIVABLE,
+                "can_revoke": allowed and view.waiver is not None,
+            }
+        )
+    return rows
+
+
+def release_gates_context(*, user, release, gates=None) -> dict:
+    gates = release_gates(release=release) if gates is None else gates
+    return {"release": release, "gate_rows": gate_rows(user=user, release=release, gates=gates)}
+
+
+# --- Gates ------------------------------------------------------------------------------
+
+
+def _release_and_gate(release_id: int, gate_id: int):
+    release = release_get(release_id=release_id)
+    gate = gate_get_by_id(gate_id=gate_id)
+    if gate.project_id != release.project_id:
+        raise Http404("No such gate for this release.")
+    return release, gate
+
+
+def _gate_answer(request, release, action, success, next_url):
+    """Run a gate action; answer htmx with the gates fragment, others with a redirect."""
+    try:
+        action()
+    except DomainError as exc:
+        error, done = exc.summary(), None
+    else:
+        error, done = None, success
+    if request.htmx:
+        if done:
+            messages.success(request, done)
+        context = release_gates_context(user=request.user, release=release)
+        return render(
+            request,
+            "gates/release_gates.html#gates",
+            {**context, "gate_error": error, "fragment": True},
+        )
+    messages.add_message(request, messages.ERROR if error else messages.SUCCESS, error or done)
+    back = reverse("releases:release-detail", args=[release.pk]) + "#release-gates"
+    return redirect(safe_next(request, next_url) or back)
+
+
+@role_required(*READ_ROLES)
+@vary_on_headers("HX-Request")
+def release_gates_fragment(request, release_id: int):
+    release = release_get(release_id=release_id)
+    template = "gates/release_gates.html" + ("#gates" if request.htmx else "")
+    context = release_gates_context(user=request.user, release=release)
+    return render(request, template, {**context, "fragment": True})
+
+
+# A gate names the role that signs it (approver by default, or release manager, or
+# admin): the service checks that role; the page only keeps read-only users out.
+@role_required(Role.APPROVER, Role.RELEASE_MANAGER)
+@require_POST
+def gate_approve(request, release_id: int, gate_id: int):
+    release, gate = _release_and_gate(release_id, gate_id)
+    form = DecisionForm(request.POST)
+    form.is_valid()
+    data = form.cleaned_data
+    verb = "Approved" if data["decision"] == "approve" else "Rejected"
+    return _gate_answer(
+        request,
+        release,
+        lambda: approval_record(
+            release=release,
+            gate=gate,
+            actor=request.user,
+            decision=data["decision"],
+            comment=data["comment"],
+        ),
+        f"{verb} “{gate.name}” for v{release.version}.",
+        data["next"],
+    )
+
+
+@role_required(Role.APPROVER, Role.RELEASE_MANAGER)
+@require_POST
+def gate_waive(request, release_id: int, gate_id: int):
+    release, gate = _release_and_gate(release_id, gate_id)
+    form = WaiverForm(request.POST)
+    form.is_valid()
+    return _gate_answer(
+        request,
+        release,
+        lambda: waiver_grant(
+            release=release, gate=gate, actor=request.user, reason=form.cleaned_data["reason"]
+        ),
+        f"Waived “{gate.name}” for v{release.version}.",
+        form.cleaned_data["next"],
+    )
+
+
+@role_required(Role.APPROVER, Role.RELEASE_MANAGER)
+@require_POST
+def gate_waiver_revoke(request, release_id: int, gate_id: int):
+    release, gate = _release_and_gate(release_id, gate_id)
+    form = WaiverForm(request.POST)
+    form.is_valid()
+    return _gate_answer(
+        request,
+        release,
+        lambda: waiver_revoke(release=release, gate=gate, actor=request.user),
+        f"Revoked the waiver of “{gate.name}” for v{release.version}.",
+        form.cleaned_data["next"],
+    )
+
+
+@role_required(*READ_ROLES)
+def gate_evidence(request, release_id: int, gate_id: int):
+    release, gate = _release_and_gate(release_id, gate_id)
+    (view,) = release_gates(release=release, gates=[gate])
+    row = gate_rows(user=request.user, release=release, gates=[view])[0]
+    context = {"release": release, "view": view, "row": row, "next": request.path}
+    return render(request, "gates/gate_evidence.html", context)
+
+
+# --- Validation and approvals -----------------------------------------------------------
+
+
+@role_required(Role.RELEASE_MANAGER)
+@require_POST
+def release_validate_view(request, release_id: int):
+    """Like Prepare: the release page shows the new run's live progress at its top."""
+    release = release_get(release_id=release_id)
+    try:
+        run = release_validate(release=release, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.summary())
+    else:
+        messages.success(request, f"Validating v{release.version} (run #{run.pk}).")
+    return redirect("releases:release-detail", release_id=release.pk)
+
+
+def _by_release(waiting, user) -> list[dict]:
+    """Group what waits by release, in the selector's order, with each release's progress."""
+    progress = releases_checklist_progress(release_ids={w.release.pk for w in waiting})
+    groups: dict[int, dict] = {}
+    for entry in waiting:
+        release = entry.release
+        group = groups.setdefault(
+            release.pk, {"release": release, "progress": progress.get(release.pk), "rows": []}
+        )
+        group["rows"] += gate_rows(user=user, release=release, gates=[entry.view])
+    return list(groups.values())
+
+
+@role_required(*READ_ROLES)
+def approvals(request):
+    waiting = approvals_waiting(user=request.user)
+    context = {"groups": _by_release(waiting, request.user), "next": request.path}
+    if has_role(request.user, {Role.APPROVER}):
+        # The navigation's count from the list already read (the context processor's
+        # lazy count is then never evaluated: five queries saved).
+        context["approvals_waiting"] = approvals_waiting_count(user=request.user, waiting=waiting)
+    return render(request, "gates/approvals.html", context)
