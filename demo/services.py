@@ -379,7 +379,7 @@ def demo_release_ensure(*, project):
 
 # The demo's validation run: (name, argv, report format, report path, gate key, timeout).
 # The tests run under coverage first; the coverage report that follows carries their exit
-# code (gates.runs). pip-audit runs with --strict, so a worker that cannot reach the
+# code (gates.run_kinds). pip-audit runs with --strict, so a worker that cannot reach the
 # vulnerability service fails the scan ("not measured") instead of reporting no findings.
 DEMO_VALIDATION_COMMANDS = [
     (

@@ -28,6 +28,7 @@ from gates.models import (
 from gates.selectors import SIGNER_ROLES, approval_is_current, gate_signer_problem, release_gates
 from liftoff.audit import audit_record
 from liftoff.errors import Conflict, NotAllowed, ValidationFailed
+from liftoff.events import emit
 from liftoff.roles import Role, require_role
 from releases.models import ReleaseStatus
 from releases.selectors import release_closed_reason, release_require_open
@@ -294,6 +295,19 @@ def gate_result_record(
                 "ci_run_id": ci_run_id or None,
             },
         )
+        if status in {GateStatus.FAILED, GateStatus.NOT_MEASURED}:
+            emit(
+                "gate.failed",
+                subject=release,
+                actor=actor,
+                payload={
+                    "gate": gate.key,
+                    "status": status,
+                    "value": value,
+                    "threshold": gate.threshold_label,
+                    "reason": result.reason,
+                },
+            )
     return result
 
 
@@ -415,7 +429,34 @@ def approval_record(*, release, gate: QualityGate, actor, decision: str, comment
             obj=release,
             after={"gate": gate.key, "comment": comment[:500], "commit": release.head_commit},
         )
+        emit(
+            "approval.given",
+            subject=release,
+            actor=actor,
+            payload={"gate": gate.key, "decision": decision, "comment": comment[:500]},
+        )
     return approval
+
+
+def approvals_request(event) -> None:
+    """On `release.moved` into validation: the release's manual gates that wait for
+    sign-off are requested from their approvers (`approval.requested`), for the
+    notifications to come. Runs inside the move's transaction."""
+    release = event.subject
+    if event.payload.get("to") != ReleaseStatus.VALIDATING:
+        return
+    waiting = [
+        view.gate.key
+        for view in release_gates(release=release)
+        if view.gate.kind == GateKind.MANUAL and view.status == GateStatus.PENDING
+    ]
+    if waiting:
+        emit(
+            "approval.requested",
+            subject=release,
+            actor=event.actor,
+            payload={"gates": waiting, "phase": ReleaseStatus.VALIDATING},
+        )
 
 
 def waiver_grant(*, release, gate: QualityGate, actor, reason: str) -> Waiver:

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from gates.models import GateResult, GateStatus, ValidationCommand
-from gates.runs import checkout_path, validation_root
+from gates.run_kinds import checkout_path, validation_root
 from gates.services import release_validate, validation_command_save
 from releases.models import Project, Release, ReleaseStatus
 from releases.policy import project_created

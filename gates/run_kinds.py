@@ -23,12 +23,15 @@ from pathlib import Path
 
 import git
 from django.conf import settings
+from django.db import transaction
 
 from gates.models import GateResultSource, ValidationCommand
 from gates.reports import Measurement, parse_report
+from gates.selectors import release_gates
 from gates.services import gate_result_record
-from liftoff.git import clone_args, fetch_workspace_args, git_env, git_secret_values, redact_url
-from releases.models import Release
+from liftoff.events import emit
+from liftoff.git import clone_or_fetch, git_env, git_secret_values
+from releases.selectors import release_of_run
 from runs.errors import StepFailed
 from runs.registry import RunKind, StepSpec, register_kind
 
@@ -77,7 +80,7 @@ def _state_path(project, run) -> Path:
 
 
 def _release(ctx):
-    return Release.objects.select_related("project").get(pk=ctx.run.subject_id)
+    return release_of_run(ctx.run)
 
 
 def _commit(ctx) -> str:
@@ -115,18 +118,7 @@ def validate_checkout(ctx):
     commit = _commit(ctx)
     cache, checkout = _cache_path(project), checkout_path(project, ctx.run)
     with _cache_locked(ctx, project):
-        if not (cache / ".git").is_dir():
-            shutil.rmtree(cache, ignore_errors=True)  # a clone that died half-way
-            ctx.log(f"Cloning {redact_url(project.repo_url)}")
-            ctx.run_command(
-                clone_args(project.repo_url, cache), cwd=cache.parent, env=git_env(), timeout=900
-            )
-        else:
-            # The project's URL may have changed since the cache was cloned.
-            git.Repo(cache).remotes.origin.set_url(project.repo_url)
-            ctx.log(f"Fetching {redact_url(project.repo_url)}")
-            ctx.run_command(fetch_workspace_args(), cwd=cache, env=git_env(), timeout=900)
-        repo = git.Repo(cache)
+        repo = clone_or_fetch(ctx, url=project.repo_url, path=cache)
         try:
             repo.git.cat_file("-e", f"{commit}^{{commit}}")
         except git.GitCommandError:
@@ -304,9 +296,20 @@ def _cleanup(project, run) -> None:
 
 
 def validate_finished(run):
-    """Whatever the outcome (failed, cancelled), leave no checkout behind."""
-    release = Release.objects.select_related("project").get(pk=run.subject_id)
+    """Whatever the outcome (failed, cancelled), leave no checkout behind, then tell who
+    listens (`validation.finished`) with each gate's status as it now stands."""
+    release = release_of_run(run)
     _cleanup(release.project, run)
+    with transaction.atomic():
+        emit(
+            "validation.finished",
+            subject=release,
+            payload={
+                "run": run.pk,
+                "status": run.status,
+                "gates": {v.gate.key: v.status for v in release_gates(release=release)},
+            },
+        )
 
 
 VALIDATE = register_kind(
