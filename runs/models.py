@@ -34,6 +34,13 @@ class StepStatus(models.TextChoices):
 FINAL_STEP_STATES = frozenset(
     {StepStatus.SUCCEEDED, StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.CANCELLED}
 )
+# The only moves a step's status may make (runs.services.step_transition enforces them).
+# A step that never started ends skipped or cancelled; one that started ends by its outcome.
+STEP_TRANSITIONS: dict[str, set[str]] = {
+    StepStatus.PENDING: {StepStatus.RUNNING, StepStatus.SKIPPED, StepStatus.CANCELLED},
+    StepStatus.RUNNING: {StepStatus.SUCCEEDED, StepStatus.FAILED, StepStatus.CANCELLED},
+    **{final: set() for final in FINAL_STEP_STATES},
+}
 
 
 class Run(models.Model):

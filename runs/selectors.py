@@ -50,9 +50,10 @@ def _progress_version(
       queued message), its error (set with its final status: its length is enough);
     - `log_size`, which grows with every chunk appended (`run_log_append`), so the tail;
     - each step's status in order, two letters each ("susurupe" …): every change of a step
-      (`_set_step`: started, finished with its summary; `_close_steps`) changes its status,
-      and a step's time and summary are written in the same UPDATE. Timestamps alone would
-      miss `_close_steps` moving pending steps to skipped or cancelled without one;
+      (`step_transition`: started, finished with its summary, closed by `_close_steps`)
+      changes its status, and a step's time and summary are written in the same UPDATE.
+      Timestamps alone would miss `_close_steps` moving pending steps to skipped or
+      cancelled without one;
     - the "X ago" text, exactly as the template's `timesince` writes it, so a watched page
       still ages minute by minute (one full answer a minute instead of a 204) rather than
       showing the time of its last change.
@@ -138,6 +139,12 @@ def run_list(*, kind: str = "", status: str = "", project_id: int | None = None)
     if project_id:
         runs = runs.filter(project_id=project_id)
     return runs.order_by("-created_at", "-id")
+
+
+def run_cancel_requested(*, run_id: int) -> bool:
+    """Whether someone asked to cancel the run; the worker's heartbeat asks every
+    RUN_CANCEL_POLL_SECONDS."""
+    return Run.objects.filter(pk=run_id, cancel_requested_at__isnull=False).exists()
 
 
 def run_latest_for(*, subject_type, subject_id, kind: str) -> Run | None:

@@ -1,9 +1,11 @@
 """Every write to runs: create (and dispatch on commit), claim, finish, cancel, retry,
 and the periodic sweeper and reaper.
 
-Status moves only through `run_transition`, a conditional UPDATE on the current status:
-zero rows changed means someone else (a second worker, the reaper, a cancel) got there
-first, and the caller stands down.
+Status moves only through `run_transition` (a run's) and `step_transition` (a step's),
+each a conditional UPDATE on the current status: zero rows changed means someone else (a
+second worker, the reaper, a cancel) got there first, and the caller stands down. The
+engine (runs.engine) writes nothing itself: its heartbeat, its steps and its command's
+process group all go through the services below.
 """
 
 import logging
@@ -22,7 +24,9 @@ from liftoff.commands import kill_orphaned_group
 from liftoff.errors import Conflict, ValidationFailed
 from runs.models import (
     FINAL_STATES,
+    FINAL_STEP_STATES,
     RUN_TRANSITIONS,
+    STEP_TRANSITIONS,
     LogChunk,
     Run,
     RunLock,
@@ -50,6 +54,22 @@ def run_transition(*, run: Run, to: str, **fields) -> bool:
         run.status = to
         for name, value in fields.items():
             setattr(run, name, value)
+    return bool(changed)
+
+
+def step_transition(*, step: Step, to: str, **fields) -> bool:
+    """Move `step` from its current status to `to`, with `fields`; False if it had moved
+    (the reaper or a cancel closed it while the worker was still in it)."""
+    current = step.status
+    if to not in STEP_TRANSITIONS[current]:
+        raise Conflict(f"A {current} step cannot become {to}.")
+    if current == StepStatus.RUNNING and to in FINAL_STEP_STATES:
+        fields.setdefault("finished_at", timezone.now())
+    changed = Step.objects.filter(pk=step.pk, status=current).update(status=to, **fields)
+    if changed:
+        step.status = to
+        for name, value in fields.items():
+            setattr(step, name, value)
     return bool(changed)
 
 
@@ -133,16 +153,21 @@ def run_dispatch(*, run_id: int) -> bool:
 
 
 def run_claim(*, run_id: int, worker: str, task_id: str) -> Run | None:
-    """The worker's claim: only one worker moves a queued run to running."""
+    """The worker's claim: only one worker moves a queued run to running.
+
+    No read first: the run is taken to be queued, and run_transition's conditional UPDATE
+    decides. A second delivery of the message, a second worker, or a run cancelled or
+    reaped meanwhile changes no row and gets None."""
     now = timezone.now()
-    changed = Run.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
-        status=RunStatus.RUNNING,
+    claimed = run_transition(
+        run=Run(pk=run_id, status=RunStatus.QUEUED),
+        to=RunStatus.RUNNING,
         started_at=now,
         heartbeat_at=now,
         worker=worker[:255],
         celery_task_id=task_id[:64],
     )
-    if not changed:
+    if not claimed:
         return None
     run = Run.objects.select_related("requested_by").get(pk=run_id)
     audit_record(actor=None, action="run.started", obj=run, after={"worker": run.worker})
@@ -154,11 +179,11 @@ def _release(run: Run) -> None:
 
 
 def _close_steps(run: Run, *, running_to: str, pending_to: str) -> None:
-    now = timezone.now()
-    Step.objects.filter(run=run, status=StepStatus.RUNNING).update(
-        status=running_to, finished_at=now
-    )
-    Step.objects.filter(run=run, status=StepStatus.PENDING).update(status=pending_to)
+    """End the steps a run left open. A step the worker moved meanwhile (it is still
+    running when the reaper ends its run) keeps the worker's move: step_transition lost."""
+    to = {StepStatus.RUNNING: running_to, StepStatus.PENDING: pending_to}
+    for step in Step.objects.filter(run=run, status__in=to.keys()):
+        step_transition(step=step, to=to[step.status])
 
 
 @transaction.atomic
@@ -268,6 +293,24 @@ def runs_sweep_queued() -> list[int]:
         if due and run_dispatch(run_id=pk):
             sent.append(pk)
     return sent
+
+
+def run_heartbeat(*, run_id: int) -> bool:
+    """The worker's beat. False if the run is no longer running (reaped, or ended
+    elsewhere): the worker then stops its work."""
+    return bool(
+        Run.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(heartbeat_at=timezone.now())
+    )
+
+
+def run_command_started(*, run_id: int, pgid: int) -> None:
+    """Remember the process group of the command running now, so the reaper can end it if
+    the worker dies (runs_reap_stale → _end_orphaned_command)."""
+    Run.objects.filter(pk=run_id).update(command_pgid=pgid)
+
+
+def run_command_ended(*, run_id: int) -> None:
+    Run.objects.filter(pk=run_id).update(command_pgid=None)
 
 
 def run_log_append(*, run_id: int, step_id: int | None, seq: int, text: str) -> None:

@@ -10,9 +10,8 @@ from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from runs.engine import _set_step
 from runs.models import LogChunk, Run, RunStatus, Step, StepStatus
-from runs.services import run_cancel, run_create, run_finish, run_log_append
+from runs.services import run_cancel, run_create, run_finish, run_log_append, step_transition
 from tests.factories import ProjectFactory
 from tests.runs import kinds  # noqa: F401 - registers the test kinds
 
@@ -111,14 +110,14 @@ def test_a_step_started_and_finished_changes_the_version(client_as, manager):
     client = client_as(manager)
     version = _version(_poll(client, run))
     # As the engine moves a step (runs.engine._run_steps).
-    _set_step(first, status=StepStatus.RUNNING, started_at=timezone.now())
+    step_transition(step=first, to=StepStatus.RUNNING, started_at=timezone.now())
     response = _poll(client, run, version)
     assert response.status_code == 200
     assert "running…" in response.content.decode()
     started = _version(response)
     assert started != version
     assert _poll(client, run, started).status_code == 204
-    _set_step(first, status=StepStatus.SUCCEEDED, finished_at=timezone.now(), summary="all good")
+    step_transition(step=first, to=StepStatus.SUCCEEDED, summary="all good")
     response = _poll(client, run, started)
     assert response.status_code == 200
     assert "all good" in response.content.decode()
