@@ -15,14 +15,14 @@ TAIL_LINES = 200
 def run_get(*, run_id: int) -> Run:
     """Every role may read any run (runs belong to shared projects); 404 if none."""
     return get_object_or_404(
-        Run.objects.select_related("requested_by", "project", "subject_type", "retry_of"), pk=run_id
+        Run.objects.select_related("requested_by", "subject_type", "retry_of"), pk=run_id
     )
 
 
 def run_get_for_progress(*, run_id: int) -> Run:
     """The run as its progress fragment shows it, which every open run page polls each
-    second: only who requested it is joined. `run_get`'s four joins (and the JSON of the
-    project and of the run retried) cost more than the rest of the query."""
+    second: only who requested it is joined. `run_get`'s three joins (and the JSON of the
+    run retried) cost more than the rest of the query."""
     return get_object_or_404(Run.objects.select_related("requested_by"), pk=run_id)
 
 
@@ -130,15 +130,23 @@ def run_progress_version(*, run_id: int) -> str | None:
     )
 
 
-def run_list(*, kind: str = "", status: str = "", project_id: int | None = None):
-    runs = Run.objects.select_related("requested_by", "project")
+def run_list(*, kind: str = "", status: str = "", scope: str = ""):
+    runs = Run.objects.select_related("requested_by")
     if kind:
         runs = runs.filter(kind=kind)
     if status:
         runs = runs.filter(status=status)
-    if project_id:
-        runs = runs.filter(project_id=project_id)
+    if scope:
+        runs = runs.filter(scope=scope)
     return runs.order_by("-created_at", "-id")
+
+
+def run_scopes() -> list[str]:
+    """The scopes runs exist for (the /runs/ filter's choices), in order; the empty scope
+    of a run that belongs to nothing is not one."""
+    return list(
+        Run.objects.exclude(scope="").values_list("scope", flat=True).distinct().order_by("scope")
+    )
 
 
 def run_cancel_requested(*, run_id: int) -> bool:

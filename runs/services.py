@@ -75,9 +75,18 @@ def step_transition(*, step: Step, to: str, **fields) -> bool:
 
 @transaction.atomic
 def run_create(
-    *, kind: str, subject, requested_by, project=None, params=None, retry_of: Run | None = None
+    *,
+    kind: str,
+    subject,
+    requested_by,
+    scope: str = "",
+    params=None,
+    retry_of: Run | None = None,
 ) -> Run:
-    """1. Check the kind; 2. write the run and its pending steps; 3. take its locks (a
+    """`scope` groups runs for the /runs/ filter (the project's slug for every kind so far;
+    runs knows no projects).
+
+    1. Check the kind; 2. write the run and its pending steps; 3. take its locks (a
     second run of the same thing is refused); 4. audit; 5. dispatch after commit."""
     try:
         spec = get_kind(kind)
@@ -87,7 +96,7 @@ def run_create(
         kind=kind,
         subject_type=ContentType.objects.get_for_model(subject),
         subject_id=str(subject.pk),
-        project=project,
+        scope=scope,
         params=params or {},
         requested_by=requested_by if getattr(requested_by, "pk", None) else None,
         retry_of=retry_of,
@@ -235,7 +244,7 @@ def run_retry(*, run: Run, actor) -> Run:
         kind=run.kind,
         subject=run.subject_type.get_object_for_this_type(pk=run.subject_id),
         requested_by=actor,
-        project=run.project,
+        scope=run.scope,
         params=run.params,
         retry_of=run,
     )

@@ -127,7 +127,7 @@ def _slow_kind_run(manager, seconds=30, name="slow"):
     return run_create(
         kind=f"test.{name}",
         subject=project,
-        project=project,
+        scope=project.slug,
         requested_by=manager,
         params={"seconds": seconds},
     )

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 def _run(manager, *, steps=1, chunks=0, status=RunStatus.QUEUED, kind="test.slow"):
     project = ProjectFactory()
-    run = run_create(kind=kind, subject=project, project=project, requested_by=manager)
+    run = run_create(kind=kind, subject=project, scope=project.slug, requested_by=manager)
     for order in range(1, steps):
         Step.objects.create(run=run, order=order, key=f"s{order}", name=f"Step {order}")
     LogChunk.objects.bulk_create(
@@ -246,7 +246,8 @@ def test_run_api_contract(client_as, stakeholder, manager):
     assert body["steps"][0]["name"] == "Test slow"
     assert set(body["steps"][0]) >= {"name", "status", "started_at", "finished_at"}
     assert "line 2" in body["log_tail"]
-    assert body["subject"] == {"type": "project", "id": str(run.project_id)}
+    assert body["subject"] == {"type": "project", "id": run.subject_id}
+    assert body["scope"] == run.scope != ""
 
 
 def test_runs_list_filters(client_as, manager):
@@ -257,8 +258,11 @@ def test_runs_list_filters(client_as, manager):
     assert f"#{queued.pk}<" in body and f"#{failed.pk}<" in body
     body = client.get("/runs/?status=failed").content.decode()
     assert f"#{failed.pk}<" in body and f"#{queued.pk}<" not in body
-    body = client.get(f"/runs/?project={queued.project_id}").content.decode()
+    body = client.get(f"/runs/?scope={queued.scope}").content.decode()
     assert f"#{queued.pk}<" in body and f"#{failed.pk}<" not in body
+    # The filter offers the scopes that have runs, whatever app made them.
+    assert f'<option value="{queued.scope}" selected>' in body
+    assert f'<option value="{failed.scope}">' in body
     body = client.get("/runs/?kind=test.counted").content.decode()
     assert f"#{failed.pk}<" in body and f"#{queued.pk}<" not in body
 
