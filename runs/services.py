@@ -188,11 +188,16 @@ def _release(run: Run) -> None:
 
 
 def _close_steps(run: Run, *, running_to: str, pending_to: str) -> None:
-    """End the steps a run left open. A step the worker moved meanwhile (it is still
-    running when the reaper ends its run) keeps the worker's move: step_transition lost."""
+    """End the steps a run left open. The worker may be moving one at the same moment (it
+    was only slow when the reaper gave up on it): a step it finished keeps its outcome, a
+    step it started (pending → running) is read again and closed from there. Two moves
+    at most lead from pending to a final state, so three passes always suffice."""
     to = {StepStatus.RUNNING: running_to, StepStatus.PENDING: pending_to}
-    for step in Step.objects.filter(run=run, status__in=to.keys()):
-        step_transition(step=step, to=to[step.status])
+    for _pass in range(3):
+        steps = list(Step.objects.filter(run=run, status__in=to.keys()))
+        lost = [s for s in steps if not step_transition(step=s, to=to[s.status])]
+        if not lost:
+            return
 
 
 @transaction.atomic
