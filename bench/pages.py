@@ -106,7 +106,7 @@ for i in range(finished, int(os.environ["BENCH_FINISHED_RUNS"])):
     start = now - timedelta(minutes=5 * (i + 1))
     failed = i % 7 == 3
     done = Run.objects.create(
-        kind="project.sync", project=project, params={"bench": "finished"},
+        kind="project.sync", scope=project.slug, params={"bench": "finished"},
         status="failed" if failed else "succeeded", requested_by=user, started_at=start,
         finished_at=start + timedelta(seconds=4 + i % 9), worker="bench@localhost",
         error="git exited with 128: fatal: unable to access the remote" if failed else "",
@@ -116,7 +116,7 @@ for i in range(finished, int(os.environ["BENCH_FINISHED_RUNS"])):
 run = Run.objects.filter(params__bench="running").first()
 if run is None:
     run = Run.objects.create(
-        kind="project.sync", project=project, params={"bench": "running"}, requested_by=user,
+        kind="project.sync", scope=project.slug, params={"bench": "running"}, requested_by=user,
         **subject,
     )
     names = ["Prepare the mirror", "Fetch the remote", "Record branches and tags",

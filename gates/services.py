@@ -559,7 +559,7 @@ def release_validate(*, release, actor):
         return run_create(
             kind="release.validate",
             subject=release,
-            project=release.project,
+            scope=release.project.slug,
             requested_by=actor,
             params={"commit": release.head_commit},
         )

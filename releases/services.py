@@ -152,7 +152,7 @@ def project_refs_record(*, project: Project, refs: list[dict]) -> dict[str, int]
 def project_sync(*, project: Project, actor):
     """Start a sync run of the project's repository (one at a time per project)."""
 
-    return run_create(kind="project.sync", subject=project, project=project, requested_by=actor)
+    return run_create(kind="project.sync", subject=project, scope=project.slug, requested_by=actor)
 
 
 # --- Releases ------------------------------------------------------------------------------
@@ -405,7 +405,7 @@ def release_prepare(*, release, actor):
                 missing=["Only a planned or preparing release is prepared."],
             )
         return run_create(
-            kind="release.prepare", subject=release, project=release.project, requested_by=actor
+            kind="release.prepare", subject=release, scope=release.project.slug, requested_by=actor
         )
 
 
@@ -421,7 +421,7 @@ def release_ship(*, release, actor):
     if not release.head_commit:
         raise Conflict("The release has no head commit.", missing=["Prepare the release."])
     return run_create(
-        kind="release.ship", subject=release, project=release.project, requested_by=actor
+        kind="release.ship", subject=release, scope=release.project.slug, requested_by=actor
     )
 
 

@@ -3,6 +3,8 @@ streamed into bounded chunks, cancel honoured within about a second.
 
 Nothing here holds a database transaction open while a step works: steps run git and
 subprocesses that can take minutes, and each write below is its own short statement.
+Nothing here writes a row itself either: every write is a service of runs.services (so
+the state tables hold for the worker too), every read a selector.
 """
 
 import logging
@@ -18,7 +20,17 @@ from liftoff.commands import CommandResult, run_command, secret_values_from_sett
 from runs.errors import RunCancelled, StepFailed
 from runs.models import Run, RunStatus, Step, StepStatus
 from runs.registry import get_kind
-from runs.services import RUN_ENV_MARKER, run_claim, run_finish, run_log_append
+from runs.selectors import run_cancel_requested, run_steps
+from runs.services import (
+    RUN_ENV_MARKER,
+    run_claim,
+    run_command_ended,
+    run_command_started,
+    run_finish,
+    run_heartbeat,
+    run_log_append,
+    step_transition,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -49,13 +61,11 @@ class Heartbeat(threading.Thread):
             while not self.stop_event.is_set():
                 now = time.monotonic()
                 if now - last_beat >= settings.RUN_HEARTBEAT_SECONDS:
-                    alive = Run.objects.filter(pk=self.run_id, status=RunStatus.RUNNING).update(
-                        heartbeat_at=timezone.now()
-                    )
+                    alive = run_heartbeat(run_id=self.run_id)
                     last_beat = now
                     if not alive:
                         self.cancel_event.set()
-                if Run.objects.filter(pk=self.run_id, cancel_requested_at__isnull=False).exists():
+                if run_cancel_requested(run_id=self.run_id):
                     self.cancel_event.set()
                 if self.on_tick is not None:
                     self.on_tick()
@@ -160,7 +170,7 @@ class StepContext:
         env = {**(env or {}), RUN_ENV_MARKER: str(self.run.pk)}
 
         def started(pgid: int) -> None:
-            Run.objects.filter(pk=self.run.pk).update(command_pgid=pgid)
+            run_command_started(run_id=self.run.pk, pgid=pgid)
 
         try:
             result = run_command(
@@ -176,7 +186,7 @@ class StepContext:
                 inherit_env=inherit_env,
             )
         finally:
-            Run.objects.filter(pk=self.run.pk).update(command_pgid=None)
+            run_command_ended(run_id=self.run.pk)
         self.flush()
         if result.reason == "cancelled":
             raise RunCancelled()
@@ -203,12 +213,6 @@ def _command_failure(args, result: CommandResult) -> str:
     last = (errors or lines)[-3:]
     detail = " ".join(last) if last else "no output"
     return f"{name} exited with {result.exit_code}: {detail}"
-
-
-def _set_step(step: Step, **fields) -> None:
-    Step.objects.filter(pk=step.pk).update(**fields)
-    for name, value in fields.items():
-        setattr(step, name, value)
 
 
 def run_execute(*, run_id: int, worker: str, task_id: str) -> str | None:
@@ -253,32 +257,27 @@ def _run_steps(ctx: StepContext, kind) -> tuple[str, str]:
     heartbeat = ctx._heartbeat
     status, error = RunStatus.SUCCEEDED, ""
     try:
-        steps = {s.order: s for s in Step.objects.filter(run=ctx.run)}
+        steps = {s.order: s for s in run_steps(run=ctx.run)}
         for order, spec in enumerate(kind.steps):
             step = steps[order]
             ctx.step = step
             ctx.check_cancelled()
-            _set_step(step, status=StepStatus.RUNNING, started_at=timezone.now())
+            if not step_transition(step=step, to=StepStatus.RUNNING, started_at=timezone.now()):
+                # The run was ended meanwhile (reaped or cancelled): its steps are closed.
+                raise RunCancelled()
             try:
                 summary = spec.func(ctx) or ""
             finally:
                 ctx.flush()
-            _set_step(
-                step,
-                status=StepStatus.SUCCEEDED,
-                finished_at=timezone.now(),
-                summary=ctx.mask(summary)[:2000],
-            )
+            step_transition(step=step, to=StepStatus.SUCCEEDED, summary=ctx.mask(summary)[:2000])
     except RunCancelled:
         ctx.log("[liftoff] cancelled.")
         status, error = RunStatus.CANCELLED, "Cancelled."
     except StepFailed as exc:
         error = ctx.mask(exc.message)
         ctx.log(f"[liftoff] step failed: {error}")
-        if ctx.step:
-            _set_step(
-                ctx.step, status=StepStatus.FAILED, finished_at=timezone.now(), summary=error[:2000]
-            )
+        if ctx.step and ctx.step.status == StepStatus.RUNNING:
+            step_transition(step=ctx.step, to=StepStatus.FAILED, summary=error[:2000])
         status = RunStatus.FAILED
     except Exception as exc:  # a bug in a step: fail the run visibly, keep the worker
         logger.exception("Run %s crashed in step %s", ctx.run.pk, ctx.step)

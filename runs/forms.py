@@ -7,11 +7,11 @@ from runs.registry import registered_kinds
 class RunFilterForm(forms.Form):
     kind = forms.ChoiceField(required=False)
     status = forms.ChoiceField(required=False, choices=[("", "Any status"), *RunStatus.choices])
-    project = forms.ModelChoiceField(queryset=None, required=False, empty_label="Any project")
+    scope = forms.ChoiceField(required=False)
 
-    def __init__(self, *args, projects, **kwargs):
+    def __init__(self, *args, scopes: list[str], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = [("", "Any kind")] + [
             (k.name, k.label) for k in registered_kinds()
         ]
-        self.fields["project"].queryset = projects
+        self.fields["scope"].choices = [("", "Any scope")] + [(s, s) for s in scopes]

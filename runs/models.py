@@ -2,6 +2,8 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
+from runs.registry import kind_label
+
 
 class RunStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
@@ -34,6 +36,13 @@ class StepStatus(models.TextChoices):
 FINAL_STEP_STATES = frozenset(
     {StepStatus.SUCCEEDED, StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.CANCELLED}
 )
+# The only moves a step's status may make (runs.services.step_transition enforces them).
+# A step that never started ends skipped or cancelled; one that started ends by its outcome.
+STEP_TRANSITIONS: dict[str, set[str]] = {
+    StepStatus.PENDING: {StepStatus.RUNNING, StepStatus.SKIPPED, StepStatus.CANCELLED},
+    StepStatus.RUNNING: {StepStatus.SUCCEEDED, StepStatus.FAILED, StepStatus.CANCELLED},
+    **{final: set() for final in FINAL_STEP_STATES},
+}
 
 
 class Run(models.Model):
@@ -42,10 +51,9 @@ class Run(models.Model):
     kind = models.CharField(max_length=50)
     subject_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
     subject_id = models.CharField(max_length=64)
-    # Denormalised for the /runs/ filter; every kind so far belongs to a project.
-    project = models.ForeignKey(
-        "releases.Project", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
-    )
+    # What the run belongs to, as free text, for the /runs/ filter: the engine knows no app,
+    # so no foreign key. Every kind so far puts its project's slug here.
+    scope = models.CharField(max_length=100, blank=True)
     params = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED)
     requested_by = models.ForeignKey(
@@ -76,8 +84,11 @@ class Run(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            # /runs/ (newest first, filtered by status/kind/project).
+            # /runs/ (newest first, filtered by status/kind).
             models.Index(fields=["-created_at"], name="run_recent_idx"),
+            # /runs/?scope=: run_list (WHERE scope = ? ORDER BY created_at DESC), and the
+            # filter's choices (run_scopes: SELECT DISTINCT scope).
+            models.Index(fields=["scope", "-created_at"], name="run_scope_recent_idx"),
             # The sweeper and the reaper: queued and running runs.
             models.Index(fields=["status", "heartbeat_at"], name="run_status_heartbeat_idx"),
             # A subject's runs (a project's syncs, a release's preparation).
@@ -95,8 +106,6 @@ class Run(models.Model):
 
     @property
     def kind_label(self) -> str:
-        from runs.registry import kind_label
-
         return kind_label(self.kind)
 
     @property

@@ -15,14 +15,14 @@ TAIL_LINES = 200
 def run_get(*, run_id: int) -> Run:
     """Every role may read any run (runs belong to shared projects); 404 if none."""
     return get_object_or_404(
-        Run.objects.select_related("requested_by", "project", "subject_type", "retry_of"), pk=run_id
+        Run.objects.select_related("requested_by", "subject_type", "retry_of"), pk=run_id
     )
 
 
 def run_get_for_progress(*, run_id: int) -> Run:
     """The run as its progress fragment shows it, which every open run page polls each
-    second: only who requested it is joined. `run_get`'s four joins (and the JSON of the
-    project and of the run retried) cost more than the rest of the query."""
+    second: only who requested it is joined. `run_get`'s three joins (and the JSON of the
+    run retried) cost more than the rest of the query."""
     return get_object_or_404(Run.objects.select_related("requested_by"), pk=run_id)
 
 
@@ -50,9 +50,10 @@ def _progress_version(
       queued message), its error (set with its final status: its length is enough);
     - `log_size`, which grows with every chunk appended (`run_log_append`), so the tail;
     - each step's status in order, two letters each ("susurupe" …): every change of a step
-      (`_set_step`: started, finished with its summary; `_close_steps`) changes its status,
-      and a step's time and summary are written in the same UPDATE. Timestamps alone would
-      miss `_close_steps` moving pending steps to skipped or cancelled without one;
+      (`step_transition`: started, finished with its summary, closed by `_close_steps`)
+      changes its status, and a step's time and summary are written in the same UPDATE.
+      Timestamps alone would miss `_close_steps` moving pending steps to skipped or
+      cancelled without one;
     - the "X ago" text, exactly as the template's `timesince` writes it, so a watched page
       still ages minute by minute (one full answer a minute instead of a 204) rather than
       showing the time of its last change.
@@ -129,15 +130,29 @@ def run_progress_version(*, run_id: int) -> str | None:
     )
 
 
-def run_list(*, kind: str = "", status: str = "", project_id: int | None = None):
-    runs = Run.objects.select_related("requested_by", "project")
+def run_list(*, kind: str = "", status: str = "", scope: str = ""):
+    runs = Run.objects.select_related("requested_by")
     if kind:
         runs = runs.filter(kind=kind)
     if status:
         runs = runs.filter(status=status)
-    if project_id:
-        runs = runs.filter(project_id=project_id)
+    if scope:
+        runs = runs.filter(scope=scope)
     return runs.order_by("-created_at", "-id")
+
+
+def run_scopes() -> list[str]:
+    """The scopes runs exist for (the /runs/ filter's choices), in order; the empty scope
+    of a run that belongs to nothing is not one."""
+    return list(
+        Run.objects.exclude(scope="").values_list("scope", flat=True).distinct().order_by("scope")
+    )
+
+
+def run_cancel_requested(*, run_id: int) -> bool:
+    """Whether someone asked to cancel the run; the worker's heartbeat asks every
+    RUN_CANCEL_POLL_SECONDS."""
+    return Run.objects.filter(pk=run_id, cancel_requested_at__isnull=False).exists()
 
 
 def run_latest_for(*, subject_type, subject_id, kind: str) -> Run | None:

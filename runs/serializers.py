@@ -13,7 +13,6 @@ class StepSerializer(serializers.ModelSerializer):
 class RunSerializer(serializers.ModelSerializer):
     steps = serializers.SerializerMethodField()
     log_tail = serializers.SerializerMethodField()
-    project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     subject = serializers.SerializerMethodField()
     cancel_requested = serializers.SerializerMethodField()
@@ -25,7 +24,7 @@ class RunSerializer(serializers.ModelSerializer):
             "kind",
             "status",
             "subject",
-            "project",
+            "scope",
             "requested_by",
             "created_at",
             "dispatched_at",

@@ -1,9 +1,11 @@
 """Every write to runs: create (and dispatch on commit), claim, finish, cancel, retry,
 and the periodic sweeper and reaper.
 
-Status moves only through `run_transition`, a conditional UPDATE on the current status:
-zero rows changed means someone else (a second worker, the reaper, a cancel) got there
-first, and the caller stands down.
+Status moves only through `run_transition` (a run's) and `step_transition` (a step's),
+each a conditional UPDATE on the current status: zero rows changed means someone else (a
+second worker, the reaper, a cancel) got there first, and the caller stands down. The
+engine (runs.engine) writes nothing itself: its heartbeat, its steps and its command's
+process group all go through the services below.
 """
 
 import logging
@@ -18,11 +20,15 @@ from django.db.models import F
 from django.utils import timezone
 
 from liftoff.audit import audit_record
+from liftoff.celery import app as celery_app
 from liftoff.commands import kill_orphaned_group
 from liftoff.errors import Conflict, ValidationFailed
+from liftoff.events import emit
 from runs.models import (
     FINAL_STATES,
+    FINAL_STEP_STATES,
     RUN_TRANSITIONS,
+    STEP_TRANSITIONS,
     LogChunk,
     Run,
     RunLock,
@@ -33,6 +39,9 @@ from runs.models import (
 from runs.registry import get_kind
 
 logger = logging.getLogger(__name__)
+
+# The task that executes a run (runs.tasks.execute_run).
+EXECUTE_TASK = "runs.execute"
 
 # Set in the environment of every command a run starts (see runs.engine).
 RUN_ENV_MARKER = "LIFTOFF_RUN_ID"
@@ -53,11 +62,36 @@ def run_transition(*, run: Run, to: str, **fields) -> bool:
     return bool(changed)
 
 
+def step_transition(*, step: Step, to: str, **fields) -> bool:
+    """Move `step` from its current status to `to`, with `fields`; False if it had moved
+    (the reaper or a cancel closed it while the worker was still in it)."""
+    current = step.status
+    if to not in STEP_TRANSITIONS[current]:
+        raise Conflict(f"A {current} step cannot become {to}.")
+    if current == StepStatus.RUNNING and to in FINAL_STEP_STATES:
+        fields.setdefault("finished_at", timezone.now())
+    changed = Step.objects.filter(pk=step.pk, status=current).update(status=to, **fields)
+    if changed:
+        step.status = to
+        for name, value in fields.items():
+            setattr(step, name, value)
+    return bool(changed)
+
+
 @transaction.atomic
 def run_create(
-    *, kind: str, subject, requested_by, project=None, params=None, retry_of: Run | None = None
+    *,
+    kind: str,
+    subject,
+    requested_by,
+    scope: str = "",
+    params=None,
+    retry_of: Run | None = None,
 ) -> Run:
-    """1. Check the kind; 2. write the run and its pending steps; 3. take its locks (a
+    """`scope` groups runs for the /runs/ filter (the project's slug for every kind so far;
+    runs knows no projects).
+
+    1. Check the kind; 2. write the run and its pending steps; 3. take its locks (a
     second run of the same thing is refused); 4. audit; 5. dispatch after commit."""
     try:
         spec = get_kind(kind)
@@ -67,7 +101,7 @@ def run_create(
         kind=kind,
         subject_type=ContentType.objects.get_for_model(subject),
         subject_id=str(subject.pk),
-        project=project,
+        scope=scope,
         params=params or {},
         requested_by=requested_by if getattr(requested_by, "pk", None) else None,
         retry_of=retry_of,
@@ -106,14 +140,13 @@ def run_dispatch(*, run_id: int) -> bool:
     If the broker is down this fails fast (a short connection timeout and one retry), the
     run stays queued, and the sweeper sends it again later. Never raises.
     """
-    from runs.tasks import execute_run
-
     task_id = uuid.uuid4().hex
     try:
         # A connection of its own, from the settings as they are now (so an operator's or
         # a test's change of broker takes effect, and a dead pool is never reused).
-        with execute_run.app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
-            execute_run.apply_async(args=[run_id], task_id=task_id, connection=conn)
+        # Sent by name: runs.tasks imports this module, so this module does not import it.
+        with celery_app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
+            celery_app.send_task(EXECUTE_TASK, args=[run_id], task_id=task_id, connection=conn)
     except Exception as exc:
         logger.warning(
             "Run %s not dispatched (broker unavailable: %s); the sweeper will send it again.",
@@ -133,16 +166,21 @@ def run_dispatch(*, run_id: int) -> bool:
 
 
 def run_claim(*, run_id: int, worker: str, task_id: str) -> Run | None:
-    """The worker's claim: only one worker moves a queued run to running."""
+    """The worker's claim: only one worker moves a queued run to running.
+
+    No read first: the run is taken to be queued, and run_transition's conditional UPDATE
+    decides. A second delivery of the message, a second worker, or a run cancelled or
+    reaped meanwhile changes no row and gets None."""
     now = timezone.now()
-    changed = Run.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
-        status=RunStatus.RUNNING,
+    claimed = run_transition(
+        run=Run(pk=run_id, status=RunStatus.QUEUED),
+        to=RunStatus.RUNNING,
         started_at=now,
         heartbeat_at=now,
         worker=worker[:255],
         celery_task_id=task_id[:64],
     )
-    if not changed:
+    if not claimed:
         return None
     run = Run.objects.select_related("requested_by").get(pk=run_id)
     audit_record(actor=None, action="run.started", obj=run, after={"worker": run.worker})
@@ -154,11 +192,16 @@ def _release(run: Run) -> None:
 
 
 def _close_steps(run: Run, *, running_to: str, pending_to: str) -> None:
-    now = timezone.now()
-    Step.objects.filter(run=run, status=StepStatus.RUNNING).update(
-        status=running_to, finished_at=now
-    )
-    Step.objects.filter(run=run, status=StepStatus.PENDING).update(status=pending_to)
+    """End the steps a run left open. The worker may be moving one at the same moment (it
+    was only slow when the reaper gave up on it): a step it finished keeps its outcome, a
+    step it started (pending → running) is read again and closed from there. Two moves
+    at most lead from pending to a final state, so three passes always suffice."""
+    to = {StepStatus.RUNNING: running_to, StepStatus.PENDING: pending_to}
+    for _pass in range(3):
+        steps = list(Step.objects.filter(run=run, status__in=to.keys()))
+        lost = [s for s in steps if not step_transition(step=s, to=to[s.status])]
+        if not lost:
+            return
 
 
 @transaction.atomic
@@ -180,7 +223,16 @@ def run_finish(*, run: Run, status: str, error: str = "") -> bool:
         before={"status": RunStatus.RUNNING},
         after={"status": status, "error": error},
     )
+    _finished_event(run)
     return True
+
+
+def _finished_event(run: Run) -> None:
+    emit(
+        "run.finished",
+        subject=run,
+        payload={"run": run.pk, "kind": run.kind, "status": run.status, "error": run.error},
+    )
 
 
 @transaction.atomic
@@ -195,6 +247,7 @@ def run_cancel(*, run: Run, actor) -> Run:
         run_transition(run=run, to=RunStatus.CANCELLED, error="Cancelled before it started.")
         _close_steps(run, running_to=StepStatus.CANCELLED, pending_to=StepStatus.CANCELLED)
         _release(run)
+        _finished_event(run)
     elif run.cancel_requested_at is None:
         run.cancel_requested_at = timezone.now()
         Run.objects.filter(pk=run.pk).update(cancel_requested_at=run.cancel_requested_at)
@@ -210,7 +263,7 @@ def run_retry(*, run: Run, actor) -> Run:
         kind=run.kind,
         subject=run.subject_type.get_object_for_this_type(pk=run.subject_id),
         requested_by=actor,
-        project=run.project,
+        scope=run.scope,
         params=run.params,
         retry_of=run,
     )
@@ -268,6 +321,24 @@ def runs_sweep_queued() -> list[int]:
         if due and run_dispatch(run_id=pk):
             sent.append(pk)
     return sent
+
+
+def run_heartbeat(*, run_id: int) -> bool:
+    """The worker's beat. False if the run is no longer running (reaped, or ended
+    elsewhere): the worker then stops its work."""
+    return bool(
+        Run.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(heartbeat_at=timezone.now())
+    )
+
+
+def run_command_started(*, run_id: int, pgid: int) -> None:
+    """Remember the process group of the command running now, so the reaper can end it if
+    the worker dies (runs_reap_stale → _end_orphaned_command)."""
+    Run.objects.filter(pk=run_id).update(command_pgid=pgid)
+
+
+def run_command_ended(*, run_id: int) -> None:
+    Run.objects.filter(pk=run_id).update(command_pgid=None)
 
 
 def run_log_append(*, run_id: int, step_id: int | None, seq: int, text: str) -> None:

@@ -3,10 +3,10 @@
 from celery import shared_task
 
 from runs.engine import run_execute
-from runs.services import runs_reap_stale, runs_sweep_queued
+from runs.services import EXECUTE_TASK, runs_reap_stale, runs_sweep_queued
 
 
-@shared_task(bind=True, name="runs.execute", acks_late=True, ignore_result=True)
+@shared_task(bind=True, name=EXECUTE_TASK, acks_late=True, ignore_result=True)
 def execute_run(self, run_id: int):
     return run_execute(
         run_id=run_id, worker=self.request.hostname or "worker", task_id=self.request.id or ""

@@ -8,7 +8,6 @@ from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
 from liftoff.errors import DomainError
 from liftoff.roles import READ_ROLES, Role, role_required
-from releases.selectors import project_list
 from runs.forms import RunFilterForm
 from runs.selectors import (
     progress_version_for,
@@ -17,6 +16,7 @@ from runs.selectors import (
     run_list,
     run_log_tail,
     run_progress_version,
+    run_scopes,
     run_steps,
 )
 from runs.services import run_cancel, run_retry
@@ -38,12 +38,12 @@ def progress_context(run) -> dict:
 
 @role_required(Role.RELEASE_MANAGER)
 def run_index(request):
-    form = RunFilterForm(request.GET or None, projects=project_list())
+    form = RunFilterForm(request.GET or None, scopes=run_scopes())
     filters = form.cleaned_data if form.is_valid() else {}
     runs = run_list(
         kind=filters.get("kind", ""),
         status=filters.get("status", ""),
-        project_id=filters["project"].pk if filters.get("project") else None,
+        scope=filters.get("scope", ""),
     )
     page = Paginator(runs, 25).get_page(request.GET.get("page"))
     return render(request, "runs/index.html", {"form": form, "page": page})

@@ -165,7 +165,9 @@ def test_a_gate_of_another_project_is_404(client_as, project, manager, approver)
 def test_evidence_page_shows_the_result_and_its_report(client_as, project, manager, stakeholder):
     release = _release(project, manager)
     gate = _gate(project, "security-scan")
-    run = run_create(kind="release.prepare", subject=release, requested_by=manager, project=project)
+    run = run_create(
+        kind="release.prepare", subject=release, requested_by=manager, scope=project.slug
+    )
     gate_result_record(
         release=release,
         gate=gate,

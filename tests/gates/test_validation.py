@@ -290,7 +290,7 @@ def test_a_commit_that_is_not_a_sha_is_refused_before_git_sees_it(release, manag
         run_create(
             kind="release.validate",
             subject=release,
-            project=release.project,
+            scope=release.project.slug,
             requested_by=manager,
             params={"commit": "--upload-pack=touch /tmp/x"},
         )

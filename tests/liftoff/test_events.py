@@ -95,3 +95,18 @@ def test_planning_and_shipping_emit_their_events(release, manager):
         ("release.planned", planned.pk),
         ("release.shipped", release.pk),
     ]
+
+
+def test_a_run_that_ends_raises_run_finished(manager):
+    from releases.services import project_sync
+    from runs.services import run_cancel
+
+    seen = []
+    events.subscribe("run.finished", seen.append)
+    try:
+        run = project_sync(project=ProjectFactory(), actor=manager)
+        run_cancel(run=run, actor=manager)  # a queued run ends at once
+    finally:
+        events.unsubscribe("run.finished", seen.append)
+    (event,) = seen
+    assert event.payload["run"] == run.pk and event.payload["status"] == "cancelled"

@@ -11,7 +11,7 @@ from liftoff.models import AuditEvent
 from releases.models import Project, ProjectRef
 from releases.services import project_sync
 from runs.models import LogChunk, Run, RunLock, RunStatus, Step
-from runs.services import run_create, runs_reap_stale, runs_sweep_queued
+from runs.services import run_claim, run_create, runs_reap_stale, runs_sweep_queued
 from tests.factories import ProjectFactory
 from tests.helpers import wait_for
 from tests.runs import kinds  # noqa: F401 - the test-only run kinds (the worker loads them too)
@@ -127,7 +127,7 @@ def _slow_kind_run(manager, seconds=30, name="slow"):
     return run_create(
         kind=f"test.{name}",
         subject=project,
-        project=project,
+        scope=project.slug,
         requested_by=manager,
         params={"seconds": seconds},
     )
@@ -169,6 +169,42 @@ def test_worker_sigkilled_mid_step_is_failed_worker_lost_then_retry_succeeds(
     Run.objects.filter(pk=run.pk).update(params={"seconds": 0.2})
     retry = _final(run_retry(run=Run.objects.get(pk=run.pk), actor=manager))
     assert retry.status == RunStatus.SUCCEEDED
+
+
+def test_the_reaper_fails_a_run_whose_heartbeat_stopped_never_one_that_beats(
+    start_worker, manager, settings, monkeypatch
+):
+    """Eight reaper periods with short clocks: the worker beats every second and a run is
+    stale after three. The run a live worker is in goes on to succeed; the one claimed by
+    a worker that vanished (nothing beats for it) is failed within stale + 2 periods."""
+    monkeypatch.setenv("RUN_HEARTBEAT_SECONDS", "1")  # the worker's clock (read at start)
+    settings.RUN_STALE_AFTER_SECONDS = 3  # the reaper's, here in the test process
+    start_worker()
+    beating = _slow_kind_run(manager, seconds=12, name="slow")
+    wait_for(
+        lambda: Run.objects.get(pk=beating.pk).status == RunStatus.RUNNING,
+        timeout=30,
+        message="the worker to start the long run",
+    )
+    # Claimed by a worker on another machine that then died: no beat after its claim. (Its
+    # doorbell reaches our worker only after the long run, and loses the claim.)
+    stopped = _slow_kind_run(manager, seconds=12, name="counted")
+    assert run_claim(run_id=stopped.pk, worker="gone@elsewhere", task_id="t-gone")
+
+    reaped_after: dict[int, float] = {}
+    started = time.monotonic()
+    for _period in range(8):  # as beat runs the reaper, every RUN_REAPER_SECONDS (1 s here)
+        for pk in runs_reap_stale():
+            reaped_after[pk] = time.monotonic() - started
+        time.sleep(1)
+
+    assert beating.pk not in reaped_after, "a run whose worker beats was reaped"
+    assert stopped.pk in reaped_after, "a run nobody beats for was never reaped"
+    assert reaped_after[stopped.pk] <= settings.RUN_STALE_AFTER_SECONDS + 2
+    stopped.refresh_from_db()
+    assert stopped.status == RunStatus.FAILED and "Worker lost" in stopped.error
+    assert _final(beating).status == RunStatus.SUCCEEDED
+    assert Step.objects.get(run=beating).status == "succeeded"
 
 
 def test_two_workers_racing_for_one_run_run_it_once(start_worker, manager):

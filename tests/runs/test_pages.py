@@ -10,9 +10,8 @@ from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from runs.engine import _set_step
 from runs.models import LogChunk, Run, RunStatus, Step, StepStatus
-from runs.services import run_cancel, run_create, run_finish, run_log_append
+from runs.services import run_cancel, run_create, run_finish, run_log_append, step_transition
 from tests.factories import ProjectFactory
 from tests.runs import kinds  # noqa: F401 - registers the test kinds
 
@@ -21,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 def _run(manager, *, steps=1, chunks=0, status=RunStatus.QUEUED, kind="test.slow"):
     project = ProjectFactory()
-    run = run_create(kind=kind, subject=project, project=project, requested_by=manager)
+    run = run_create(kind=kind, subject=project, scope=project.slug, requested_by=manager)
     for order in range(1, steps):
         Step.objects.create(run=run, order=order, key=f"s{order}", name=f"Step {order}")
     LogChunk.objects.bulk_create(
@@ -111,14 +110,14 @@ def test_a_step_started_and_finished_changes_the_version(client_as, manager):
     client = client_as(manager)
     version = _version(_poll(client, run))
     # As the engine moves a step (runs.engine._run_steps).
-    _set_step(first, status=StepStatus.RUNNING, started_at=timezone.now())
+    step_transition(step=first, to=StepStatus.RUNNING, started_at=timezone.now())
     response = _poll(client, run, version)
     assert response.status_code == 200
     assert "running…" in response.content.decode()
     started = _version(response)
     assert started != version
     assert _poll(client, run, started).status_code == 204
-    _set_step(first, status=StepStatus.SUCCEEDED, finished_at=timezone.now(), summary="all good")
+    step_transition(step=first, to=StepStatus.SUCCEEDED, summary="all good")
     response = _poll(client, run, started)
     assert response.status_code == 200
     assert "all good" in response.content.decode()
@@ -247,7 +246,8 @@ def test_run_api_contract(client_as, stakeholder, manager):
     assert body["steps"][0]["name"] == "Test slow"
     assert set(body["steps"][0]) >= {"name", "status", "started_at", "finished_at"}
     assert "line 2" in body["log_tail"]
-    assert body["subject"] == {"type": "project", "id": str(run.project_id)}
+    assert body["subject"] == {"type": "project", "id": run.subject_id}
+    assert body["scope"] == run.scope != ""
 
 
 def test_runs_list_filters(client_as, manager):
@@ -258,8 +258,11 @@ def test_runs_list_filters(client_as, manager):
     assert f"#{queued.pk}<" in body and f"#{failed.pk}<" in body
     body = client.get("/runs/?status=failed").content.decode()
     assert f"#{failed.pk}<" in body and f"#{queued.pk}<" not in body
-    body = client.get(f"/runs/?project={queued.project_id}").content.decode()
+    body = client.get(f"/runs/?scope={queued.scope}").content.decode()
     assert f"#{queued.pk}<" in body and f"#{failed.pk}<" not in body
+    # The filter offers the scopes that have runs, whatever app made them.
+    assert f'<option value="{queued.scope}" selected>' in body
+    assert f'<option value="{failed.scope}">' in body
     body = client.get("/runs/?kind=test.counted").content.decode()
     assert f"#{failed.pk}<" in body and f"#{queued.pk}<" not in body
 
