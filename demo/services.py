@@ -15,8 +15,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
-from checklists.services import validation_command_save
 from demo.pepelugpt_repo import PEPE, STEPS, files_at
+from gates.services import validation_command_save
 from liftoff.audit import audit_record
 from liftoff.errors import Conflict, DomainError, ValidationFailed
 from liftoff.git import list_refs

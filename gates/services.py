@@ -29,6 +29,7 @@ from gates.selectors import SIGNER_ROLES, approval_is_current, gate_signer_probl
 from liftoff.audit import audit_record
 from liftoff.errors import Conflict, NotAllowed, ValidationFailed
 from liftoff.events import emit
+from liftoff.git import SLUG, SLUG_RULE, repo_path_problem
 from liftoff.roles import Role, require_role
 from releases.models import ReleaseStatus
 from releases.selectors import release_closed_reason, release_require_open
@@ -37,7 +38,6 @@ from runs.services import run_create
 
 REPORT_KEEP_CHARS = 200_000
 # A gate's key: CI reports and the API name the gate by it.
-_KEY = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$")
 _SHA = re.compile(r"[0-9a-f]{7,64}")
 # Releases that a validation run may measure: prepared, and not yet in production.
 _VALIDATABLE = {
@@ -60,8 +60,8 @@ def _require_signer(*, release, gate: QualityGate, actor, what: str) -> None:
 
 def _gate_errors(data: dict) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
-    if not _KEY.match(data["key"]):
-        errors["key"] = ["Use 1–50 lowercase letters, digits and hyphens."]
+    if not SLUG.match(data["key"]):
+        errors["key"] = [SLUG_RULE]
     if not data["name"]:
         errors["name"] = ["This field is required."]
     if data["kind"] not in GateKind.values:
@@ -150,9 +150,7 @@ def _argv_problem(argv) -> str | None:
 
 
 def _report_path_problem(path: str) -> str | None:
-    if not path:
-        return None
-    if path.startswith(("/", "-")) or any(p in {"", ".", ".."} for p in path.split("/")):
+    if path and repo_path_problem(path):
         return "Use a relative path inside the checkout, without '..'."
     return None
 

@@ -13,6 +13,21 @@ from urllib.parse import urlsplit
 import git
 from django.utils.dateparse import parse_datetime
 
+# A project's slug, a gate's key: what URLs, CI reports and the API name things by.
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$")
+SLUG_RULE = "Use 1–50 lowercase letters, digits and hyphens."
+
+
+def repo_path_problem(path) -> str | None:
+    """Why `path` is not a plain relative path inside a checkout (a version file, a
+    report), or None: no absolute path, no option-like start, no '.', '..' or empty parts."""
+    if not isinstance(path, str) or not path or path.startswith(("/", "-")):
+        return "must be a relative path inside the repository"
+    if any(part in {"", ".", ".."} for part in path.split("/")):
+        return "must not contain '.', '..' or empty parts"
+    return None
+
+
 _BAD_REF_CHARS = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
 _SCP_LIKE = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+$")
 ALLOWED_URL_SCHEMES = {"https", "http", "ssh", "git", "file"}

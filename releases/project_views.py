@@ -59,7 +59,7 @@ def project_sync_view(request, slug: str):
     else:
         messages.success(request, f"Sync of {project.name} started (run #{run.pk}).")
     if request.htmx and run:
-        return render(request, "runs/detail.html#progress", progress_context(run))
+        return render(request, "components/run_progress.html", progress_context(run))
     return redirect("releases:project-detail", slug=project.slug)
 
 

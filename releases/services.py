@@ -1,12 +1,10 @@
-import re
-
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from liftoff.audit import audit_record
 from liftoff.errors import Conflict, ValidationFailed
 from liftoff.events import emit
-from liftoff.git import ref_name_problem, remote_url_problem
+from liftoff.git import SLUG, SLUG_RULE, ref_name_problem, remote_url_problem, repo_path_problem
 from releases.models import (
     RELEASE_REACHED_PRODUCTION,
     RELEASE_TRANSITIONS,
@@ -31,7 +29,6 @@ from releases.versioning import (
 from runs.services import run_create
 
 PATTERN_PLACEHOLDERS = {"{version}", "{codename-slug}", "{codename}"}
-_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$")
 
 
 def _pattern_problem(pattern: str) -> str | None:
@@ -45,22 +42,14 @@ def _pattern_problem(pattern: str) -> str | None:
     return ref_name_problem(rest)
 
 
-def _version_file_problem(path: str) -> str | None:
-    if not isinstance(path, str) or not path or path.startswith(("/", "-")):
-        return "must be a relative path inside the repository"
-    if any(part in {"", ".", ".."} for part in path.split("/")):
-        return "must not contain '.', '..' or empty parts"
-    return None
-
-
 def _project_errors(data: dict) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
 
     def add(field, message):
         errors.setdefault(field, []).append(message)
 
-    if not _SLUG.match(data["slug"]):
-        add("slug", "Use 1–50 lowercase letters, digits and hyphens.")
+    if not SLUG.match(data["slug"]):
+        add("slug", SLUG_RULE)
     if not data["name"].strip():
         add("name", "This field is required.")
     if problem := remote_url_problem(data["repo_url"]):
@@ -72,7 +61,7 @@ def _project_errors(data: dict) -> dict[str, list[str]]:
         add("version_files", "List at least one file that holds the version.")
     else:
         for path in files:
-            if problem := _version_file_problem(path):
+            if problem := repo_path_problem(path):
                 add("version_files", f"{path!r} {problem}.")
     for field in ("branch_pattern", "tag_pattern"):
         if problem := _pattern_problem(data[field]):

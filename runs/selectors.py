@@ -44,7 +44,7 @@ def run_log_tail(*, run: Run, lines: int = TAIL_LINES) -> str:
 def _progress_version(
     *, status, cancel_requested, dispatched, error_length, log_size, created_at, step_states
 ) -> str:
-    """A short digest of everything the progress fragment shows (runs/detail.html#progress):
+    """A short digest of everything the progress fragment shows (components/run_progress.html):
 
     - the run's status, whether a cancel was asked for, whether it was dispatched (the
       queued message), its error (set with its final status: its length is enough);

@@ -67,7 +67,7 @@ def run_progress(request, run_id: int):
     run = run_get_for_progress(run_id=run_id)
     if not request.htmx:
         return redirect("runs:run-detail", run_id=run.pk)
-    response = render(request, "runs/detail.html#progress", progress_context(run))
+    response = render(request, "components/run_progress.html", progress_context(run))
     if run.is_final:
         # 286: htmx swaps this last state in and stops polling. The event lets the page
         # refresh what the run changed (a project's refs, a release's facts).
@@ -80,7 +80,7 @@ def run_progress(request, run_id: int):
 
 def _after_action(request, run):
     if request.htmx:
-        return render(request, "runs/detail.html#progress", progress_context(run))
+        return render(request, "components/run_progress.html", progress_context(run))
     return redirect("runs:run-detail", run_id=run.pk)
 
 
