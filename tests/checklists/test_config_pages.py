@@ -12,7 +12,8 @@ from gates.models import QualityGate, ValidationCommand
 from gates.services import validation_command_save
 from liftoff.models import AuditEvent
 from liftoff.roles import Role
-from releases.services import project_create, release_create
+from releases.services import project_create
+from tests.factories import ReleaseFactory
 from tests.helpers import axe_violations
 
 pytestmark = pytest.mark.django_db
@@ -61,7 +62,7 @@ def _urls(project, command):
 
 
 def _release(project, manager, version):
-    return release_create(actor=manager, project=project, release_type="minor", version=version)
+    return ReleaseFactory(project=project, release_manager=manager, version=version)
 
 
 def _counts():

@@ -16,8 +16,7 @@ from liftoff.models import AuditEvent
 from liftoff.roles import Role
 from releases.models import Release
 from releases.policy import project_created
-from releases.services import release_create
-from tests.factories import ProjectFactory
+from tests.factories import ProjectFactory, ReleaseFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -35,13 +34,14 @@ def project():
 
 
 def _release(project, manager, version="1.0.0", status="validating", head=HEAD):
-    release = release_create(
-        actor=manager, project=project, release_type="minor", version=version, codename="Orion"
+    return ReleaseFactory(
+        project=project,
+        release_manager=manager,
+        version=version,
+        codename="Orion",
+        status=status,
+        head_commit=head,
     )
-    # The git side (prepare) is tested elsewhere: put the release where the test needs it.
-    Release.objects.filter(pk=release.pk).update(status=status, head_commit=head)
-    release.refresh_from_db()
-    return release
 
 
 def _gate(project, key):

@@ -22,9 +22,9 @@ from releases.models import Release, ReleaseStatus
 from releases.policy import release_blockers
 from releases.services import (
     project_create,
-    release_create,
     release_transition,
 )
+from tests.factories import ReleaseFactory
 
 HEAD = "a" * 40
 
@@ -37,14 +37,14 @@ def project(db):
 
 
 def _release(project, manager, *, status=ReleaseStatus.VALIDATING, version="1.0.0"):
-    release = release_create(
-        actor=manager, project=project, release_type="minor", version=version, codename="Nova"
+    return ReleaseFactory(
+        project=project,
+        release_manager=manager,
+        version=version,
+        status=status,
+        head_commit=HEAD,
+        prepared_at=timezone.now(),
     )
-    Release.objects.filter(pk=release.pk).update(
-        status=status, head_commit=HEAD, prepared_at=timezone.now()
-    )
-    release.refresh_from_db()
-    return release
 
 
 def _complete_everything(release, actor, approvers):

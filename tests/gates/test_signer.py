@@ -10,10 +10,9 @@ from gates.selectors import approvals_waiting, gate_signer_problem
 from gates.services import approval_record
 from liftoff.errors import Conflict, NotAllowed
 from liftoff.roles import Role
-from releases.models import Release, ReleaseStatus
+from releases.models import ReleaseStatus
 from releases.policy import project_created
-from releases.services import release_create
-from tests.factories import ProjectFactory
+from tests.factories import ProjectFactory, ReleaseFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -28,15 +27,14 @@ def project():
 
 
 def _release(project, release_manager, status=ReleaseStatus.VALIDATING):
-    release = release_create(
-        actor=release_manager,
+    return ReleaseFactory(
         project=project,
-        release_type="minor",
+        release_manager=release_manager,
         version="2.0.0",
         codename="Vega",
+        status=status,
+        head_commit=HEAD,
     )
-    Release.objects.filter(pk=release.pk).update(status=status, head_commit=HEAD)
-    return Release.objects.select_related("project").get(pk=release.pk)
 
 
 def _gate(project, key="security-review", role=None) -> QualityGate:
