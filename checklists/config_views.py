@@ -83,7 +83,7 @@ def template_delete(request, slug: str, template_id: int):
         try:
             checklist_template_delete(actor=request.user, template=template)
         except DomainError as exc:
-            messages.error(request, exc.message)
+            messages.error(request, exc.summary())
         else:
             messages.success(request, f"Checklist template “{template.name}” deleted.")
         return redirect("checklists:template-index", slug=project.slug)

@@ -117,7 +117,7 @@ def command_delete(request, slug: str, command_id: int):
         try:
             validation_command_delete(actor=request.user, command=command)
         except DomainError as exc:
-            messages.error(request, exc.message)
+            messages.error(request, exc.summary())
         else:
             messages.success(request, f"Validation command “{command.name}” deleted.")
         return redirect("gates:command-index", slug=project.slug)

@@ -76,7 +76,7 @@ def token_revoke_view(request, token_id: int):
     try:
         token_revoke(actor=request.user, token=token)
     except DomainError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, exc.summary())
     else:
         messages.success(request, f"Token “{token.name}” revoked.")
     return redirect("account-tokens")

@@ -54,7 +54,7 @@ def project_sync_view(request, slug: str):
     try:
         run = project_sync(project=project, actor=request.user)
     except DomainError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, exc.summary())
         run = project_latest_sync(project=project)
     else:
         messages.success(request, f"Sync of {project.name} started (run #{run.pk}).")

@@ -91,7 +91,7 @@ def run_cancel_view(request, run_id: int):
     try:
         run = run_cancel(run=run, actor=request.user)
     except DomainError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, exc.summary())
     else:
         messages.success(request, f"Cancelling run #{run.pk}.")
     return _after_action(request, run_get(run_id=run.pk))
@@ -104,7 +104,7 @@ def run_retry_view(request, run_id: int):
     try:
         new = run_retry(run=run, actor=request.user)
     except DomainError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, exc.summary())
         return _after_action(request, run)
     messages.success(request, f"Run #{new.pk} retries run #{run.pk}.")
     return _after_action(request, run_get(run_id=new.pk))
