@@ -136,24 +136,34 @@ class GateView:
         return f"Gate “{gate.name}” failed: {self.value:g}, needs {gate.threshold_label}."
 
 
-def release_gates(*, release, gates=None) -> list[GateView]:
+def release_gates(*, release, gates=None, reports: bool = False) -> list[GateView]:
     """Each active gate of the release's project with its status (four queries, once per
-    page inside a policy snapshot)."""
-    if gates is None:
-        return memoized(("gates", release.pk), lambda: _release_gates(release, None))
-    return _release_gates(release, gates)
+    page inside a policy snapshot). A result's report (up to 200,000 characters each) is
+    read only for a page that shows it (`reports=True`: the evidence page)."""
+    if gates is None and not reports:
+        return memoized(("gates", release.pk), lambda: _release_gates(release, None, False))
+    return _release_gates(release, gates, reports)
 
 
-def _release_gates(release, gates) -> list[GateView]:
+def _results(**filters):
+    """Gate results, newest first per gate, without their reports (statuses and values
+    are what pages, blockers and the inbox need)."""
+    return (
+        GateResult.objects.filter(**filters)
+        .defer("report")
+        .order_by("gate_id", "-measured_at", "-id")
+    )
+
+
+def _release_gates(release, gates, reports: bool) -> list[GateView]:
     if gates is None:
         gates = list(QualityGate.objects.filter(project_id=release.project_id, active=True))
     ids = [g.pk for g in gates]
+    results = _results(release=release, gate_id__in=ids)
     return _views_from_rows(
         release,
         gates,
-        GateResult.objects.filter(release=release, gate_id__in=ids).order_by(
-            "gate_id", "-measured_at", "-id"
-        ),
+        results.defer(None) if reports else results,
         Approval.objects.filter(
             release=release, gate_id__in=ids, superseded_at__isnull=True
         ).select_related("approver"),
@@ -239,9 +249,7 @@ def approvals_waiting(*, user) -> list[Waiting]:
         gates_by_project[gate.project_id].append(gate)
     ids = [r.pk for r in releases]
     results = defaultdict(list)
-    for result in GateResult.objects.filter(release_id__in=ids).order_by(
-        "gate_id", "-measured_at", "-id"
-    ):
+    for result in _results(release_id__in=ids):
         results[result.release_id].append(result)
     approvals = defaultdict(list)
     for approval in Approval.objects.filter(

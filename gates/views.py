@@ -161,7 +161,7 @@ def gate_waiver_revoke(request, release_id: int, gate_id: int):
 @role_required(*READ_ROLES)
 def gate_evidence(request, release_id: int, gate_id: int):
     release, gate = _release_and_gate(release_id, gate_id)
-    (view,) = release_gates(release=release, gates=[gate])
+    (view,) = release_gates(release=release, gates=[gate], reports=True)
     row = gate_rows(user=request.user, release=release, gates=[view])[0]
     context = {"release": release, "view": view, "row": row, "next": request.path}
     return render(request, "gates/gate_evidence.html", context)

@@ -1,5 +1,6 @@
 from django import forms
 
+from liftoff.forms import FilterSelect
 from releases.models import ReleaseStatus, ReleaseType
 
 
@@ -54,11 +55,9 @@ class ReleaseForm(forms.Form):
 
 class ReleaseFilterForm(forms.Form):
     q = forms.CharField(required=False, label="Search")
-    project = forms.ModelChoiceField(
-        queryset=None, required=False, to_field_name="slug", empty_label="Any project"
-    )
-    status = forms.ChoiceField(required=False)
-    type = forms.ChoiceField(required=False)
+    project = forms.ChoiceField(required=False, widget=FilterSelect)
+    status = forms.ChoiceField(required=False, widget=FilterSelect)
+    type = forms.ChoiceField(required=False, widget=FilterSelect)
     date_from = forms.DateField(
         required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -67,8 +66,11 @@ class ReleaseFilterForm(forms.Form):
     )
 
     def __init__(self, *args, projects, **kwargs):
+        """`projects`: the list the page has read already (the choices need no query)."""
         super().__init__(*args, **kwargs)
-        self.fields["project"].queryset = projects
+        self.fields["project"].choices = [("", "Any project")] + [
+            (p.slug, p.name) for p in projects
+        ]
         self.fields["status"].choices = [("", "Any status"), *ReleaseStatus.choices]
         self.fields["type"].choices = [("", "Any type"), *ReleaseType.choices]
 

@@ -29,10 +29,11 @@ from runs.views import progress_context
 
 @role_required(*READ_ROLES)
 def release_index(request):
-    form = ReleaseFilterForm(request.GET or None, projects=project_list())
+    projects = list(project_list())
+    form = ReleaseFilterForm(request.GET or None, projects=projects)
     f = form.cleaned_data if form.is_valid() else {}
     releases = release_list(
-        project_slug=f["project"].slug if f.get("project") else "",
+        project_slug=f.get("project", ""),
         status=f.get("status", ""),
         release_type=f.get("type", ""),
         query=f.get("q", ""),
@@ -41,7 +42,7 @@ def release_index(request):
     )
     page = Paginator(releases, 25).get_page(request.GET.get("page"))
     return render(
-        request, "releases/index.html", {"form": form, "page": page, "projects": project_list()}
+        request, "releases/index.html", {"form": form, "page": page, "projects": projects}
     )
 
 

@@ -1,13 +1,16 @@
 from django import forms
 
+from liftoff.forms import FilterSelect
 from runs.models import RunStatus
 from runs.registry import registered_kinds
 
 
 class RunFilterForm(forms.Form):
-    kind = forms.ChoiceField(required=False)
-    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *RunStatus.choices])
-    scope = forms.ChoiceField(required=False)
+    kind = forms.ChoiceField(required=False, widget=FilterSelect)
+    status = forms.ChoiceField(
+        required=False, choices=[("", "Any status"), *RunStatus.choices], widget=FilterSelect
+    )
+    scope = forms.ChoiceField(required=False, widget=FilterSelect)
 
     def __init__(self, *args, scopes: list[str], **kwargs):
         super().__init__(*args, **kwargs)

@@ -20,3 +20,10 @@ def duration_short(value: timedelta | None) -> str:
         return f"{minutes} min {secs} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes} min"
+
+
+@register.filter(expects_localtime=True)
+def timestamp(value) -> str:
+    """`2026-11-29 21:55:43` in the current time zone: what `|date:"Y-m-d H:i:s"` prints,
+    at a fraction of its cost (lists print one per row)."""
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else ""
