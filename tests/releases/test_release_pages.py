@@ -170,3 +170,16 @@ def test_project_page_shows_history_and_cadence_and_the_dashboard_in_flight(clie
     assert "no patch release shipped yet" in page
     dashboard = client.get("/").content.decode()
     assert f"/releases/{planned.pk}/" in dashboard and f"/releases/{shipped.pk}/" not in dashboard
+
+
+def test_the_filters_keep_what_was_chosen(client_as, manager):
+    """The filter selects (built in Python, liftoff.forms.FilterSelect) show the choice the
+    list was filtered by, and escape what they print."""
+    ProjectFactory(slug="filters", name="<Filters & Co>")
+    client = client_as(manager)
+    page = client.get("/releases/?status=ready&project=filters").content.decode()
+    assert '<option value="ready" selected>Ready</option>' in page
+    assert '<option value="filters" selected>&lt;Filters &amp; Co&gt;</option>' in page
+    assert '<option value="staging">Staging</option>' in page
+    runs = client_as(manager).get("/runs/?status=failed").content.decode()
+    assert '<option value="failed" selected>Failed</option>' in runs
