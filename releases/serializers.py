@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from releases.models import Project, Release
+from releases.models import Project, Release, ReleaseStatus
 
 
 class ProjectSerializer(serializers.ModelSerializer):
@@ -26,24 +26,32 @@ class ProjectSerializer(serializers.ModelSerializer):
 
 
 class ProjectCreateSerializer(serializers.Serializer):
-    slug = serializers.CharField(max_length=50)
-    name = serializers.CharField(max_length=100)
-    repo_url = serializers.CharField(max_length=500)
-    default_branch = serializers.CharField(max_length=200, default="main")
+    # min_length=1 says in the document what allow_blank=False already enforces.
+    slug = serializers.CharField(min_length=1, max_length=50)
+    name = serializers.CharField(min_length=1, max_length=100)
+    repo_url = serializers.CharField(min_length=1, max_length=500)
+    default_branch = serializers.CharField(min_length=1, max_length=200, default="main")
     version_files = serializers.ListField(
-        child=serializers.CharField(max_length=300), default=["pyproject.toml"]
+        child=serializers.CharField(min_length=1, max_length=300),
+        min_length=1,
+        default=["pyproject.toml"],
+        error_messages={"min_length": "List at least one file that holds the version."},
     )
     description = serializers.CharField(required=False, allow_blank=True, default="")
     branch_pattern = serializers.CharField(
-        max_length=200, default="release/v{version}-{codename-slug}"
+        min_length=1, max_length=200, default="release/v{version}-{codename-slug}"
     )
-    tag_pattern = serializers.CharField(max_length=200, default="v{version}")
-    codename_pool = serializers.ListField(child=serializers.CharField(max_length=100), default=list)
+    tag_pattern = serializers.CharField(min_length=1, max_length=200, default="v{version}")
+    codename_pool = serializers.ListField(
+        child=serializers.CharField(min_length=1, max_length=100), default=list
+    )
 
 
 class ReleaseSerializer(serializers.ModelSerializer):
     project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    release_manager = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    release_manager = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Release
@@ -69,6 +77,15 @@ class ReleaseSerializer(serializers.ModelSerializer):
         ]
 
 
+class ReleasePageSerializer(serializers.Serializer):
+    """A page of `GET /api/v1/releases/` (limit/offset pagination)."""
+
+    count = serializers.IntegerField(help_text="Releases matching the filters, all pages.")
+    next = serializers.URLField(allow_null=True, help_text="The next page, or null.")
+    previous = serializers.URLField(allow_null=True, help_text="The previous page, or null.")
+    results = ReleaseSerializer(many=True)
+
+
 class ReleaseCreateSerializer(serializers.Serializer):
     project = serializers.SlugRelatedField(slug_field="slug", queryset=Project.objects.all())
     type = serializers.ChoiceField(choices=["major", "minor", "patch", "hotfix"])
@@ -79,7 +96,9 @@ class ReleaseCreateSerializer(serializers.Serializer):
 
 
 class TransitionSerializer(serializers.Serializer):
-    to = serializers.CharField(max_length=20)
+    to = serializers.CharField(
+        min_length=1, max_length=20, help_text="The phase: " + ", ".join(ReleaseStatus.values)
+    )
 
 
 class NotesSerializer(serializers.Serializer):
