@@ -73,6 +73,7 @@ def project_sync_endpoint(request, slug: str):
 @extend_schema(
     methods=["GET"],
     responses=ReleasePageSerializer,
+    operation_id="releases_list",
     parameters=[
         *(OpenApiParameter(n, str, required=False) for n in ("project", "status", "type")),
         OpenApiParameter("limit", int, required=False, description="Page size (default 50)."),
@@ -83,8 +84,8 @@ def project_sync_endpoint(request, slug: str):
 @extend_schema(
     methods=["POST"],
     request=ReleaseCreateSerializer,
-    responses={201: ReleaseSerializer},
-    summary="Plan a release",
+    responses={201: ReleaseSerializer, 409: API_CONFLICT},
+    summary="Plan a release (409 until the project's repository has been synced once)",
 )
 @api_view(["GET", "POST"])
 @permission_classes([roles_allowed(read=READ_ROLES, write={Role.RELEASE_MANAGER})])
@@ -104,7 +105,7 @@ def releases(request):
     release = release_create(
         actor=request.user,
         project=data["project"],
-        release_type=data["type"],
+        release_type=data.get("type"),
         version=data.get("version") or None,
         codename=data["codename"],
         summary=data["summary"],

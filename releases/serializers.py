@@ -52,6 +52,16 @@ class ReleaseSerializer(serializers.ModelSerializer):
     release_manager = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )
+    suggested_type = serializers.SerializerMethodField(
+        help_text="The type Liftoff suggested when the release was planned (one of `type`'s "
+        "values); null for releases planned before it was recorded."
+    )
+    reasons = serializers.ListField(
+        source="suggestion_reasons",
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Why Liftoff suggested `suggested_type` when the release was planned.",
+    )
 
     class Meta:
         model = Release
@@ -60,6 +70,8 @@ class ReleaseSerializer(serializers.ModelSerializer):
             "project",
             "version",
             "type",
+            "suggested_type",
+            "reasons",
             "codename",
             "summary",
             "status",
@@ -76,6 +88,10 @@ class ReleaseSerializer(serializers.ModelSerializer):
             "created_at",
         ]
 
+    def get_suggested_type(self, release) -> str | None:
+        # A string, not a second enum of the same choices as `type` (one enum per set).
+        return release.suggested_type or None
+
 
 class ReleasePageSerializer(serializers.Serializer):
     """A page of `GET /api/v1/releases/` (limit/offset pagination)."""
@@ -88,8 +104,17 @@ class ReleasePageSerializer(serializers.Serializer):
 
 class ReleaseCreateSerializer(serializers.Serializer):
     project = serializers.SlugRelatedField(slug_field="slug", queryset=Project.objects.all())
-    type = serializers.ChoiceField(choices=["major", "minor", "patch", "hotfix"])
-    version = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    type = serializers.ChoiceField(
+        choices=["major", "minor", "patch", "hotfix"],
+        required=False,
+        help_text="Left out: the type Liftoff suggests from the commits since the last release.",
+    )
+    version = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        help_text="Left out or blank: the next version for the type.",
+    )
     codename = serializers.CharField(max_length=100, required=False, allow_null=True, default=None)
     summary = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
     target_date = serializers.DateField(required=False, allow_null=True, default=None)
