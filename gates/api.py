@@ -33,13 +33,16 @@ from runs.selectors import run_get
 from runs.serializers import RunSerializer
 
 
-def _gate_by_key(release, key: str):
+def _gate_by_key(release, key: str, *, in_path: bool = False):
     """The release's active gate by key; an unknown key is a mistake in the body (400),
-    not a missing page. A switched-off gate no longer counts, so it takes no decisions."""
+    or, named by the URL (`in_path`), a missing page (404). A switched-off gate no longer
+    counts, so it takes no decisions."""
     try:
         gate = gate_get(release=release, key=key)
     except Http404:
         gate = None
+    if (gate is None or not gate.active) and in_path:
+        raise Http404(f"No gate “{key}” in {release.project.name}.")
     if gate is None or not gate.active:
         raise ValidationFailed(
             "Unknown gate.", errors={"gate": [f"No gate “{key}” in {release.project.name}."]}
@@ -169,6 +172,6 @@ def release_waivers_endpoint(request, release_id: int):
 @permission_classes([roles_allowed(read=READ_ROLES, write={Role.APPROVER})])
 def release_waiver_endpoint(request, release_id: int, gate_key: str):
     release = release_get(release_id=release_id)
-    gate = _gate_by_key(release, gate_key)
+    gate = _gate_by_key(release, gate_key, in_path=True)
     waiver_revoke(release=release, gate=gate, actor=request.user)
     return Response(GateSerializer(_gate_view(release, gate)).data)

@@ -137,7 +137,9 @@ class MeasuredValueField(serializers.Field):
 
 
 class GateResultEntrySerializer(serializers.Serializer):
-    gate = serializers.SlugField(max_length=50, help_text="The gate's key, e.g. coverage.")
+    gate = serializers.SlugField(
+        min_length=1, max_length=50, help_text="The gate's key, e.g. coverage."
+    )
     value = MeasuredValueField(
         allow_null=True,
         help_text="A number, or null when the tool could not measure (never a pass).",
@@ -153,9 +155,13 @@ class GateResultEntrySerializer(serializers.Serializer):
 
 
 class GateResultsPostSerializer(serializers.Serializer):
-    run_id = serializers.CharField(max_length=200, help_text="The CI system's id of its run.")
-    commit = serializers.CharField(max_length=64, help_text="The commit measured (hex SHA).")
-    results = GateResultEntrySerializer(many=True, allow_empty=False)
+    run_id = serializers.CharField(
+        min_length=1, max_length=200, help_text="The CI system's id of its run."
+    )
+    commit = serializers.CharField(
+        min_length=7, max_length=64, help_text="The commit measured (hex SHA)."
+    )
+    results = GateResultEntrySerializer(many=True, allow_empty=False, min_length=1)
 
     def validate_commit(self, value: str) -> str:
         value = value.strip().lower()
@@ -205,7 +211,7 @@ class GateResultsAnswerSerializer(serializers.Serializer):
 
 
 class ApprovalPostSerializer(serializers.Serializer):
-    gate = serializers.SlugField(max_length=50, help_text="The manual gate's key.")
+    gate = serializers.SlugField(min_length=1, max_length=50, help_text="The manual gate's key.")
     decision = serializers.ChoiceField(choices=Decision.values)
     comment = serializers.CharField(
         required=False, allow_blank=True, max_length=4000, help_text="Required to reject."
@@ -213,7 +219,7 @@ class ApprovalPostSerializer(serializers.Serializer):
 
 
 class WaiverPostSerializer(serializers.Serializer):
-    gate = serializers.SlugField(max_length=50, help_text="The automated gate's key.")
+    gate = serializers.SlugField(min_length=1, max_length=50, help_text="The automated gate's key.")
     reason = serializers.CharField(
         allow_blank=True, max_length=4000, help_text="Why it may pass; 10 characters or more."
     )

@@ -6,8 +6,11 @@ Errors always look like `{"detail": "...", "errors": {"field": ["..."]}}`.
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
+from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -114,3 +117,81 @@ class ApiErrorSerializer(serializers.Serializer):
 
 API_ERROR = OpenApiResponse(ApiErrorSerializer, description="Refused; `errors` names the fields.")
 API_CONFLICT = OpenApiResponse(ApiErrorSerializer, description="Blocked; `missing` says by what.")
+
+
+# The refusals every operation may answer, added to each operation of the document by
+# `ApiSchemaGenerator`, so that an endpoint a later issue adds documents them too without
+# repeating them: (status, when it applies, description).
+_COMMON_ERRORS = [
+    (
+        "400",
+        "input",
+        "The request is not valid: a missing field, a wrong type, an unknown value; "
+        "`errors` names the fields.",
+    ),
+    (
+        "401",
+        "always",
+        "No credentials, or a token that is unknown, revoked or expired "
+        "(`WWW-Authenticate: Bearer`).",
+    ),
+    ("403", "always", "Your role (or this project token) does not allow this."),
+    ("404", "path", "No such object (or no such URL under /api/v1/)."),
+]
+
+
+class ApiSchemaGenerator(SchemaGenerator):
+    """The OpenAPI document of /api/v1/: drf-spectacular's, plus the refusals every
+    operation may answer (the shared error shape), where the operation does not say more.
+
+    400 is listed where the operation reads input (a body or query parameters), 404 where
+    its path names an object; 401 and 403 everywhere, since every endpoint checks who
+    calls. An operation's own `responses` (e.g. 409 with `missing`) are kept as written."""
+
+    def get_schema(self, request=None, public=False):
+        schema = super().get_schema(request=request, public=public)
+        error = {"$ref": "#/components/schemas/ApiError"}
+        schema.setdefault("components", {}).setdefault("schemas", {}).setdefault(
+            "ApiError", _API_ERROR_COMPONENT
+        )
+        for path, operations in schema.get("paths", {}).items():
+            for operation in operations.values():
+                params = operation.get("parameters", [])
+                reads_input = "requestBody" in operation or any(
+                    p.get("in") == "query" for p in params
+                )
+                applies = {"always": True, "input": reads_input, "path": "{" in path}
+                responses = operation.setdefault("responses", {})
+                for code, when, description in _COMMON_ERRORS:
+                    if applies[when] and code not in responses:
+                        responses[code] = {
+                            "description": description,
+                            "content": {"application/json": {"schema": error}},
+                        }
+        return schema
+
+
+# The error shape as a component, for a document in which no operation names it itself.
+_API_ERROR_COMPONENT = {
+    "type": "object",
+    "properties": {
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        },
+        "missing": {"type": "array", "items": {"type": "string"}},
+    },
+    "required": ["detail", "errors"],
+}
+
+
+@extend_schema(exclude=True)
+@api_view(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+def api_not_found(request, rest: str = ""):
+    """Any URL under /api/v1/ that no endpoint matches (the last route of the API): the
+    JSON error shape, not the site's HTML 404 page, so a client always reads one format.
+    It needs no credentials: it says nothing about any object."""
+    raise exceptions.NotFound(f"No endpoint at {request.path}; see /api/v1/openapi.json.")

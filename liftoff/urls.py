@@ -1,18 +1,19 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView
 
 from checklists import api as checklists_api
 from dashboard.views import dashboard
 from gates import api as gates_api
 from liftoff import views
+from liftoff.api import ApiSchemaGenerator, api_not_found
 from liftoff.roles import READ_ROLES, public, role_required
 from releases import api as releases_api
 from runs import api as runs_api
 
 # The API's OpenAPI document is public like the login page: it describes, it reveals no data.
-openapi_view = public(SpectacularJSONAPIView.as_view())
+openapi_view = public(SpectacularJSONAPIView.as_view(generator_class=ApiSchemaGenerator))
 
 api_v1 = [
     path("openapi.json", openapi_view, name="openapi"),
@@ -78,6 +79,8 @@ api_v1 = [
     path("runs/<int:run_id>/", runs_api.run_detail, name="run-detail"),
     path("runs/<int:run_id>/cancel/", runs_api.run_cancel_endpoint, name="run-cancel"),
     path("runs/<int:run_id>/retry/", runs_api.run_retry_endpoint, name="run-retry"),
+    # Last: any other URL under /api/v1/ answers the JSON 404, not the HTML page.
+    re_path(r"^(?P<rest>[\s\S]*)$", public(api_not_found), name="not-found"),
 ]
 
 account = [

@@ -4,6 +4,7 @@ from rest_framework.decorators import api_view, permission_classes
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 
+from liftoff.api import API_CONFLICT
 from liftoff.markdown import render_markdown
 from liftoff.roles import READ_ROLES, Role, roles_allowed
 from releases.selectors import project_get, project_list, release_get, release_list
@@ -12,6 +13,7 @@ from releases.serializers import (
     ProjectCreateSerializer,
     ProjectSerializer,
     ReleaseCreateSerializer,
+    ReleasePageSerializer,
     ReleaseSerializer,
     TransitionSerializer,
 )
@@ -55,7 +57,7 @@ def project_detail(request, slug: str):
 
 @extend_schema(
     request=None,
-    responses={202: RunSerializer},
+    responses={202: RunSerializer, 409: API_CONFLICT},
     summary="Sync the project's repository (starts a run)",
 )
 @api_view(["POST"])
@@ -70,15 +72,20 @@ def project_sync_endpoint(request, slug: str):
 
 @extend_schema(
     methods=["GET"],
-    responses=ReleaseSerializer(many=True),
-    parameters=[OpenApiParameter(n, str, required=False) for n in ("project", "status", "type")],
+    responses=ReleasePageSerializer,
+    operation_id="releases_list",
+    parameters=[
+        *(OpenApiParameter(n, str, required=False) for n in ("project", "status", "type")),
+        OpenApiParameter("limit", int, required=False, description="Page size (default 50)."),
+        OpenApiParameter("offset", int, required=False, description="Releases to skip."),
+    ],
     summary="List releases (filters: project, status, type)",
 )
 @extend_schema(
     methods=["POST"],
     request=ReleaseCreateSerializer,
-    responses={201: ReleaseSerializer},
-    summary="Plan a release",
+    responses={201: ReleaseSerializer, 409: API_CONFLICT},
+    summary="Plan a release (409 until the project's repository has been synced once)",
 )
 @api_view(["GET", "POST"])
 @permission_classes([roles_allowed(read=READ_ROLES, write={Role.RELEASE_MANAGER})])
@@ -98,7 +105,7 @@ def releases(request):
     release = release_create(
         actor=request.user,
         project=data["project"],
-        release_type=data["type"],
+        release_type=data.get("type"),
         version=data.get("version") or None,
         codename=data["codename"],
         summary=data["summary"],
@@ -116,7 +123,7 @@ def release_detail(request, release_id: int):
 
 @extend_schema(
     request=None,
-    responses={202: RunSerializer},
+    responses={202: RunSerializer, 409: API_CONFLICT},
     summary="Prepare the release: branch, version bump, push, notes (a run)",
 )
 @api_view(["POST"])
@@ -128,7 +135,7 @@ def release_prepare_endpoint(request, release_id: int):
 
 @extend_schema(
     request=None,
-    responses={202: RunSerializer},
+    responses={202: RunSerializer, 409: API_CONFLICT},
     summary="Ship: tag the release head and push the tag (a run)",
 )
 @api_view(["POST"])
@@ -140,7 +147,7 @@ def release_ship_endpoint(request, release_id: int):
 
 @extend_schema(
     request=TransitionSerializer,
-    responses={200: ReleaseSerializer},
+    responses={200: ReleaseSerializer, 409: API_CONFLICT},
     summary="Move the release to another phase; 409 with `missing` when blocked",
 )
 @api_view(["POST"])

@@ -140,6 +140,10 @@ class Release(models.Model):
     patch = models.PositiveIntegerField()
     prerelease = models.CharField(max_length=100, blank=True)
     type = models.CharField(max_length=10, choices=ReleaseType.choices)
+    # What Liftoff suggested when the release was planned (`release_proposal`), and why;
+    # empty for releases planned before it was recorded, or recorded as already shipped.
+    suggested_type = models.CharField(max_length=10, choices=ReleaseType.choices, blank=True)
+    suggestion_reasons = models.JSONField(default=list, blank=True)
     codename = models.CharField(max_length=100, blank=True)
     summary = models.CharField(max_length=300, blank=True)
     release_manager = models.ForeignKey(

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from liftoff.audit import audit_for_object
-from liftoff.errors import DomainError
+from liftoff.errors import Conflict, DomainError
 from liftoff.forms import form_add_domain_errors
 from liftoff.markdown import render_markdown
 from liftoff.roles import READ_ROLES, Role, role_required
@@ -15,7 +15,13 @@ from releases.forms import NotesForm, ReleaseFilterForm, ReleaseForm
 from releases.models import RELEASE_PHASES, RELEASE_TRANSITIONS, ReleaseStatus
 from releases.policy import policy_snapshot, release_blockers
 from releases.sections import release_sections
-from releases.selectors import project_list, release_get, release_latest_run, release_list
+from releases.selectors import (
+    project_latest_sync,
+    project_list,
+    release_get,
+    release_latest_run,
+    release_list,
+)
 from releases.services import (
     release_create,
     release_notes_update,
@@ -47,24 +53,32 @@ def release_index(request):
 
 
 def _new_form(request, data=None):
+    """The plan form with the proposal, or, before the project's first sync has finished,
+    why there is none yet and that sync's live progress (the form reloads when it ends)."""
     projects = project_list()
     project = projects.filter(slug=request.GET.get("project") or "").first() or projects.first()
-    proposal = (
-        release_proposal(project=project, release_type=request.GET.get("type") or None)
-        if project
-        else None
-    )
+    proposal, context = None, {}
+    if project:
+        try:
+            proposal = release_proposal(
+                project=project, release_type=request.GET.get("type") or None
+            )
+        except Conflict as exc:
+            context["waiting"] = {"project": project, "missing": exc.extra.get("missing", [])}
+            if run := project_latest_sync(project=project):
+                context.update(progress_context(run))
     initial = {"project": project.slug if project else None}
     if proposal:
         initial.update(
             type=proposal["type"], version=proposal["version"], codename=proposal["codename"]
         )
-    return ReleaseForm(data, initial=initial, projects=projects), proposal
+    form = ReleaseForm(data, initial=initial, projects=projects)
+    return form, {"form": form, "proposal": proposal, **context}
 
 
 @role_required(Role.RELEASE_MANAGER)
 def release_new(request):
-    form, proposal = _new_form(request, request.POST or None)
+    form, context = _new_form(request, request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -84,7 +98,7 @@ def release_new(request):
             return redirect("releases:release-detail", release_id=release.pk)
     template = "releases/release_new.html#form" if request.htmx else "releases/release_new.html"
     status = 400 if request.method == "POST" else 200
-    return render(request, template, {"form": form, "proposal": proposal}, status=status)
+    return render(request, template, context, status=status)
 
 
 # While a release is in these phases, the page lists what blocks the next one.

@@ -15,7 +15,7 @@ from releases.models import (
     Release,
     ReleaseStatus,
 )
-from runs.models import Run
+from runs.models import Run, RunStatus
 from runs.selectors import run_latest_for
 
 
@@ -48,6 +48,24 @@ def project_latest_sync(*, project: Project):
         subject_id=project.pk,
         kind="project.sync",
     )
+
+
+def project_sync_problem(*, project: Project) -> str | None:
+    """Why no version can be proposed for the project yet, or None once a sync finished.
+
+    Until the repository's tags are known, the released versions are not: a proposal would
+    start from nothing (0.1.0 for a repository at v4.12.1) and `version_problem` could not
+    check a given version against them. The release services and the plan page ask this."""
+    if project.last_synced_at is not None:
+        return None
+    prefix = "The repository has not been synced yet: "
+    run = project_latest_sync(project=project)
+    if run is None:
+        return prefix + "sync it (Sync on the project page) to learn its released versions."
+    if run.status in (RunStatus.QUEUED, RunStatus.RUNNING):
+        return prefix + f"sync run #{run.pk} is {run.status}; the proposal follows when it ends."
+    ended = f"sync run #{run.pk} {run.status}" + (f" ({run.error})" if run.error else "")
+    return prefix + f"{ended}; retry it or sync again."
 
 
 def release_list(

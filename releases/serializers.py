@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from releases.models import Project, Release
+from releases.models import Project, Release, ReleaseStatus
 
 
 class ProjectSerializer(serializers.ModelSerializer):
@@ -26,24 +26,42 @@ class ProjectSerializer(serializers.ModelSerializer):
 
 
 class ProjectCreateSerializer(serializers.Serializer):
-    slug = serializers.CharField(max_length=50)
-    name = serializers.CharField(max_length=100)
-    repo_url = serializers.CharField(max_length=500)
-    default_branch = serializers.CharField(max_length=200, default="main")
+    # min_length=1 says in the document what allow_blank=False already enforces.
+    slug = serializers.CharField(min_length=1, max_length=50)
+    name = serializers.CharField(min_length=1, max_length=100)
+    repo_url = serializers.CharField(min_length=1, max_length=500)
+    default_branch = serializers.CharField(min_length=1, max_length=200, default="main")
     version_files = serializers.ListField(
-        child=serializers.CharField(max_length=300), default=["pyproject.toml"]
+        child=serializers.CharField(min_length=1, max_length=300),
+        min_length=1,
+        default=["pyproject.toml"],
+        error_messages={"min_length": "List at least one file that holds the version."},
     )
     description = serializers.CharField(required=False, allow_blank=True, default="")
     branch_pattern = serializers.CharField(
-        max_length=200, default="release/v{version}-{codename-slug}"
+        min_length=1, max_length=200, default="release/v{version}-{codename-slug}"
     )
-    tag_pattern = serializers.CharField(max_length=200, default="v{version}")
-    codename_pool = serializers.ListField(child=serializers.CharField(max_length=100), default=list)
+    tag_pattern = serializers.CharField(min_length=1, max_length=200, default="v{version}")
+    codename_pool = serializers.ListField(
+        child=serializers.CharField(min_length=1, max_length=100), default=list
+    )
 
 
 class ReleaseSerializer(serializers.ModelSerializer):
     project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    release_manager = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    release_manager = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    suggested_type = serializers.SerializerMethodField(
+        help_text="The type Liftoff suggested when the release was planned (one of `type`'s "
+        "values); null for releases planned before it was recorded."
+    )
+    reasons = serializers.ListField(
+        source="suggestion_reasons",
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Why Liftoff suggested `suggested_type` when the release was planned.",
+    )
 
     class Meta:
         model = Release
@@ -52,6 +70,8 @@ class ReleaseSerializer(serializers.ModelSerializer):
             "project",
             "version",
             "type",
+            "suggested_type",
+            "reasons",
             "codename",
             "summary",
             "status",
@@ -68,18 +88,42 @@ class ReleaseSerializer(serializers.ModelSerializer):
             "created_at",
         ]
 
+    def get_suggested_type(self, release) -> str | None:
+        # A string, not a second enum of the same choices as `type` (one enum per set).
+        return release.suggested_type or None
+
+
+class ReleasePageSerializer(serializers.Serializer):
+    """A page of `GET /api/v1/releases/` (limit/offset pagination)."""
+
+    count = serializers.IntegerField(help_text="Releases matching the filters, all pages.")
+    next = serializers.URLField(allow_null=True, help_text="The next page, or null.")
+    previous = serializers.URLField(allow_null=True, help_text="The previous page, or null.")
+    results = ReleaseSerializer(many=True)
+
 
 class ReleaseCreateSerializer(serializers.Serializer):
     project = serializers.SlugRelatedField(slug_field="slug", queryset=Project.objects.all())
-    type = serializers.ChoiceField(choices=["major", "minor", "patch", "hotfix"])
-    version = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    type = serializers.ChoiceField(
+        choices=["major", "minor", "patch", "hotfix"],
+        required=False,
+        help_text="Left out: the type Liftoff suggests from the commits since the last release.",
+    )
+    version = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        help_text="Left out or blank: the next version for the type.",
+    )
     codename = serializers.CharField(max_length=100, required=False, allow_null=True, default=None)
     summary = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
     target_date = serializers.DateField(required=False, allow_null=True, default=None)
 
 
 class TransitionSerializer(serializers.Serializer):
-    to = serializers.CharField(max_length=20)
+    to = serializers.CharField(
+        min_length=1, max_length=20, help_text="The phase: " + ", ".join(ReleaseStatus.values)
+    )
 
 
 class NotesSerializer(serializers.Serializer):

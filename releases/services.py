@@ -17,7 +17,7 @@ from releases.models import (
 )
 from releases.notes import commits_between
 from releases.policy import project_created, release_blockers, release_planned
-from releases.selectors import project_mirror_path
+from releases.selectors import project_mirror_path, project_sync_problem
 from releases.versioning import (
     Version,
     codename_slug,
@@ -88,7 +88,10 @@ def project_create(
     install_defaults: bool = True,
 ) -> Project:
     """A new project starts with the default checklist templates and quality gates
-    (`checklists.defaults`) unless `install_defaults` is off."""
+    (`checklists.defaults`) unless `install_defaults` is off, and with its first sync run,
+    written in the same transaction and dispatched on commit: until a sync has finished
+    nothing can be proposed for it (`project_sync_problem`), so nobody should have to
+    press Sync first."""
     data = {
         "slug": slug.strip(),
         "name": name.strip(),
@@ -109,6 +112,7 @@ def project_create(
             audit_record(actor=actor, action="project.created", obj=project, after=data)
             if install_defaults:
                 project_created(project=project, actor=actor)
+            project_sync(project=project, actor=actor)
     except IntegrityError:
         raise ValidationFailed(
             "The project could not be created.",
@@ -127,6 +131,7 @@ def project_refs_record(*, project: Project, refs: list[dict]) -> dict[str, int]
     project.refs.all().delete()
     ProjectRef.objects.bulk_create(ProjectRef(project=project, synced_at=now, **r) for r in refs)
     Project.objects.filter(pk=project.pk).update(last_synced_at=now)
+    project.last_synced_at = now  # the caller's copy knows it too (the demo seed plans next)
     counts = {
         "branches": sum(1 for k, _ in after if k == "branch"),
         "tags": sum(1 for k, _ in after if k == "tag"),
@@ -179,9 +184,18 @@ def _known_versions(project: Project):
     return released, existing, production
 
 
-def release_proposal(*, project: Project, release_type: str | None = None) -> dict:
-    """What the new-release form proposes: type (with reasons), version, codename."""
+def _require_synced(project: Project) -> None:
+    """Conflict (409, with what is missing) while the project's released versions are not
+    known: before its first sync has finished."""
+    if problem := project_sync_problem(project=project):
+        raise Conflict(f"No version can be proposed for {project.name} yet.", missing=[problem])
 
+
+def release_proposal(*, project: Project, release_type: str | None = None) -> dict:
+    """What the new-release form proposes: type (with reasons), version, codename.
+    Refused (Conflict) until the repository has been synced once."""
+
+    _require_synced(project)
     released, _, production = _known_versions(project)
     last = max((v for v in released if not v.prerelease), default=None)
     suggested, reasons = "patch", []
@@ -236,17 +250,22 @@ def release_create(
     *,
     actor,
     project: Project,
-    release_type: str,
+    release_type: str | None = None,
     version: str | None = None,
     codename: str | None = None,
     summary: str = "",
     target_date=None,
     release_manager=None,
 ):
-    """1. Propose what was not given; 2. check the version (SemVer, not taken, not lower
-    than released) and the branch name; 3. write it, audited. Two people creating the same
+    """1. Refuse before the first sync (even a given version: it is checked against the
+    released tags, which are not known yet); 2. propose what was not given (no type: the
+    suggested one); 3. check the version (SemVer, not taken, not lower than released) and
+    the branch name; 4. write it with the suggestion, audited. Two people creating the same
     version at once: the unique constraint keeps one, the other gets the same message."""
 
+    _require_synced(project)
+    if release_type is None:
+        release_type = release_proposal(project=project)["suggested_type"]
     if release_type not in ReleaseType.values:
         raise ValidationFailed(
             "Choose the type of release.",
@@ -278,6 +297,8 @@ def release_create(
                 project=project,
                 **_version_fields(parsed),
                 type=release_type,
+                suggested_type=proposal["suggested_type"],
+                suggestion_reasons=proposal["reasons"],
                 codename=codename,
                 summary=summary.strip()[:300],
                 target_date=target_date,

@@ -3,6 +3,7 @@ from rest_framework import status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
+from liftoff.api import API_CONFLICT
 from liftoff.roles import READ_ROLES, Role, roles_allowed
 from runs.selectors import run_get
 from runs.serializers import RunSerializer
@@ -18,7 +19,7 @@ def run_detail(request, run_id: int):
 
 @extend_schema(
     request=None,
-    responses={202: RunSerializer},
+    responses={202: RunSerializer, 409: API_CONFLICT},
     summary="Cancel a run (queued: at once; running: within seconds)",
 )
 @api_view(["POST"])
@@ -30,7 +31,7 @@ def run_cancel_endpoint(request, run_id: int):
 
 @extend_schema(
     request=None,
-    responses={202: RunSerializer},
+    responses={202: RunSerializer, 409: API_CONFLICT},
     summary="Retry a failed or cancelled run as a new run",
 )
 @api_view(["POST"])

@@ -1,10 +1,11 @@
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from liftoff.roles import Role
 from releases.models import Project, Release, ReleaseStatus, ReleaseType
-from releases.services import release_create
+from releases.services import project_create, project_refs_record, release_create
 
 PASSWORD = "correct-horse-battery"
 
@@ -28,6 +29,9 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 class ProjectFactory(factory.django.DjangoModelFactory):
+    """A project whose repository has been synced (no tags unless a test records some):
+    releases can be planned on it. `last_synced_at=None` for one never synced."""
+
     class Meta:
         model = Project
 
@@ -36,6 +40,7 @@ class ProjectFactory(factory.django.DjangoModelFactory):
     repo_url = factory.Sequence(lambda n: f"https://git.example.test/team/project-{n}.git")
     default_branch = "main"
     version_files = ["pyproject.toml"]
+    last_synced_at = factory.LazyFunction(timezone.now)
 
 
 class ReleaseFactory(factory.django.DjangoModelFactory):
@@ -70,3 +75,12 @@ class ReleaseFactory(factory.django.DjangoModelFactory):
         model_class.objects.filter(pk=release.pk).update(**facts)
         release.refresh_from_db()
         return release
+
+
+def synced_project(**kwargs) -> Project:
+    """A project made through `project_create` (its defaults and its first sync run), and
+    what that sync leaves behind when the repository has no tags yet: releases can be
+    planned on it. Pass project_create's keyword arguments."""
+    project = project_create(**kwargs)
+    project_refs_record(project=project, refs=[])
+    return project

@@ -12,8 +12,7 @@ from gates.models import QualityGate, ValidationCommand
 from gates.services import validation_command_save
 from liftoff.models import AuditEvent
 from liftoff.roles import Role
-from releases.services import project_create
-from tests.factories import ReleaseFactory
+from tests.factories import ReleaseFactory, synced_project
 from tests.helpers import axe_violations
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def project(admin_user):
-    return project_create(
+    return synced_project(
         actor=admin_user,
         slug="svc",
         name="Svc",
@@ -126,7 +125,7 @@ def test_anonymous_visitors_are_sent_to_the_login_page(client, project, command)
 def test_unknown_project_or_a_row_of_another_project_is_404(
     client_as, admin_user, project, command
 ):
-    other = project_create(
+    other = synced_project(
         actor=admin_user, slug="other", name="Other", repo_url="https://git.example.test/o.git"
     )
     client = client_as(admin_user)
@@ -256,10 +255,10 @@ def test_a_refused_edit_keeps_the_template_as_it_was(client_as, admin_user, proj
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_template_editor_in_a_browser_shows_errors_accessibly(page, live_server, login_page):
-    from tests.factories import UserFactory
+    from tests.factories import UserFactory, synced_project
 
     admin = UserFactory(username="cfg-admin", role=Role.ADMIN)
-    project_create(actor=admin, slug="svc", name="Svc", repo_url="https://git.example.test/svc.git")
+    synced_project(actor=admin, slug="svc", name="Svc", repo_url="https://git.example.test/svc.git")
     csp = []
     page.on(
         "console", lambda m: csp.append(m.text) if "Content Security Policy" in m.text else None

@@ -21,17 +21,16 @@ from liftoff.roles import Role
 from releases.models import Release, ReleaseStatus
 from releases.policy import release_blockers
 from releases.services import (
-    project_create,
     release_transition,
 )
-from tests.factories import ReleaseFactory
+from tests.factories import ReleaseFactory, synced_project
 
 HEAD = "a" * 40
 
 
 @pytest.fixture
 def project(db):
-    return project_create(
+    return synced_project(
         actor=None, slug="orbit", name="Orbit", repo_url="https://git.example.test/orbit.git"
     )
 
@@ -169,7 +168,7 @@ def test_a_cancelled_release_keeps_its_checklists_as_they_were(project, manager)
 
 @pytest.mark.django_db(transaction=True)
 def test_two_people_ticking_one_checklist_at_once_lose_nothing(make_user):
-    project = project_create(
+    project = synced_project(
         actor=None, slug="race", name="Race", repo_url="https://git.example.test/race.git"
     )
     first, second = make_user(Role.RELEASE_MANAGER), make_user(Role.RELEASE_MANAGER)

@@ -23,6 +23,7 @@ from demo.services import DEMO_CODENAMES, DEMO_REPO_NAME, demo_repo_ensure
 from liftoff.models import AuditEvent
 from liftoff.roles import Role, user_roles
 from releases.models import Project, Release
+from runs.models import Run
 from tests.factories import ProjectFactory
 
 pytestmark = pytest.mark.django_db
@@ -198,6 +199,8 @@ def test_running_twice_changes_nothing_the_second_time(data_dir, settings):
     }
     assert after == before
     assert before["users"] == 4 and before["projects"] == 1
+    # Creating the project started its first sync; the second seed started no other.
+    assert Run.objects.filter(kind="project.sync").count() == 1
     assert "created" not in second
     assert "Demo repository: already there, left unchanged" in second
     assert "Demo project: already there, left unchanged" in second

@@ -15,8 +15,8 @@ from gates.services import (
 )
 from liftoff import events
 from releases.models import ReleaseStatus
-from releases.services import project_create, release_transition
-from tests.factories import ReleaseFactory
+from releases.services import release_transition
+from tests.factories import ReleaseFactory, synced_project
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +39,7 @@ def heard():
 
 @pytest.fixture
 def release(manager):
-    project = project_create(
+    project = synced_project(
         actor=None, slug="evt", name="Evt", repo_url="https://git.example.test/evt.git"
     )
     return ReleaseFactory(
@@ -78,7 +78,7 @@ def test_a_decision_raises_approval_given(heard, release, approver):
 
 
 def test_entering_validation_requests_the_waiting_sign_offs(heard, manager):
-    project = project_create(
+    project = synced_project(
         actor=None, slug="req", name="Req", repo_url="https://git.example.test/req.git"
     )
     release = ReleaseFactory(

@@ -16,17 +16,16 @@ from liftoff.errors import Conflict, NotAllowed, ValidationFailed
 from liftoff.roles import Role
 from releases.models import Release, ReleaseStatus
 from releases.services import (
-    project_create,
     release_git_facts_record,
 )
-from tests.factories import ReleaseFactory
+from tests.factories import ReleaseFactory, synced_project
 
 HEAD = "a" * 40
 
 
 @pytest.fixture
 def project(db):
-    return project_create(
+    return synced_project(
         actor=None, slug="orbit", name="Orbit", repo_url="https://git.example.test/orbit.git"
     )
 

@@ -10,8 +10,8 @@ from django.core.management import call_command
 from liftoff.models import AuditEvent
 from releases import policy
 from releases.models import Release, ReleaseStatus
-from releases.services import project_create, release_transition
-from tests.factories import ProjectFactory, ReleaseFactory
+from releases.services import release_transition
+from tests.factories import ProjectFactory, ReleaseFactory, synced_project
 
 pytestmark = pytest.mark.django_db
 
@@ -105,7 +105,7 @@ def test_the_release_page_reads_gates_and_checklists_once_for_sections_and_block
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    project = project_create(
+    project = synced_project(
         actor=None, slug="snap", name="Snap", repo_url="https://git.example.test/snap.git"
     )
     release = ReleaseFactory(project=project, release_manager=manager, status="ready")

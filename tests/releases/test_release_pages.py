@@ -82,7 +82,8 @@ def test_new_release_form_proposes_and_re_renders_errors(client_as, manager):
     partial = client.get(
         "/releases/new/?project=svc&type=patch", headers={"HX-Request": "true"}
     ).content.decode()
-    assert partial.lstrip().startswith('<form id="release-form"')
+    assert partial.lstrip().startswith('<div id="release-plan"')
+    assert '<form id="release-form"' in partial
 
 
 def test_release_list_filters_and_search(client_as, manager):
