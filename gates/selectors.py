@@ -228,37 +228,42 @@ class Waiting:
     view: GateView
 
 
-def approvals_waiting(*, user) -> list[Waiting]:
+def approvals_waiting(*, user, sign_offs_only: bool = False) -> list[Waiting]:
     """Manual gates this user may sign and has not, on releases still in flight, and
-    failed automated gates they may waive: the approvals page (five queries)."""
+    failed automated gates they may waive: the approvals page (five queries).
+
+    `sign_offs_only`: the manual gates alone (the navigation's count, on every page an
+    approver opens): three queries, without the gate results and waivers that only
+    automated gates need."""
     roles = user_roles(user)
     if not roles & {Role.APPROVER, Role.ADMIN, Role.RELEASE_MANAGER}:
         return []
+    releases = Release.objects.filter(status__in=OPEN_FOR_APPROVAL).exclude(release_manager=user)
     releases = list(
-        Release.objects.filter(status__in=OPEN_FOR_APPROVAL)
-        .exclude(release_manager=user)
-        .select_related("project", "release_manager")
-        .order_by("target_date", "created_at")
+        releases.select_related("project")
+        if sign_offs_only
+        else releases.select_related("project", "release_manager")
     )
     if not releases:
         return []
+    gates = QualityGate.objects.filter(project_id__in={r.project_id for r in releases}, active=True)
+    if sign_offs_only:
+        gates = gates.filter(kind=GateKind.MANUAL)
     gates_by_project = defaultdict(list)
-    for gate in QualityGate.objects.filter(
-        project_id__in={r.project_id for r in releases}, active=True
-    ):
+    for gate in gates:
         gates_by_project[gate.project_id].append(gate)
     ids = [r.pk for r in releases]
-    results = defaultdict(list)
-    for result in _results(release_id__in=ids):
-        results[result.release_id].append(result)
+    results, waivers = defaultdict(list), defaultdict(list)
+    if not sign_offs_only:
+        for result in _results(release_id__in=ids):
+            results[result.release_id].append(result)
+        for waiver in Waiver.objects.filter(release_id__in=ids, revoked_at__isnull=True):
+            waivers[waiver.release_id].append(waiver)
     approvals = defaultdict(list)
     for approval in Approval.objects.filter(
         release_id__in=ids, superseded_at__isnull=True
     ).select_related("approver"):
         approvals[approval.release_id].append(approval)
-    waivers = defaultdict(list)
-    for waiver in Waiver.objects.filter(release_id__in=ids, revoked_at__isnull=True):
-        waivers[waiver.release_id].append(waiver)
     waiting = []
     for release in releases:
         for view in _views_from_rows(
@@ -311,7 +316,7 @@ def approvals_waiting_count(*, user, waiting: list[Waiting] | None = None) -> in
     """The number in the navigation for approvers: sign-offs that wait. A page that has
     read `approvals_waiting` already passes it in (no second read)."""
     if waiting is None:
-        waiting = approvals_waiting(user=user)
+        waiting = approvals_waiting(user=user, sign_offs_only=True)
     return sum(1 for w in waiting if w.view.gate.kind == GateKind.MANUAL)
 
 

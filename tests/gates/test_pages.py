@@ -316,3 +316,32 @@ def test_revoking_a_waiver_from_the_page_blocks_the_release_again(
     assert "Waived by" not in fragment and ">Waive" in fragment
     page = _text(client_as(manager).get(f"/releases/{release.pk}/"))
     assert "Gate “Test coverage” failed: 82.5, needs ≥ 90 %." in page
+
+
+def test_the_navigation_count_on_other_pages_counts_sign_offs_in_three_queries(
+    client_as, project, manager, approver
+):
+    """Every page an approver opens shows the count: it reads releases, manual gates and
+    approvals (no results, no waivers, no reports), whatever the number of releases."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from gates.selectors import approvals_waiting, approvals_waiting_count
+    from liftoff.roles import user_roles
+
+    user_roles(approver)  # read by every page's access check before the navigation
+    counts = []
+    for version in ("1.0.0", "1.1.0", "1.2.0", "1.3.0"):
+        release = _release(project, manager, version=version)
+        gate_result_record(
+            release=release, gate=_gate(project, "coverage"), source="ci", value=70, commit=HEAD
+        )
+        with CaptureQueriesContext(connection) as queries:
+            count = approvals_waiting_count(user=approver)
+        counts.append(len(queries.captured_queries))
+        full = approvals_waiting(user=approver)
+        assert count == approvals_waiting_count(user=approver, waiting=full)
+        assert count == 3 * int(version.split(".")[1]) + 3  # three sign-offs a release
+    assert max(counts) <= 3, counts
+    page = _text(client_as(approver).get("/releases/"))
+    assert '<span class="nav-count">12<span class="visually-hidden"> waiting</span>' in page
