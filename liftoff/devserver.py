@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from liftoff.env import dev_env_load, dev_env_write
+
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 
@@ -32,6 +34,17 @@ def _port_free(port: int) -> bool:
     return True
 
 
+def prepare() -> None:
+    """What `make run` does before starting the processes: the development file, the
+    migrations and the demo data. The README test prepares its data folder with this."""
+    written = dev_env_write()
+    if written:
+        print(f"Wrote {written} (DEBUG=1 and a generated SECRET_KEY) for this checkout.")
+    dev_env_load()
+    _run("migrate", "--no-input", "--verbosity", "0")
+    _run("seed_demo")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
@@ -42,8 +55,7 @@ def main() -> int:
         print(f"Port {port} is taken: stop what uses it, or run `make run PORT=8001`.")
         return 1
 
-    _run("migrate", "--no-input", "--verbosity", "0")
-    _run("seed_demo")
+    prepare()
 
     celery = [PY, "-m", "celery", "-A", "liftoff"]
     commands = {
