@@ -85,22 +85,18 @@ class Stream:
     """One child process's output: every line to its log file, the short ones to the
     terminal with the process's name in front."""
 
-    def __init__(self, name: str, process: subprocess.Popen, log_path: Path, echo):
+    def __init__(self, name, process: subprocess.Popen, log_path: Path, echo, expect=()):
         self.name = name
         self.process = process
         self.log_path = log_path
         self.echo = echo
         self.tail: deque[str] = deque(maxlen=15)
-        self._expected: list[tuple[re.Pattern, threading.Event]] = []
+        # An event per expected line, set when a line matching its pattern arrives.
+        self.seen = {pattern: threading.Event() for pattern in expect}
+        self._expected = [(re.compile(pattern), event) for pattern, event in self.seen.items()]
         self._loud = False  # the last log line was shown: its traceback lines are too
         self.thread = threading.Thread(target=self._pump, name=f"devserver-{name}", daemon=True)
         self.thread.start()
-
-    def expect(self, pattern: str) -> threading.Event:
-        """An event set when a line matching `pattern` arrives (from now on)."""
-        event = threading.Event()
-        self._expected.append((re.compile(pattern), event))
-        return event
 
     def _pump(self) -> None:
         with self.log_path.open("w", encoding="utf-8") as log:
@@ -184,7 +180,7 @@ def main() -> int:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
 
-    def start(name: str) -> Stream:
+    def start(name: str, *expect: str) -> Stream:
         log_path = log_dir / f"{name}.log"
         _rotate(log_path)
         # Own process groups: Ctrl-C reaches us once, and we stop each child cleanly.
@@ -199,15 +195,16 @@ def main() -> int:
             encoding="utf-8",
             errors="replace",
         )
-        streams[name] = Stream(name, process, log_path, echo)
+        streams[name] = Stream(name, process, log_path, echo, expect)
         return streams[name]
 
-    start("web")
-    worker_ready = start("worker").expect(r"celery@\S+ ready\.")
-    heartbeat_answered = streams["worker"].expect(
-        rf"Task {re.escape(HEARTBEAT_TASK)}\[\S+\] succeeded"
+    ready, answered, started = (
+        r"celery@\S+ ready\.",
+        rf"Task {re.escape(HEARTBEAT_TASK)}\[\S+\] succeeded",
+        r"beat: Starting",
     )
-    beat_started: threading.Event | None = None
+    start("web")
+    worker = start("worker", ready, answered)
 
     exit_code = 0
     ready_deadline = time.monotonic() + READY_TIMEOUT
@@ -226,11 +223,12 @@ def main() -> int:
                 break
         if stopping:
             break
-        if state == "starting" and worker_ready.is_set():
-            # Beat and the heartbeat call only once the worker has declared its queue:
-            # kombu's filesystem transport can read a half-written exchange file when two
-            # processes declare the same queue at once (JSONDecodeError in one of them).
-            beat_started = start("beat").expect(r"beat: Starting")
+        if state == "starting" and worker.seen[ready].is_set():
+            # Beat and the heartbeat call only once the worker has declared its queue.
+            # kombu's filesystem transport reads its exchange and message files without
+            # waiting for their writer, so two processes declaring at once during start-up
+            # can end one of them with a JSONDecodeError (seen once in the test).
+            start("beat", started)
             # Ask for a heartbeat now instead of waiting up to 15 s for beat's first one.
             asked = subprocess.Popen(
                 [*celery, "call", HEARTBEAT_TASK, "--queue", queue],
@@ -242,8 +240,8 @@ def main() -> int:
             state = "asked"
         elif (
             state == "asked"
-            and heartbeat_answered.is_set()
-            and beat_started.is_set()
+            and worker.seen[answered].is_set()
+            and streams["beat"].seen[started].is_set()
             and _healthy(port)
         ):
             _banner(port, log_dir, echo_lock=print_lock)
