@@ -20,10 +20,12 @@ PYTHON := $(shell for c in python3.13 python3.12 \
 .PHONY: help install run test lint fmt bench clean
 
 help:
-	@echo "make run    set up (venv, migrations, demo data) and start web + worker + beat"
+	@echo "make run    set up (venv, var/dev.env, migrations, demo data) and start web + worker + beat"
+	@echo "           (full logs in var/logs/; then .venv/bin/python manage.py ... works in a new shell here)"
 	@echo "make test   run the whole test suite"
 	@echo "make lint   ruff"
 	@echo "make bench  measure pages with wrk against gunicorn (PostgreSQL; see docs/performance.md)"
+	@echo "make clean  remove .venv and var/ (data, logs, var/dev.env)"
 
 $(BIN)/uv:
 	@if [ -z "$(PYTHON)" ]; then echo "Liftoff needs Python 3.12 or newer: install python3.13 (or python3.12) and run make again." >&2; exit 1; fi

@@ -2,20 +2,48 @@
 
 The three are separate processes (tasks are truly asynchronous); Ctrl-C stops them all,
 and if one dies the others are stopped too, so nothing is left running half-way.
+
+The terminal gets one short line stream per process (`web    | …`, `worker | …`,
+`beat   | …`) with the periodic housekeeping left out below WARNING; each process's full
+output, at INFO, goes to DATA_DIR/logs/<name>.log. The URL and the logins are printed
+last, once the web server answers /healthz and the worker has answered a heartbeat.
 """
 
 import argparse
 import contextlib
+import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
+from collections import deque
 from pathlib import Path
+
+from liftoff.env import data_dir, dev_env_load, dev_env_write
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
+NAMES = ("web", "worker", "beat")
+# The tasks of settings.CELERY_BEAT_SCHEDULE (tests/liftoff/test_devserver.py keeps the
+# two equal; the launcher cannot import the settings before it has written dev.env).
+PERIODIC_TASKS = ("liftoff.worker_heartbeat", "runs.reap", "runs.sweep")
+HEARTBEAT_TASK = "liftoff.worker_heartbeat"
+READY_TIMEOUT = 90
+
+# "2026-11-29 22:15:16,546 INFO celery.beat message": the settings' "plain" log format.
+_LOG_LINE = re.compile(
+    r"^\d{4}-\d\d-\d\d (?P<time>\d\d:\d\d:\d\d),\d+ "
+    r"(?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL) (?P<logger>\S+) (?P<message>.*)$"
+)
+_LOUD = {"WARNING", "ERROR", "CRITICAL"}
+_PERIODIC = re.compile(r"\bTask (" + "|".join(map(re.escape, PERIODIC_TASKS)) + r")\[")
+# Known harmless warnings: kombu's filesystem transport has no host name by design.
+_NOISE = ("No hostname was supplied. Reverting to default 'localhost'",)
 
 
 def _run(*args: str) -> None:
@@ -32,6 +60,88 @@ def _port_free(port: int) -> bool:
     return True
 
 
+def prepare() -> None:
+    """What `make run` does before starting the processes: the development file, the
+    migrations and the demo data. The README test prepares its data folder with this."""
+    written = dev_env_write()
+    if written:
+        print(f"Wrote {written} (DEBUG=1 and a generated SECRET_KEY) for this checkout.")
+    dev_env_load()
+    _run("migrate", "--no-input", "--verbosity", "0")
+    _run("seed_demo")
+
+
+def is_housekeeping(message: str, logger: str) -> bool:
+    """Periodic work that says nothing new every few seconds: beat sending its schedule,
+    the worker receiving and finishing those tasks, and health probes (ours included)."""
+    if "Scheduler: Sending due task" in message:
+        return True
+    if _PERIODIC.search(message):
+        return True
+    return logger == "django.server" and '"GET /healthz' in message
+
+
+class Stream:
+    """One child process's output: every line to its log file, the short ones to the
+    terminal with the process's name in front."""
+
+    def __init__(self, name, process: subprocess.Popen, log_path: Path, echo, expect=()):
+        self.name = name
+        self.process = process
+        self.log_path = log_path
+        self.echo = echo
+        self.tail: deque[str] = deque(maxlen=15)
+        # An event per expected line, set when a line matching its pattern arrives.
+        self.seen = {pattern: threading.Event() for pattern in expect}
+        self._expected = [(re.compile(pattern), event) for pattern, event in self.seen.items()]
+        self._loud = False  # the last log line was shown: its traceback lines are too
+        self.thread = threading.Thread(target=self._pump, name=f"devserver-{name}", daemon=True)
+        self.thread.start()
+
+    def _pump(self) -> None:
+        with self.log_path.open("w", encoding="utf-8") as log:
+            for raw in self.process.stdout:
+                line = raw.rstrip("\n")
+                log.write(raw)
+                log.flush()
+                self.tail.append(line)
+                for pattern, event in self._expected:
+                    if pattern.search(line):
+                        event.set()
+                shown = self._terminal_line(line)
+                if shown is not None:
+                    self.echo(self.name, shown)
+
+    def _terminal_line(self, line: str) -> str | None:
+        match = _LOG_LINE.match(line)
+        if match is None:
+            # Banners and start-up chatter stay in the log file; a traceback under a
+            # shown warning or error is shown with it.
+            return line if self._loud and line.strip() else None
+        level, logger, message = match["level"], match["logger"], match["message"]
+        loud = level in _LOUD
+        self._loud = loud and not any(noise in message for noise in _NOISE)
+        if not loud and (level == "DEBUG" or is_housekeeping(message, logger)):
+            return None
+        if loud and not self._loud:
+            return None
+        return f"{match['time']} {level} {logger} {message}"
+
+
+def _rotate(path: Path) -> None:
+    """Keep the previous run's log beside the new one (a crash is read after a restart)."""
+    if path.exists():
+        path.replace(path.with_name(path.name + ".1"))
+
+
+def _healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
+            return json.loads(answer.read()).get("status") == "ok"
+    except (OSError, ValueError):
+        return False
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
@@ -42,25 +152,25 @@ def main() -> int:
         print(f"Port {port} is taken: stop what uses it, or run `make run PORT=8001`.")
         return 1
 
-    _run("migrate", "--no-input", "--verbosity", "0")
-    _run("seed_demo")
+    prepare()
 
+    queue = os.environ.get("LIFTOFF_QUEUE", "liftoff")
     celery = [PY, "-m", "celery", "-A", "liftoff"]
     commands = {
         "web": [PY, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-        "worker": [
-            *celery,
-            "worker",
-            "--loglevel",
-            "INFO",
-            "--concurrency",
-            "2",
-            "--queues",
-            os.environ.get("LIFTOFF_QUEUE", "liftoff"),
-        ],
+        "worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2", "-Q", queue],
         "beat": [*celery, "beat", "--loglevel", "INFO"],
     }
-    processes: dict[str, subprocess.Popen] = {}
+    log_dir = data_dir() / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    width = max(map(len, NAMES))
+    print_lock = threading.Lock()
+
+    def echo(name: str, line: str) -> None:
+        with print_lock:
+            print(f"{name:<{width}} | {line}", flush=True)
+
+    streams: dict[str, Stream] = {}
     stopping = False
 
     def stop(*_):
@@ -69,40 +179,111 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    for name, command in commands.items():
-        # Own process groups: Ctrl-C reaches us once, and we stop each child cleanly.
-        processes[name] = subprocess.Popen(command, cwd=ROOT, start_new_session=True)
 
-    password = os.environ.get("DEMO_PASSWORD", "liftoff-demo")
-    print(
-        f"\n  Liftoff is running at http://127.0.0.1:{port}/\n"
-        f"  Log in as admin, manager, approver or stakeholder, password: {password}\n"
-        f"  Web, worker and beat run as separate processes; Ctrl-C stops them all.\n",
-        flush=True,
+    def start(name: str, *expect: str) -> Stream:
+        log_path = log_dir / f"{name}.log"
+        _rotate(log_path)
+        # Own process groups: Ctrl-C reaches us once, and we stop each child cleanly.
+        process = subprocess.Popen(
+            commands[name],
+            cwd=ROOT,
+            start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+        )
+        streams[name] = Stream(name, process, log_path, echo, expect)
+        return streams[name]
+
+    ready, answered, started = (
+        r"celery@\S+ ready\.",
+        rf"Task {re.escape(HEARTBEAT_TASK)}\[\S+\] succeeded",
+        r"beat: Starting",
     )
+    start("web")
+    worker = start("worker", ready, answered)
+
     exit_code = 0
+    ready_deadline = time.monotonic() + READY_TIMEOUT
+    state = "starting"  # -> "asked" (heartbeat sent) -> "ready" (banner printed)
+    asked: subprocess.Popen | None = None
     while not stopping:
-        for name, process in processes.items():
-            if process.poll() is not None:
-                print(f"The {name} process ended (exit {process.returncode}); stopping the rest.")
+        for name, stream in streams.items():
+            if stream.process.poll() is not None:
+                stream.thread.join(timeout=2)
+                with print_lock:
+                    print(f"The {name} process ended (exit {stream.process.returncode}).")
+                    print(f"Last lines of {stream.log_path}:")
+                    print("\n".join(f"  {line}" for line in stream.tail))
+                    print("Stopping the rest.", flush=True)
                 exit_code, stopping = 1, True
                 break
-        time.sleep(0.5)
+        if stopping:
+            break
+        if state == "starting" and worker.seen[ready].is_set():
+            # Beat and the heartbeat call only once the worker has declared its queue.
+            # kombu's filesystem transport reads its exchange and message files without
+            # waiting for their writer, so two processes declaring at once during start-up
+            # can end one of them with a JSONDecodeError (seen once in the test).
+            start("beat", started)
+            # Ask for a heartbeat now instead of waiting up to 15 s for beat's first one.
+            asked = subprocess.Popen(
+                [*celery, "call", HEARTBEAT_TASK, "--queue", queue],
+                cwd=ROOT,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            state = "asked"
+        elif (
+            state == "asked"
+            and worker.seen[answered].is_set()
+            and streams["beat"].seen[started].is_set()
+            and _healthy(port)
+        ):
+            _banner(port, log_dir, echo_lock=print_lock)
+            state = "ready"
+        elif state != "ready" and time.monotonic() > ready_deadline:
+            with print_lock:
+                print(
+                    f"Not ready after {READY_TIMEOUT} s (no answer from /healthz or no "
+                    f"worker heartbeat): see {log_dir}/. Still running; Ctrl-C stops it.",
+                    flush=True,
+                )
+            state = "ready"
+        time.sleep(0.2)
 
+    if asked is not None and asked.poll() is None:
+        asked.kill()
     # SIGTERM to each leader only: the Celery worker then stops its own pool (a signal to
     # the whole group would kill the pool children under it, which it logs as errors).
-    for process in processes.values():
-        if process.poll() is None:
-            process.terminate()
+    for stream in streams.values():
+        if stream.process.poll() is None:
+            stream.process.terminate()
     deadline = time.monotonic() + 15
-    for process in processes.values():
+    for stream in streams.values():
         with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            stream.process.wait(timeout=max(0.1, deadline - time.monotonic()))
         # Whatever is left of the group (a leader that did not stop in time, an orphan).
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-    print("Stopped web, worker and beat.")
+            os.killpg(stream.process.pid, signal.SIGKILL)
+        stream.thread.join(timeout=2)
+    print(f"Stopped web, worker and beat. Full logs: {log_dir}/", flush=True)
     return exit_code
+
+
+def _banner(port: int, log_dir: Path, *, echo_lock: threading.Lock) -> None:
+    password = os.environ.get("DEMO_PASSWORD", "liftoff-demo")
+    with echo_lock:
+        print(
+            f"\n  Web, worker and beat are up; full logs in {log_dir}/. Ctrl-C stops all three.\n"
+            f"  Liftoff is running at http://127.0.0.1:{port}/\n"
+            f"  Log in as admin, manager, approver or stakeholder, password: {password}\n",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -10,24 +10,42 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
-from liftoff.env import env_bool, env_int, env_list, env_path, env_str
+from liftoff.env import (
+    data_dir,
+    dev_env_load,
+    dev_env_path,
+    env_bool,
+    env_int,
+    env_list,
+    env_path,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+# All local state of the embedded default (SQLite, broker folders, git mirrors, demo repo).
+# Decided before the development file is read, because that file lives in it.
+DATA_DIR = data_dir()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+# `make run` writes DATA_DIR/dev.env (DEBUG=1 and a generated SECRET_KEY), so that every
+# command in the README works in a new shell of this checkout. It never overrides a
+# variable already set; without it (production), SECRET_KEY is still required.
+dev_env_load()
 
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off.")
+        raise ImproperlyConfigured(
+            "SECRET_KEY is required when DEBUG is off. Production: set it in the "
+            f"environment. Development: `make run` writes {dev_env_path()} (DEBUG=1 and "
+            "a generated key) for the commands of this checkout."
+        )
     SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"  # noqa: S105
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
-
-# All local state of the embedded default (SQLite, broker folders, git mirrors, demo repo).
-DATA_DIR = env_path("LIFTOFF_DATA_DIR", BASE_DIR / "var")
-DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -3,6 +3,7 @@ worker and beat beside the web server, and one Ctrl-C stops all three cleanly.""
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -13,9 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from liftoff import devserver
 from tests.helpers import ROOT
 
 pytestmark = pytest.mark.worker
+
+LOGINS = "  Log in as admin, manager, approver or stakeholder, password: liftoff-demo"
 
 
 def _free_port() -> int:
@@ -68,25 +72,49 @@ def test_make_run_serves_with_a_worker_and_ctrl_c_stops_everything(tmp_path):
             start_new_session=True,
         )
     try:
+        # The URL and the logins come once the web answers and the worker has answered.
         deadline = time.monotonic() + 120
-        health = None
         while time.monotonic() < deadline and launcher.poll() is None:
-            health = _health(port)
-            if health and health["status"] == "ok":
+            if LOGINS in log.read_text():
                 break
             time.sleep(0.5)
         output = log.read_text()
-        assert health == {"status": "ok", "database": "ok", "broker": "ok"}, output[-3000:]
-        assert f"Liftoff is running at http://127.0.0.1:{port}/" in output
+        assert LOGINS in output, output[-3000:]
+        assert _health(port) == {"status": "ok", "database": "ok", "broker": "ok"}
         assert "Demo logins: admin (Admin), manager (Release manager)" in output
         # Web, worker (with its pool) and beat, each a process of its own.
         assert len(_processes_using(tmp_path)) >= 4
+
+        # Beat sends its tasks every 10 and 15 s: none of that reaches the terminal, so
+        # the URL and the logins stay the last lines printed.
+        time.sleep(12)
+        output = log.read_text()
+        assert output.rstrip().splitlines()[-2:] == [
+            f"  Liftoff is running at http://127.0.0.1:{port}/",
+            LOGINS,
+        ], output[-3000:]
+        for periodic in ("Sending due task", "runs.reap", "runs.sweep", "worker_heartbeat"):
+            assert periodic not in output
+        assert "[tasks]" not in output  # Celery's banner stays in the log file
+        process_lines = [line for line in output.splitlines() if " | " in line]
+        assert process_lines, output
+        assert all(re.match(r"^(web|worker|beat) +\| ", line) for line in process_lines)
+        # ... while the data folder keeps each process's full output.
+        logs = tmp_path / "logs"
+        assert "Sending due task runs-reap (runs.reap)" in (logs / "beat.log").read_text()
+        worker_log = (logs / "worker.log").read_text()
+        assert "[tasks]" in worker_log  # Celery's banner
+        assert re.search(r"Task runs\.reap\[\S+\] succeeded", worker_log)
+        assert re.search(r"Task liftoff\.worker_heartbeat\[\S+\] succeeded", worker_log)
+        assert '"GET /healthz HTTP/1.1" 200' in (logs / "web.log").read_text()
 
         launcher.send_signal(signal.SIGINT)  # what Ctrl-C sends
         assert launcher.wait(timeout=40) == 0
         output = log.read_text()
         assert "Stopped web, worker and beat." in output
         assert "ERROR" not in output, output[-3000:]
+        for name in ("web", "worker", "beat"):
+            assert " ERROR " not in (tmp_path / "logs" / f"{name}.log").read_text()
         time.sleep(0.5)
         assert _processes_using(tmp_path) == []
     finally:
@@ -94,3 +122,42 @@ def test_make_run_serves_with_a_worker_and_ctrl_c_stops_everything(tmp_path):
             os.killpg(launcher.pid, signal.SIGKILL)
         for pid in _processes_using(tmp_path):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_the_launcher_knows_every_periodic_task_of_the_beat_schedule(settings):
+    """The launcher keeps these out of the terminal; it cannot import the settings itself."""
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert set(devserver.PERIODIC_TASKS) == scheduled
+
+
+def test_housekeeping_lines_stay_out_of_the_terminal_and_warnings_reach_it(tmp_path):
+    lines = [
+        "2026-11-29 22:15:26,624 INFO celery.beat Scheduler: Sending due task runs-reap "
+        "(runs.reap)",
+        "2026-11-29 22:15:26,647 INFO celery.worker.strategy Task runs.sweep[85bd] received",
+        "2026-11-29 22:15:26,700 INFO celery.app.trace Task runs.execute[85be] succeeded in 1s",
+        "2026-11-29 22:15:27,000 ERROR celery.app.trace Task runs.reap[85bf] raised: boom",
+        "Traceback (most recent call last):",
+        " -------------- celery@vm v5.7.0 (collider)",
+        "2026-11-29 22:15:28,000 WARNING kombu.connection No hostname was supplied. "
+        "Reverting to default 'localhost'",
+        " -------------- celery@vm v5.7.0 (collider)",
+    ]
+    reader, writer = os.pipe()
+    with os.fdopen(writer, "w") as out:
+        out.write("\n".join(lines) + "\n")
+    shown = []
+    process = subprocess.Popen(["cat"], stdin=reader, stdout=subprocess.PIPE, text=True)
+    os.close(reader)
+    stream = devserver.Stream(
+        "worker", process, tmp_path / "worker.log", lambda *a: shown.append(a)
+    )
+    stream.thread.join(timeout=10)
+    process.wait(timeout=10)
+    assert shown == [
+        ("worker", "22:15:26 INFO celery.app.trace Task runs.execute[85be] succeeded in 1s"),
+        ("worker", "22:15:27 ERROR celery.app.trace Task runs.reap[85bf] raised: boom"),
+        ("worker", "Traceback (most recent call last):"),
+        ("worker", " -------------- celery@vm v5.7.0 (collider)"),
+    ]
+    assert (tmp_path / "worker.log").read_text().splitlines() == lines
