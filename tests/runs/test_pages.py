@@ -297,3 +297,20 @@ def test_sync_twice_shows_the_running_one(client_as, manager):
     page = client.post("/projects/demo/sync/", headers={"HX-Request": "true"})
     assert "already queued or running" in page.content.decode()
     assert Run.objects.filter(subject_type=ContentType.objects.get_for_model(project)).count() == 1
+
+
+def test_the_runs_list_shows_a_runs_status_as_it_changes(client_as, manager):
+    """A finished run's row is kept rendered (its status is in the cache key); a row of a
+    run that is still going is rendered every time."""
+    run = _run(manager, status=RunStatus.RUNNING)
+    client = client_as(manager)
+    row = re.compile(rf"#{run.pk}</a>.*?</tr>", re.S)
+    assert "Running" in row.search(client.get("/runs/").content.decode()).group()
+    assert run_finish(run=run, status=RunStatus.FAILED, error="boom")
+    assert "Failed" in row.search(client.get("/runs/").content.decode()).group()
+    assert "Failed" in row.search(client.get("/runs/").content.decode()).group()  # cached
+    # Another run, with another creation time, never gets this one's row.
+    other = _run(manager, status=RunStatus.SUCCEEDED, kind="test.counted")
+    page = client.get("/runs/").content.decode()
+    other_row = re.compile(rf"#{other.pk}</a>.*?</tr>", re.S).search(page).group()
+    assert "Succeeded" in other_row
