@@ -2,7 +2,6 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -15,7 +14,7 @@ from releases.models import (
     Release,
     ReleaseStatus,
 )
-from runs.models import Run, RunStatus
+from runs.models import RunStatus
 from runs.selectors import run_latest_for
 
 
@@ -43,11 +42,7 @@ def project_refs(*, project: Project):
 
 
 def project_latest_sync(*, project: Project):
-    return run_latest_for(
-        subject_type=ContentType.objects.get_for_model(Project),
-        subject_id=project.pk,
-        kind="project.sync",
-    )
+    return run_latest_for(subject=project, kind="project.sync")
 
 
 def project_sync_problem(*, project: Project) -> str | None:
@@ -104,17 +99,9 @@ def release_get(*, release_id: int):
     )
 
 
-def release_latest_run(*, release, kinds=("release.prepare", "release.validate", "release.ship")):
-    return (
-        Run.objects.filter(
-            subject_type=ContentType.objects.get_for_model(Release),
-            subject_id=str(release.pk),
-            kind__in=kinds,
-        )
-        .select_related("requested_by")
-        .order_by("-created_at", "-id")
-        .first()
-    )
+def release_latest_run(*, release):
+    """The newest run about the release (prepare, validate, ship, …): its page shows it."""
+    return run_latest_for(subject=release)
 
 
 def project_releases(*, project: Project):

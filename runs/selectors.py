@@ -1,6 +1,7 @@
 import hashlib
 from datetime import UTC
 
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -155,10 +156,11 @@ def run_cancel_requested(*, run_id: int) -> bool:
     return Run.objects.filter(pk=run_id, cancel_requested_at__isnull=False).exists()
 
 
-def run_latest_for(*, subject_type, subject_id, kind: str) -> Run | None:
-    return (
-        Run.objects.filter(subject_type=subject_type, subject_id=str(subject_id), kind=kind)
-        .select_related("requested_by")
-        .order_by("-created_at", "-id")
-        .first()
+def run_latest_for(*, subject, kind: str | None = None) -> Run | None:
+    """The newest run about `subject` (of `kind`, or of any kind): the one its page shows."""
+    runs = Run.objects.filter(
+        subject_type=ContentType.objects.get_for_model(subject), subject_id=str(subject.pk)
     )
+    if kind:
+        runs = runs.filter(kind=kind)
+    return runs.select_related("requested_by").order_by("-created_at", "-id").first()
