@@ -87,8 +87,9 @@ def project_create(
     cadence_days: dict | None = None,
     install_defaults: bool = True,
 ) -> Project:
-    """A new project starts with the default checklist templates and quality gates
-    (`checklists.defaults`) unless `install_defaults` is off, and with its first sync run,
+    """A new project starts with what the apps' project hooks give it (the default
+    checklist templates, the default quality gates: `releases.policy`) unless
+    `install_defaults` is off, and with its first sync run,
     written in the same transaction and dispatched on commit: until a sync has finished
     nothing can be proposed for it (`project_sync_problem`), so nobody should have to
     press Sync first."""
