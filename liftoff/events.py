@@ -56,10 +56,6 @@ class Event:
     actor: object = None
     at: datetime = field(default_factory=timezone.now)
 
-    @property
-    def subject_label(self) -> str:
-        return f"{type(self.subject).__name__.lower()}:{getattr(self.subject, 'pk', '')}"
-
 
 Handler = Callable[[Event], None]
 _HANDLERS: dict[str, list[Handler]] = defaultdict(list)

@@ -56,10 +56,6 @@ def register_project_hook(name: str, fn: Callable) -> None:
     _PROJECT_HOOKS[name] = fn
 
 
-def registered_blockers() -> list[str]:
-    return list(_BLOCKERS)
-
-
 def _own_blockers(release, to: str) -> list[str]:
     """What the release itself lacks for a phase (its git work)."""
     missing = []
