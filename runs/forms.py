@@ -17,4 +17,9 @@ class RunFilterForm(forms.Form):
         self.fields["kind"].choices = [("", "Any kind")] + [
             (k.name, k.label) for k in registered_kinds()
         ]
+        # `scopes` may be a minute old (run_scopes): a scope asked for (a run's scope link)
+        # is offered even before the list knows it, and simply finds no runs if it has none.
+        asked = self.data.get("scope", "") if self.is_bound else ""
+        if asked and asked not in scopes:
+            scopes = sorted([*scopes, asked])
         self.fields["scope"].choices = [("", "Any scope")] + [(s, s) for s in scopes]

@@ -51,7 +51,7 @@ def run_index(request):
 
 @role_required(*READ_ROLES)
 def run_detail(request, run_id: int):
-    run = run_get(run_id=run_id)
+    run = run_get_for_progress(run_id=run_id)
     return render(request, "runs/detail.html", progress_context(run))
 
 
@@ -94,7 +94,7 @@ def run_cancel_view(request, run_id: int):
         messages.error(request, exc.summary())
     else:
         messages.success(request, f"Cancelling run #{run.pk}.")
-    return _after_action(request, run_get(run_id=run.pk))
+    return _after_action(request, run_get_for_progress(run_id=run.pk))
 
 
 @role_required(Role.RELEASE_MANAGER)
@@ -107,4 +107,4 @@ def run_retry_view(request, run_id: int):
         messages.error(request, exc.summary())
         return _after_action(request, run)
     messages.success(request, f"Run #{new.pk} retries run #{run.pk}.")
-    return _after_action(request, run_get(run_id=new.pk))
+    return _after_action(request, run_get_for_progress(run_id=new.pk))

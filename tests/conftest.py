@@ -11,6 +11,7 @@ from pathlib import Path
 import git
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 
 from liftoff.roles import Role
 from tests.factories import PASSWORD, UserFactory
@@ -210,6 +211,13 @@ def _isolated_git_home(tmp_path_factory, monkeypatch):
     home.mkdir(exist_ok=True)
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / "gitconfig"))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: what a page keeps for a few seconds (the
+    workers' last heartbeat, the runs' scopes, rendered rows) must not leak between tests."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)
