@@ -157,6 +157,18 @@ def run_list(*, kind: str = "", status: str = "", scope: str = ""):
     return runs.order_by("-created_at", "-id")
 
 
+def run_rows_version(*, runs) -> str:
+    """A digest of what the /runs/ rows of `runs` (a page of `run_list`) show, from one
+    narrow query: the page keeps its rendered table under it. A row shows a run's kind,
+    scope, who asked, when, its status and (once it is final) how long it took; all but
+    the status are written when the run is created or reaches its final status, so each
+    run's id, status and creation time are enough. Empty if there are no rows."""
+    rows = list(runs.values_list("pk", "status", "created_at"))
+    if not rows:
+        return ""
+    return hashlib.blake2b(repr(rows).encode(), digest_size=8).hexdigest()
+
+
 SCOPES_CACHE_KEY = "liftoff:run-scopes"
 SCOPES_CACHE_SECONDS = 60
 

@@ -286,8 +286,11 @@ def test_runs_list_makes_constant_queries(client_as, manager, django_assert_max_
     for count in (3, 30):
         while Run.objects.count() < count:
             _run(manager)
-        # The session, the user and their roles, the count and the page of runs: the
-        # scopes and the workers' heartbeat are kept from the first view.
+        # The session, the user and their roles, the count, the rows' version and (the
+        # rows changed) the page of runs: the scopes and the heartbeat are kept.
+        with django_assert_max_num_queries(6):
+            assert client.get("/runs/").status_code == 200
+        # Nothing changed: the rows come from the cache, without the page of runs.
         with django_assert_max_num_queries(5):
             assert client.get("/runs/").status_code == 200
 
@@ -315,8 +318,8 @@ def test_sync_twice_shows_the_running_one(client_as, manager):
 
 
 def test_the_runs_list_shows_a_runs_status_as_it_changes(client_as, manager):
-    """A finished run's row is kept rendered (its status is in the cache key); a row of a
-    run that is still going is rendered every time."""
+    """The rows are kept rendered under their version (each run's id, status and creation
+    time): a run whose status changes renders them anew."""
     run = _run(manager, status=RunStatus.RUNNING)
     client = client_as(manager)
     row = re.compile(rf"#{run.pk}</a>.*?</tr>", re.S)
