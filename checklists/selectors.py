@@ -18,7 +18,7 @@ from checklists.models import (
     ItemResult,
     Phase,
 )
-from releases.policy import memoized
+from releases.policy import Blocker, memoized
 
 # What must be complete before a release moves to a phase: the required items of the
 # checklists of these phases.
@@ -109,7 +109,7 @@ def checklist_get(*, checklist_id: int) -> Checklist:
 # --- Enforcement ------------------------------------------------------------------------
 
 
-def checklist_blockers(release, to: str) -> list[str]:
+def checklist_blockers(release, to: str) -> list[Blocker]:
     """The release policy's checklist blocker: open required items of the phases before
     `to`, and failed or blocked scenarios."""
     phases = PHASES_REQUIRED_BEFORE.get(to)
@@ -129,11 +129,12 @@ def checklist_blockers(release, to: str) -> list[str]:
                     ItemResult.BLOCKED,
                 }:
                     verdict = "failed" if item.result == ItemResult.FAIL else "is blocked"
-                    missing.append(f"{where} {verdict}.")
+                    text = f"{where} {verdict}."
                 elif item.kind == ItemKind.SCENARIO:
-                    missing.append(f"{where} has no test result.")
+                    text = f"{where} has no test result."
                 else:
-                    missing.append(f"{where} is not ticked.")
+                    text = f"{where} is not ticked."
+                missing.append(Blocker(text, anchor=f"item-{item.pk}"))
     return missing
 
 

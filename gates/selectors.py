@@ -21,7 +21,13 @@ from gates.models import (
 )
 from liftoff.roles import ROLE_LABELS, Role, has_role, user_roles
 from releases.models import Release, ReleaseStatus
-from releases.policy import memoized
+from releases.policy import (
+    MUST_ACT_APPROVER,
+    MUST_ACT_NOBODY,
+    MUST_ACT_RELEASE_MANAGER,
+    Blocker,
+    memoized,
+)
 from releases.selectors import release_closed_reason
 
 # The moves every active gate must be passed (or waived) for.
@@ -135,6 +141,17 @@ class GateView:
             return f"Gate “{gate.name}” failed: {self.result.reason}"
         return f"Gate “{gate.name}” failed: {self.value:g}, needs {gate.threshold_label}."
 
+    @property
+    def must_act(self) -> str:
+        """Who must act on this gate's blocker: an approver signs a manual gate; nobody can
+        measure one that could not be measured (an approver may waive it); the release
+        manager validates (again) or fixes what failed."""
+        if self.gate.kind == GateKind.MANUAL:
+            return MUST_ACT_APPROVER
+        if self.status == GateStatus.NOT_MEASURED:
+            return MUST_ACT_NOBODY
+        return MUST_ACT_RELEASE_MANAGER
+
 
 def release_gates(*, release, gates=None, reports: bool = False) -> list[GateView]:
     """Each active gate of the release's project with its status (four queries, once per
@@ -198,12 +215,12 @@ def gate_get_by_id(*, gate_id: int) -> QualityGate:
 # --- Enforcement ---------------------------------------------------------------------
 
 
-def gate_blockers(release, to: str) -> list[str]:
+def gate_blockers(release, to: str) -> list[Blocker]:
     """The release policy's gate blocker: every active gate not passed or waived."""
     if to not in GATES_REQUIRED_BEFORE:
         return []
     return [
-        view.blocker
+        Blocker(view.blocker, who=view.must_act, anchor=f"gate-{release.pk}-{view.gate.pk}")
         for view in release_gates(release=release)
         if view.status not in {GateStatus.PASSED, GateStatus.WAIVED}
     ]
