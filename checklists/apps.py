@@ -8,12 +8,19 @@ class ChecklistsConfig(AppConfig):
     def ready(self):
         # Registering needs the app's models loaded, so these imports wait for ready().
         from checklists.selectors import checklist_blockers
-        from checklists.services import project_templates_install, release_checklists_create
+        from checklists.services import (
+            on_run_finished,
+            project_templates_install,
+            release_checklists_create,
+        )
         from checklists.views import release_checklists_context
+        from liftoff.events import subscribe
         from releases import policy
         from releases.sections import ReleaseSection, register_section
 
         policy.register_blocker("checklists", checklist_blockers)
+        # A succeeded Prepare or Ship run ticks the items that ask for what it did.
+        subscribe("run.finished", on_run_finished)
         policy.register_planned_hook(
             "checklists", lambda release: release_checklists_create(release=release)
         )

@@ -8,8 +8,9 @@ retrospective, the release security checklist and the compliance documents. They
 plain data: once installed, a project's admins edit them like any other template.
 
 Items are written in the template editor's line format (`checklists.services.parse_items`):
-`[test]` marks a manual test scenario, `[optional]` an item that does not block, and the
-text after ` | ` is the item's description.
+`[test]` marks a manual test scenario, `[optional]` an item that does not block,
+`[auto:tag]` an item Liftoff ticks itself when its run has done it (here: the ship run's
+tag), and the text after ` | ` is the item's description.
 """
 
 DEFAULT_TEMPLATES = [
@@ -83,7 +84,7 @@ Performance metrics normal""",
         "description": "The production deployment ritual, in order.",
         "items": """\
 Final alignment check | Every gate passed or waived, staging checklist complete
-Release tag created | Annotated tag with the codename, pushed
+[auto:tag] Release tag created | Annotated tag with the codename, pushed
 Deployed to production
 Deployment verified | Health checks of every mode answer""",
     },

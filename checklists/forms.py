@@ -31,3 +31,14 @@ class ItemUpdateForm(forms.Form):
             if name in data and (f"was_{name}" not in data or clean[name] != clean[f"was_{name}"]):
                 changes[name] = clean[name]
         return changes
+
+
+class CompleteAllForm(forms.Form):
+    """ "Mark all done": one optional note for the items it ticks."""
+
+    note = forms.CharField(
+        required=False,
+        strip=True,
+        max_length=2000,
+        help_text="Goes on every item it ticks that has no note yet.",
+    )

@@ -35,6 +35,16 @@ class ItemResult(models.TextChoices):
 RESULTS_DONE = frozenset({ItemResult.PASS, ItemResult.NOT_APPLICABLE})
 
 
+class AutoKey(models.TextChoices):
+    """Things Liftoff does itself: an item with one of these keys is ticked by Liftoff when
+    its run has done it (`checklists.services.LIFTOFF_DOES` says which run does what)."""
+
+    BRANCH = "branch", "Release branch created and pushed (Prepare)"
+    VERSION = "version", "Version bumped and committed (Prepare)"
+    NOTES = "notes", "Release notes drafted (Prepare)"
+    TAG = "tag", "Release tag created and pushed (Ship)"
+
+
 class ChecklistTemplate(models.Model):
     project = models.ForeignKey(
         "releases.Project", on_delete=models.CASCADE, related_name="checklist_templates"
@@ -64,6 +74,8 @@ class ChecklistTemplateItem(models.Model):
     description = models.TextField(blank=True)
     kind = models.CharField(max_length=10, choices=ItemKind.choices, default=ItemKind.CHECK)
     required = models.BooleanField(default=True)
+    # Something Liftoff does itself (blank: a person ticks it); copied to the release's items.
+    auto_key = models.CharField(max_length=20, choices=AutoKey.choices, blank=True)
 
     class Meta:
         ordering = ["order", "id"]
@@ -102,7 +114,10 @@ class ChecklistItem(models.Model):
     description = models.TextField(blank=True)
     kind = models.CharField(max_length=10, choices=ItemKind.choices, default=ItemKind.CHECK)
     required = models.BooleanField(default=True)
+    auto_key = models.CharField(max_length=20, choices=AutoKey.choices, blank=True)
     done = models.BooleanField(default=False)
+    # Ticked by Liftoff itself (its run did the thing); a person's tick or untick clears it.
+    ticked_by_liftoff = models.BooleanField(default=False)
     result = models.CharField(max_length=10, choices=ItemResult.choices, blank=True)
     note = models.TextField(blank=True)
     updated_by = models.ForeignKey(

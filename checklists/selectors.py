@@ -6,6 +6,7 @@ per release in one query each and grouped in Python.
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404
@@ -18,23 +19,102 @@ from checklists.models import (
     ItemResult,
     Phase,
 )
+from releases.models import RELEASE_PHASES, ReleaseStatus
 from releases.policy import Blocker, memoized
 
 # What must be complete before a release moves to a phase: the required items of the
 # checklists of these phases.
 PHASES_REQUIRED_BEFORE = {
-    "ready": [Phase.PREPARATION, Phase.VALIDATION, Phase.SECURITY],
-    "production": [Phase.PREPARATION, Phase.VALIDATION, Phase.SECURITY, Phase.STAGING],
+    ReleaseStatus.READY: [Phase.PREPARATION, Phase.VALIDATION, Phase.SECURITY],
+    ReleaseStatus.PRODUCTION: [Phase.PREPARATION, Phase.VALIDATION, Phase.SECURITY, Phase.STAGING],
+}
+
+# The release phases during which a checklist phase is worked on: the release page opens
+# those (the "current" checklists) and folds the others.
+PHASE_WORKED_IN = {
+    Phase.PREPARATION: {ReleaseStatus.PLANNED, ReleaseStatus.PREPARING},
+    Phase.VALIDATION: {ReleaseStatus.VALIDATING},
+    Phase.SECURITY: {ReleaseStatus.VALIDATING},  # it blocks `ready`, like validation
+    Phase.STAGING: {ReleaseStatus.READY, ReleaseStatus.STAGING},
+    Phase.PRODUCTION: {ReleaseStatus.PRODUCTION},
+    Phase.POST_RELEASE: {ReleaseStatus.RELEASED},
 }
 
 
+def _phase_position(phase: Phase) -> tuple:
+    """Checklist phases in the order they block the release's moves (then in the order
+    they are worked on): the security checklist blocks `ready`, so it comes with
+    validation, not after post-release as the Phase choices list it."""
+    blocks = [RELEASE_PHASES.index(to) for to, ps in PHASES_REQUIRED_BEFORE.items() if phase in ps]
+    worked = min(RELEASE_PHASES.index(s) for s in PHASE_WORKED_IN[phase])
+    return (min(blocks, default=len(RELEASE_PHASES)), worked, Phase.values.index(phase))
+
+
+PHASE_ORDER = sorted(Phase, key=_phase_position)
+
+
 # --- Checklists -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Required and optional items counted apart: optional ones never block, so a single
+    "30 of 48 done" would hide what still does."""
+
+    required_done: int = 0
+    required_total: int = 0
+    optional_done: int = 0
+    optional_total: int = 0
+
+    @classmethod
+    def of(cls, items) -> "Progress":
+        counts = [0, 0, 0, 0]
+        for item in items:
+            base = 0 if item.required else 2
+            counts[base + 1] += 1
+            counts[base] += item.is_complete
+        return cls(*counts)
+
+    def __add__(self, other: "Progress") -> "Progress":
+        return Progress(
+            self.required_done + other.required_done,
+            self.required_total + other.required_total,
+            self.optional_done + other.optional_done,
+            self.optional_total + other.optional_total,
+        )
+
+    @property
+    def required_open(self) -> int:
+        return self.required_total - self.required_done
+
+    @property
+    def label(self) -> str:
+        """ "12 of 30 required done · 4 of 18 optional" (each part only if it has items)."""
+        parts = []
+        if self.required_total or not self.optional_total:
+            parts.append(f"{self.required_done} of {self.required_total} required done")
+        if self.optional_total:
+            done = "" if parts else " done"
+            parts.append(f"{self.optional_done} of {self.optional_total} optional{done}")
+        return " · ".join(parts)
+
+    @property
+    def bar(self) -> tuple[int, int]:
+        """(value, max) of the progress bar: the required items, or the optional ones of a
+        list that has only those."""
+        if self.required_total or not self.optional_total:
+            return self.required_done, self.required_total
+        return self.optional_done, self.optional_total
 
 
 @dataclass
 class ChecklistView:
     checklist: Checklist
     items: list = field(default_factory=list)
+
+    @cached_property
+    def progress(self) -> Progress:
+        return Progress.of(self.items)
 
     @property
     def done(self) -> int:
@@ -49,6 +129,11 @@ class ChecklistView:
         return round(100 * self.done / self.total) if self.total else 100
 
     @property
+    def open_checks(self) -> int:
+        """Check items "Mark all done" would tick."""
+        return sum(1 for i in self.items if i.kind == ItemKind.CHECK and not i.done)
+
+    @property
     def version(self) -> int:
         """When an item last changed (µs): item changes of a release are serialised on
         its row, so a later state always has a higher version. The page uses it to keep a
@@ -61,6 +146,18 @@ class ChecklistView:
 class PhaseView:
     phase: Phase
     checklists: list = field(default_factory=list)
+    # Worked on in the release's phase now: the page shows it first, unfolded.
+    current: bool = False
+    # A phase worked on earlier whose required items are still open (they block).
+    overdue: bool = False
+
+    @property
+    def progress(self) -> Progress:
+        return sum((c.progress for c in self.checklists), Progress())
+
+    @property
+    def unfolded(self) -> bool:
+        return self.current or self.overdue
 
     @property
     def done(self) -> int:
@@ -76,8 +173,9 @@ class PhaseView:
 
 
 def release_checklists(*, release) -> list[PhaseView]:
-    """The release's checklists grouped by phase, in phase order (two queries, once per
-    page inside a policy snapshot)."""
+    """The release's checklists grouped by phase, in the order the phases block the
+    release (`PHASE_ORDER`), each saying whether it is worked on now. Two queries, once
+    per page inside a policy snapshot."""
     return memoized(("checklists", release.pk), lambda: _release_checklists(release))
 
 
@@ -87,11 +185,16 @@ def _release_checklists(release) -> list[PhaseView]:
     by_checklist = defaultdict(list)
     for item in items:
         by_checklist[item.checklist_id].append(item)
-    phases = {p: PhaseView(phase=Phase(p)) for p in Phase.values}
+    phases = {p: PhaseView(phase=p) for p in PHASE_ORDER}
     for checklist in checklists:
         phases[checklist.phase].checklists.append(
             ChecklistView(checklist=checklist, items=by_checklist[checklist.pk])
         )
+    now = RELEASE_PHASES.index(release.status) if release.status in RELEASE_PHASES else None
+    for view in phases.values():
+        view.current = release.status in PHASE_WORKED_IN[view.phase]
+        last_worked = max(RELEASE_PHASES.index(s) for s in PHASE_WORKED_IN[view.phase])
+        view.overdue = now is not None and last_worked < now and view.progress.required_open > 0
     return [view for view in phases.values() if view.checklists]
 
 
@@ -138,18 +241,26 @@ def checklist_blockers(release, to: str) -> list[Blocker]:
     return missing
 
 
-def releases_checklist_progress(*, release_ids) -> dict[int, tuple[int, int]]:
-    """(done, total) of every listed release's checklist items, in one query (the
-    approvals page and the dashboard show it beside each release)."""
+def releases_checklist_progress(*, release_ids) -> dict[int, Progress]:
+    """The checklist `Progress` (required and optional apart) of every listed release, in
+    one query (the approvals page and the dashboard show it beside each release)."""
     complete = Q(kind=ItemKind.CHECK, done=True) | Q(
         kind=ItemKind.SCENARIO, result__in=list(RESULTS_DONE)
     )
+    required, optional = Q(required=True), Q(required=False)
     rows = (
         ChecklistItem.objects.filter(release_id__in=list(release_ids))
         .values("release_id")
-        .annotate(total=Count("id"), done=Count("id", filter=complete))
+        .annotate(
+            required_done=Count("id", filter=required & complete),
+            required_total=Count("id", filter=required),
+            optional_done=Count("id", filter=optional & complete),
+            optional_total=Count("id", filter=optional),
+        )
+        .order_by()
     )
-    return {row["release_id"]: (row["done"], row["total"]) for row in rows}
+    counts = ("required_done", "required_total", "optional_done", "optional_total")
+    return {row["release_id"]: Progress(**{c: row[c] for c in counts}) for row in rows}
 
 
 # --- Project configuration --------------------------------------------------------------

@@ -25,9 +25,25 @@ class ChecklistItemSerializer(serializers.Serializer):
     updated_by = serializers.CharField(source="updated_by.username", allow_null=True, default=None)
     updated_at = serializers.DateTimeField(allow_null=True)
     complete = serializers.BooleanField(source="is_complete")
+    auto_key = serializers.CharField(
+        help_text="What Liftoff does itself that ticks this item: branch, version, notes, "
+        "tag, or empty (a person ticks it)."
+    )
+    ticked_by_liftoff = serializers.BooleanField(
+        help_text="Ticked by Liftoff itself when its run did the thing (updated_by is null)."
+    )
 
 
-class ChecklistSerializer(serializers.Serializer):
+class ProgressFields(serializers.Serializer):
+    """Required and optional items counted apart (`checklists.selectors.Progress`)."""
+
+    required_done = serializers.IntegerField(source="progress.required_done")
+    required_total = serializers.IntegerField(source="progress.required_total")
+    optional_done = serializers.IntegerField(source="progress.optional_done")
+    optional_total = serializers.IntegerField(source="progress.optional_total")
+
+
+class ChecklistSerializer(ProgressFields):
     """A `checklists.selectors.ChecklistView`."""
 
     id = serializers.IntegerField(source="checklist.id")
@@ -39,7 +55,7 @@ class ChecklistSerializer(serializers.Serializer):
     items = ChecklistItemSerializer(many=True)
 
 
-class PhaseSerializer(serializers.Serializer):
+class PhaseSerializer(ProgressFields):
     """A `checklists.selectors.PhaseView`."""
 
     phase = serializers.CharField(source="phase.value")

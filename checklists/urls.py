@@ -14,6 +14,11 @@ urlpatterns = [
     # A release's checklists.
     path("checklist-items/<int:item_id>/", views.item_update, name="item-update"),
     path("checklists/<int:checklist_id>/", views.checklist_fragment, name="checklist"),
+    path(
+        "checklists/<int:checklist_id>/complete/",
+        views.checklist_complete,
+        name="checklist-complete",
+    ),
     # Project configuration (admins).
     path("projects/<slug:slug>/checklists/", config_views.template_index, name="template-index"),
     path("projects/<slug:slug>/checklists/new/", config_views.template_edit, name="template-new"),

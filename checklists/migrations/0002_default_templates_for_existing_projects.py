@@ -24,8 +24,13 @@ def install(apps, schema_editor):
                 project=project, phase=spec["phase"], name=spec["name"],
                 description=spec["description"], order=order,
             )
+            # Only the fields this migration's model has (later ones add auto_key).
             TemplateItem.objects.bulk_create(
-                TemplateItem(template=template, order=i, **item)
+                TemplateItem(
+                    template=template,
+                    order=i,
+                    **{k: item[k] for k in ("title", "description", "kind", "required")},
+                )
                 for i, item in enumerate(parse_items(spec["items"]))
             )
         if not Gate.objects.filter(project=project).exists():

@@ -60,14 +60,14 @@ def test_a_manager_ticks_an_item_in_place(
     assert axe_violations(page) == []
     page.evaluate("window.liftoffNoReload = true")
     checklist = page.locator(f"#checklist-{item.checklist_id}")
-    assert "0 of 7 done" in checklist.inner_text()
+    assert "0 of 7 required done" in checklist.inner_text()
     checklist.get_by_label("Vision alignment", exact=True).click()
     checklist.get_by_text("ticked by manager-user").wait_for()
     # Swapped in place: the page (and the marker on window) survived.
     assert page.evaluate("window.liftoffNoReload") is True
-    assert "1 of 7 done" in checklist.inner_text()
+    assert "1 of 7 required done" in checklist.inner_text()
     assert checklist.get_by_label("Pre-release checklist progress").get_attribute("value") == "1"
-    assert "1 of 7 done" in page.locator("#phase-preparation-progress").inner_text()
+    assert "1 of 7 required done" in page.locator("#phase-preparation-progress").inner_text()
     assert checklist.get_by_label("Vision alignment", exact=True).is_checked()
     item.refresh_from_db()
     assert item.done and item.updated_by == manager
@@ -135,7 +135,7 @@ def test_three_quick_ticks_in_one_checklist_are_all_kept_and_shown(
     for title in titles:  # one after another, without waiting for the answers
         checklist.get_by_label(title, exact=True).click()
     page.wait_for_function(
-        "id => document.getElementById(id).innerText.includes('3 of 7 done')",
+        "id => document.getElementById(id).innerText.includes('3 of 7 required done')",
         arg=f"checklist-{item.checklist_id}",
         timeout=10_000,
     )

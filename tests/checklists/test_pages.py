@@ -138,7 +138,7 @@ def test_a_manager_ticks_in_place_and_it_is_audited(client_as, project, manager)
     # version of the state it shows.
     assert fragment.lstrip().startswith('<div class="checklist-body" data-version="')
     assert "ticked by manager-user" in fragment
-    assert "1 of 7 done" in fragment
+    assert "1 of 7 required done" in fragment
     # The phase's progress is swapped out of band.
     assert 'id="phase-preparation-progress" class="progress-label" hx-swap-oob="true"' in fragment
     item.refresh_from_db()
@@ -169,7 +169,11 @@ def test_a_scenario_gets_a_result_and_a_note(client_as, project, manager):
             headers=HTMX,
         )
     )
-    assert '<option value="blocked" selected>' in fragment
+    assert (
+        'name="result" value="blocked" class="button small result-button result-button-blocked"'
+        ' aria-pressed="true"'
+    ) in fragment
+    assert fragment.count('aria-pressed="true"') == 1
     assert "blocked by manager-user" in fragment
     assert 'value="Staging is down"' in fragment
     scenario.refresh_from_db()
@@ -249,10 +253,10 @@ def test_two_sessions_tick_different_items_of_one_checklist_at_once(make_user):
         second_user,
     )
     # Whichever finished last saw both; each session's next look shows both.
-    assert any("2 of 7 done" in _text(r) for r in responses.values())
+    assert any("2 of 7 required done" in _text(r) for r in responses.values())
     for c in clients:
         fragment = _text(c.get(f"/checklists/{one.checklist_id}/", headers=HTMX))
-        assert "2 of 7 done" in fragment
+        assert "2 of 7 required done" in fragment
         assert "ticked by first" in fragment and "ticked by second" in fragment
     # Then each ticks a second item from its now stale page: both kept, both responses show all.
     three, four = _check_item(release, 2), _check_item(release, 3)
@@ -261,7 +265,7 @@ def test_two_sessions_tick_different_items_of_one_checklist_at_once(make_user):
             f"/checklist-items/{item.pk}/", {"done": "1", "was_done": "0"}, headers=HTMX
         )
         assert "ticked by" in _text(response)
-    assert "4 of 7 done" in _text(response)
+    assert "4 of 7 required done" in _text(response)
     assert ChecklistItem.objects.filter(checklist_id=one.checklist_id, done=True).count() == 4
 
 

@@ -233,7 +233,7 @@ def test_approvals_page_lists_what_waits_with_evidence_and_acts(
     page = _text(client.get("/approvals/"))
     assert "Svc v1.0.0 “Orion”" in page
     assert f"<code>{HEAD[:10]}</code>" in page
-    assert "0 of " in page and "items done" in page
+    assert "0 of " in page and "required done" in page
     for name in ["Security review", "Documentation complete", "Test coverage"]:
         assert name in page
     assert "Measured <strong>70 %</strong>, needs ≥ 90 %" in page
