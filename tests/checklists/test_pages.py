@@ -296,11 +296,18 @@ def _grow(release, project, people, size):
             kind=ItemKind.SCENARIO if i % 2 else ItemKind.CHECK,
             result="pass" if i % 2 else "",
             done=True,
-            updated_by=people[i % len(people)],
+            # Optional ones, and checks ticked by Liftoff itself, counted and shown apart.
+            required=i % 3 != 0,
+            auto_key="tag" if i % 4 == 0 else "",
+            ticked_by_liftoff=i % 4 == 0,
+            updated_by=None if i % 4 == 0 else people[i % len(people)],
             updated_at=timezone.now(),
         )
         for i in range(size)
     )
+    # And an open check in a folded phase ("Mark all done" shows for it).
+    folded = Checklist.objects.create(release=release, phase="post_release", name=f"Later {size}")
+    ChecklistItem.objects.create(checklist=folded, release=release, title=f"Later item {size}")
     for i in range(size):
         gate = gate_save(
             actor=None,
@@ -338,6 +345,7 @@ def test_release_page_makes_constant_queries(
         ):
             response = client.get(url)
         assert f"Item {size}-{size - 1}" in _text(response)
+        assert f"Later item {size}" in _text(response) and "ticked by Liftoff" in _text(response)
         assert f"Gate {size}-{size - 1}" in _text(response)
         counts.append(len(captured))
     assert counts[0] == counts[1]
