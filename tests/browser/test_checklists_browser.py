@@ -75,8 +75,11 @@ def test_a_manager_ticks_an_item_in_place(
     # A scenario's result, chosen in place too.
     scenario = ChecklistItem.objects.filter(release=release, kind="scenario").first()
     box = page.locator(f"#checklist-{scenario.checklist_id}")
-    box.get_by_label(scenario.title, exact=True).select_option("pass")
+    row = box.locator(f"#item-{scenario.pk}")
+    row.get_by_role("group", name=scenario.title).get_by_role("button", name="Pass").click()
     box.get_by_text("pass by manager-user").wait_for()
+    assert row.get_by_role("button", name="Pass").get_attribute("aria-pressed") == "true"
+    assert row.get_by_role("button", name="Fail").get_attribute("aria-pressed") == "false"
     assert page.evaluate("window.liftoffNoReload") is True
     assert axe_violations(page) == []
     page.emulate_media(color_scheme="dark")
@@ -143,3 +146,62 @@ def test_three_quick_ticks_in_one_checklist_are_all_kept_and_shown(
         assert checklist.get_by_label(title, exact=True).is_checked()
     done = ChecklistItem.objects.filter(release=release, title__in=titles, done=True)
     assert done.count() == 3
+
+
+def test_the_release_page_opens_what_is_worked_on_now_and_marks_a_checklist_done(
+    page, live_server, login_page, manager, release, csp_errors
+):
+    pre = release.checklists.get(name="Pre-release checklist")
+    first = ChecklistItem.objects.filter(release=release, kind="scenario").order_by("pk")[0]
+    login_page(manager)
+    page.goto(f"{live_server.url}/releases/{release.pk}/")
+    page.evaluate(
+        "window.liftoffNoReload = true; window.releaseChanged = 0;"
+        "document.body.addEventListener('liftoff:release-changed',"
+        " () => { window.releaseChanged += 1; });"
+    )
+    # Validation and security are worked on now: open, first. The later phases are folded
+    # with their counts; one click unfolds them.
+    phases = page.locator("#release-checklists .phase-checklists")
+    assert phases.nth(0).get_attribute("id") == "phase-validation"
+    assert phases.nth(1).get_attribute("id") == "phase-security"
+    staging = page.locator("#phase-staging")
+    assert "0 of 6 required done" in staging.locator("summary").inner_text()
+    assert not staging.get_by_label("Security controls active", exact=True).is_visible()
+    staging.locator("summary").click()
+    assert staging.get_by_label("Security controls active", exact=True).is_visible()
+    assert axe_violations(page) == []
+
+    # A few Tab stops: the jump link to validation, then the checklist's name, then Pass.
+    page.get_by_role("navigation", name="Checklist phases").get_by_role(
+        "link", name="Validation"
+    ).focus()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    focused = page.evaluate("[document.activeElement.textContent, document.activeElement.value]")
+    assert focused == ["Pass", "pass"]
+    page.keyboard.press("Enter")
+    page.locator(f"#item-{first.pk}").get_by_text("pass by manager-user").wait_for()
+
+    # Mark all done, with one note, in place.
+    checklist = page.locator(f"#checklist-{pre.pk}")
+    checklist.get_by_label("Note for the items it ticks (optional)").fill(
+        "Reviewed in the go/no-go"
+    )
+    checklist.get_by_role("button", name="Mark all done in “Pre-release checklist”").click()
+    checklist.get_by_text("7 of 7 required done").wait_for()
+    page.get_by_text("Marked 7 items of “Pre-release checklist” done.").wait_for()
+    assert page.evaluate("window.liftoffNoReload") is True
+    assert page.evaluate("window.releaseChanged") == 2  # the result, then mark all done
+    assert checklist.get_by_label("Vision alignment", exact=True).is_checked()
+    assert (
+        checklist.get_by_role("button", name="Mark all done in “Pre-release checklist”").count()
+        == 0
+    )
+    notes = set(pre.items.values_list("note", flat=True))
+    assert notes == {"Reviewed in the go/no-go"} and not pre.items.filter(done=False).exists()
+    assert axe_violations(page) == []
+    page.emulate_media(color_scheme="dark")
+    assert axe_violations(page) == []
+    assert csp_errors == []
