@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 
 from checklists.config_forms import ChecklistTemplateForm
-from checklists.models import Phase
+from checklists.models import AutoKey, Phase
 from checklists.selectors import project_templates
 from checklists.services import checklist_template_delete, checklist_template_save, items_as_text
 from liftoff.errors import DomainError
@@ -71,7 +71,7 @@ def template_edit(request, slug: str, template_id: int | None = None):
         )
         if saved:
             return redirect("checklists:template-index", slug=project.slug)
-    context = {"project": project, "template": template}
+    context = {"project": project, "template": template, "auto_keys": AutoKey.choices}
     return _form_page(request, "config_template_form.html", context, form)
 
 

@@ -71,6 +71,16 @@
       event.detail.shouldSwap = false;
     }
   });
+  // A link to a folded section, or to something in one (a checklist phase, a blocker's
+  // item), unfolds it: a <details> stays closed when its target is the details itself.
+  function revealTarget() {
+    var id = decodeURIComponent(location.hash.slice(1));
+    for (var el = id && document.getElementById(id); el; el = el.parentElement) {
+      if (el.tagName === "DETAILS") el.open = true;
+    }
+  }
+  window.addEventListener("hashchange", revealTarget);
+  document.addEventListener("DOMContentLoaded", revealTarget);
   document.addEventListener("htmx:sendError", function () {
     showToast("The server could not be reached. Check your connection and try again.", "error");
   });

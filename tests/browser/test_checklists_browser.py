@@ -170,6 +170,14 @@ def test_the_release_page_opens_what_is_worked_on_now_and_marks_a_checklist_done
     assert not staging.get_by_label("Security controls active", exact=True).is_visible()
     staging.locator("summary").click()
     assert staging.get_by_label("Security controls active", exact=True).is_visible()
+    # The jump link to a folded phase unfolds it.
+    production = page.locator("#phase-production")
+    assert production.get_attribute("open") is None
+    page.get_by_role("navigation", name="Checklist phases").get_by_role(
+        "link", name="Production"
+    ).click()
+    assert production.get_attribute("open") == ""
+    assert production.get_by_label("Deployment verified", exact=True).is_visible()
     assert axe_violations(page) == []
 
     # A few Tab stops: the jump link to validation, then the checklist's name, then Pass.
