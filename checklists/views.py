@@ -11,6 +11,7 @@ Every htmx answer to a change carries `HX-Trigger: liftoff:release-changed`
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -114,7 +115,7 @@ def checklist_complete(request, checklist_id: int):
     """ "Mark all done": every open check item of the checklist, with one optional note."""
     checklist = checklist_get(checklist_id=checklist_id)
     form = CompleteAllForm(request.POST)
-    ticked, error = [], None
+    ticked = []
     if form.is_valid():
         try:
             ticked = checklist_complete_all(
@@ -126,9 +127,16 @@ def checklist_complete(request, checklist_id: int):
         error = " ".join([*form.non_field_errors(), *form.errors.get("note", [])])
         messages.error(request, f"“{checklist.name}” was not marked done: {error}")
     elif ticked:
-        messages.success(request, f"Marked {len(ticked)} items of “{checklist.name}” done.")
+        items = f"{len(ticked)} item{pluralize(len(ticked))}"
+        messages.success(request, f"Marked {items} of “{checklist.name}” done.")
     else:
         messages.info(request, f"Every check of “{checklist.name}” was done already.")
+    # The form goes back only with its errors (and what was typed); after a success the
+    # note field is empty again.
     return _changed_answer(
-        request, checklist, checklist.release, changed=bool(ticked), complete_form=form
+        request,
+        checklist,
+        checklist.release,
+        changed=bool(ticked),
+        complete_form=form if form.errors else None,
     )
