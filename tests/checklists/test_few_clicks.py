@@ -10,6 +10,7 @@ from importlib import import_module
 import pytest
 from django.apps import apps
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from checklists.models import ChecklistItem, ChecklistTemplate, ItemKind
 from checklists.selectors import PHASE_ORDER, releases_checklist_progress
@@ -469,3 +470,36 @@ def test_the_service_refuses_mark_all_done_to_other_roles(project, manager, stak
             checklist=_checklist(release, "Pre-release checklist"), actor=stakeholder
         )
     assert not ChecklistItem.objects.filter(release=release, done=True).exists()
+
+
+def test_a_checklist_and_a_tick_answer_in_constant_queries(
+    client_as, project, manager, django_assert_max_num_queries
+):
+    release = _release(project, manager)
+    pre = _checklist(release, "Pre-release checklist")
+    client = client_as(manager)
+    client.get(f"/checklists/{pre.pk}/", headers=HTMX)  # what a page keeps a few seconds
+    counts = []
+    for size in (2, 20):
+        ChecklistItem.objects.bulk_create(
+            ChecklistItem(
+                checklist=pre,
+                release=release,
+                order=100 + i,
+                title=f"Extra {size}-{i}",
+                required=i % 2 == 0,
+                auto_key="tag" if i % 3 == 0 else "",
+            )
+            for i in range(size)
+        )
+        item = pre.items.filter(done=False).order_by("pk").first()
+        with CaptureQueriesContext(connection) as read:
+            page = _text(client.get(f"/checklists/{pre.pk}/", headers=HTMX))
+        assert f"Extra {size}-{size - 1}" in page
+        with (
+            django_assert_max_num_queries(25),
+            CaptureQueriesContext(connection) as tick,
+        ):
+            client.post(f"/checklist-items/{item.pk}/", {"done": "1"}, headers=HTMX)
+        counts.append((len(read), len(tick)))
+    assert counts[0] == counts[1]
