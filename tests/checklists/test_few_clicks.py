@@ -102,6 +102,11 @@ def test_the_phases_worked_on_now_come_first_and_the_others_are_folded(client_as
     summary = folded[: folded.index("</summary>")]
     assert "Staging" in summary and "0 of 6 required done" in summary
     assert '<span id="checklists-now"></span>' in page
+    assert "{#" not in page and "#}" not in page  # no template comment shown as text
+    full = _text(
+        client_as(manager).get(f"/checklists/{_checklist(release, 'Oracle mode validation').pk}/")
+    )
+    assert "{#" not in full and "#}" not in full
     # The jump links name every phase, in the page's order.
     nav = page[page.index('aria-label="Checklist phases"') :]
     nav = nav[: nav.index("</nav>")]
