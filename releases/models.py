@@ -100,6 +100,15 @@ RELEASE_TRANSITIONS: dict[str, set[str]] = {
     ReleaseStatus.CANCELLED: set(),
     ReleaseStatus.ROLLED_BACK: set(),
 }
+# The phase each phase moves forward to; the other moves go back, or out.
+RELEASE_NEXT_PHASE: dict[str, str] = {
+    ReleaseStatus.PLANNED: ReleaseStatus.PREPARING,
+    ReleaseStatus.PREPARING: ReleaseStatus.VALIDATING,
+    ReleaseStatus.VALIDATING: ReleaseStatus.READY,
+    ReleaseStatus.READY: ReleaseStatus.STAGING,
+    ReleaseStatus.STAGING: ReleaseStatus.PRODUCTION,
+    ReleaseStatus.PRODUCTION: ReleaseStatus.RELEASED,
+}
 RELEASE_FINAL_STATES = frozenset({ReleaseStatus.CANCELLED, ReleaseStatus.ROLLED_BACK})
 # Releases still on their way (the dashboard's "in flight", one live release at a time in
 # the demo).
