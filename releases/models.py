@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 
 
 def default_version_files():
@@ -36,6 +37,9 @@ class Project(models.Model):
 
     def __str__(self):
         return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("releases:project-detail", args=[self.slug])
 
 
 class ProjectRef(models.Model):
@@ -203,6 +207,9 @@ class Release(models.Model):
 
     def __str__(self):
         return f"{self.project.slug} v{self.version}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("releases:release-detail", args=[self.pk])
 
     @property
     def is_final(self) -> bool:

@@ -77,7 +77,7 @@ def _new_form(request, data=None):
         except Conflict as exc:
             context["waiting"] = {"project": project, "missing": exc.extra.get("missing", [])}
             if run := project_latest_sync(project=project):
-                context.update(progress_context(run))
+                context.update(progress_context(run, user=request.user))
     initial = {"project": project.slug if project else None}
     if proposal:
         initial.update(
@@ -204,7 +204,7 @@ def _detail_context(release, user):
         }
     )
     if run:
-        context.update(progress_context(run))
+        context.update(progress_context(run, user=user, compact=True))
     return context
 
 

@@ -12,7 +12,9 @@ from liftoff.roles import Role
 from releases.models import Release
 from releases.policy import project_created
 from runs.models import Run
+from runs.services import run_create, run_finish
 from tests.factories import ProjectFactory, ReleaseFactory
+from tests.runs import kinds  # noqa: F401 - registers the test kinds
 
 pytestmark = pytest.mark.django_db
 
@@ -135,3 +137,19 @@ def test_only_release_managers_are_asked_to_confirm(client_as, project, manager,
     assert response.status_code == 403
     assert Release.objects.get(pk=release.pk).status == "validating"
     assert client_as(manager).get(f"/releases/{release.pk}/confirm/nothing/").status_code == 404
+
+
+def test_a_run_that_ended_steps_aside_on_the_release_page(client_as, project, manager):
+    release = _release(project, manager, "preparing")
+    run = run_create(kind="test.slow", subject=release, scope="svc", requested_by=manager)
+    client = client_as(manager)
+    page = client.get(f"/releases/{release.pk}/").content.decode()
+    assert 'class="card run-progress"' in page and '"compact": "1"' in page  # polled in full
+    Run.objects.filter(pk=run.pk).update(status="running")
+    run.refresh_from_db()
+    assert run_finish(run=run, status="succeeded")
+    page = client.get(f"/releases/{release.pk}/").content.decode()
+    assert 'class="card run-progress"' not in page
+    assert f'<a href="/runs/{run.pk}/">Test slow #{run.pk}</a>' in page
+    # Its own page keeps everything.
+    assert 'class="card run-progress"' in client.get(f"/runs/{run.pk}/").content.decode()
