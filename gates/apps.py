@@ -8,12 +8,13 @@ class GatesConfig(AppConfig):
     def ready(self):
         # Registering needs the app's models loaded, so these imports wait for ready().
         from gates import run_kinds  # noqa: F401 - registers the run kind release.validate
+        from gates.actions import gate_actions
         from gates.selectors import gate_blockers, gate_check_lines
         from gates.services import approvals_request, project_gates_install, release_validate
         from gates.views import release_gates_context
         from liftoff import events
         from releases import cli, policy
-        from releases.sections import ReleaseSection, register_section
+        from releases.sections import ReleaseSection, register_actions, register_section
 
         policy.register_blocker("gates", gate_blockers)
         policy.register_project_hook(
@@ -37,5 +38,6 @@ class GatesConfig(AppConfig):
                 ),
             )
         )
+        register_actions("gates", gate_actions)
         cli.register_check_lines("gates", gate_check_lines)
         events.subscribe("release.moved", approvals_request)

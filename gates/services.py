@@ -40,7 +40,7 @@ REPORT_KEEP_CHARS = 200_000
 # A gate's key: CI reports and the API name the gate by it.
 _SHA = re.compile(r"[0-9a-f]{7,64}")
 # Releases that a validation run may measure: prepared, and not yet in production.
-_VALIDATABLE = {
+VALIDATABLE = {
     ReleaseStatus.PREPARING,
     ReleaseStatus.VALIDATING,
     ReleaseStatus.READY,
@@ -531,7 +531,7 @@ def release_validate(*, release, actor):
     """Start a validation run of the release head. A prepared release still `preparing`
     moves to `validating` with it."""
     require_role(actor, {Role.RELEASE_MANAGER}, "Only release managers start validation runs.")
-    if release.status not in _VALIDATABLE:
+    if release.status not in VALIDATABLE:
         raise Conflict(
             f"A {release.status} release is not validated.",
             missing=["Validation runs on a prepared release before it reaches production."],

@@ -25,7 +25,13 @@ from gates.selectors import (
     may_sign,
     release_gates,
 )
-from gates.services import approval_record, release_validate, waiver_grant, waiver_revoke
+from gates.services import (
+    VALIDATABLE,
+    approval_record,
+    release_validate,
+    waiver_grant,
+    waiver_revoke,
+)
 from liftoff.errors import DomainError
 from liftoff.roles import READ_ROLES, Role, has_role, role_required
 from releases.selectors import release_get
@@ -56,7 +62,11 @@ def gate_rows(*, user, release, gates) -> list[dict]:
 
 def release_gates_context(*, user, release, gates=None) -> dict:
     gates = release_gates(release=release) if gates is None else gates
-    return {"release": release, "gate_rows": gate_rows(user=user, release=release, gates=gates)}
+    return {
+        "release": release,
+        "gate_rows": gate_rows(user=user, release=release, gates=gates),
+        "validatable_phases": VALIDATABLE,
+    }
 
 
 # --- Gates ------------------------------------------------------------------------------

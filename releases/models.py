@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 
 
 def default_version_files():
@@ -36,6 +37,9 @@ class Project(models.Model):
 
     def __str__(self):
         return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("releases:project-detail", args=[self.slug])
 
 
 class ProjectRef(models.Model):
@@ -99,6 +103,15 @@ RELEASE_TRANSITIONS: dict[str, set[str]] = {
     ReleaseStatus.RELEASED: {ReleaseStatus.ROLLED_BACK},
     ReleaseStatus.CANCELLED: set(),
     ReleaseStatus.ROLLED_BACK: set(),
+}
+# The phase each phase moves forward to; the other moves go back, or out.
+RELEASE_NEXT_PHASE: dict[str, str] = {
+    ReleaseStatus.PLANNED: ReleaseStatus.PREPARING,
+    ReleaseStatus.PREPARING: ReleaseStatus.VALIDATING,
+    ReleaseStatus.VALIDATING: ReleaseStatus.READY,
+    ReleaseStatus.READY: ReleaseStatus.STAGING,
+    ReleaseStatus.STAGING: ReleaseStatus.PRODUCTION,
+    ReleaseStatus.PRODUCTION: ReleaseStatus.RELEASED,
 }
 RELEASE_FINAL_STATES = frozenset({ReleaseStatus.CANCELLED, ReleaseStatus.ROLLED_BACK})
 # Releases still on their way (the dashboard's "in flight", one live release at a time in
@@ -194,6 +207,9 @@ class Release(models.Model):
 
     def __str__(self):
         return f"{self.project.slug} v{self.version}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("releases:release-detail", args=[self.pk])
 
     @property
     def is_final(self) -> bool:

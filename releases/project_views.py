@@ -35,7 +35,7 @@ def project_detail(request, slug: str):
         "cadence": project_cadence(project=project, releases=releases),
     }
     if sync_run:
-        context.update(progress_context(sync_run))
+        context.update(progress_context(sync_run, user=request.user, compact=True))
     return render(request, "releases/project_detail.html", context)
 
 
@@ -59,7 +59,8 @@ def project_sync_view(request, slug: str):
     else:
         messages.success(request, f"Sync of {project.name} started (run #{run.pk}).")
     if request.htmx and run:
-        return render(request, "components/run_progress.html", progress_context(run))
+        context = progress_context(run, user=request.user, compact=True)
+        return render(request, "components/run_progress.html", context)
     return redirect("releases:project-detail", slug=project.slug)
 
 

@@ -2,19 +2,30 @@
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from liftoff.audit import audit_for_object
 from liftoff.errors import Conflict, DomainError
 from liftoff.forms import form_add_domain_errors
 from liftoff.markdown import render_markdown
-from liftoff.roles import READ_ROLES, Role, role_required
+from liftoff.roles import READ_ROLES, Role, has_role, role_required
 from releases.forms import NotesForm, ReleaseFilterForm, ReleaseForm
-from releases.models import RELEASE_PHASES, RELEASE_TRANSITIONS, ReleaseStatus
-from releases.policy import policy_snapshot, release_blockers
-from releases.sections import release_sections
+from releases.models import (
+    RELEASE_NEXT_PHASE,
+    RELEASE_PHASES,
+    RELEASE_TRANSITIONS,
+    ReleaseStatus,
+)
+from releases.policy import (
+    MUST_ACT_LABELS,
+    MUST_ACT_RELEASE_MANAGER,
+    policy_snapshot,
+    release_blockers,
+)
+from releases.sections import PageAction, release_actions, release_sections
 from releases.selectors import (
     project_latest_sync,
     project_list,
@@ -66,7 +77,7 @@ def _new_form(request, data=None):
         except Conflict as exc:
             context["waiting"] = {"project": project, "missing": exc.extra.get("missing", [])}
             if run := project_latest_sync(project=project):
-                context.update(progress_context(run))
+                context.update(progress_context(run, user=request.user))
     initial = {"project": project.slug if project else None}
     if proposal:
         initial.update(
@@ -101,38 +112,99 @@ def release_new(request):
     return render(request, template, context, status=status)
 
 
-# While a release is in these phases, the page lists what blocks the next one.
-_BLOCKERS_FOR = {
-    ReleaseStatus.VALIDATING: ReleaseStatus.READY,
-    ReleaseStatus.STAGING: ReleaseStatus.PRODUCTION,
-}
+# Moves that cannot be undone: the page asks first, and the views refuse them unconfirmed.
+_IRREVERSIBLE = {ReleaseStatus.CANCELLED, ReleaseStatus.ROLLED_BACK}
+
+
+def _blocker_groups(blockers, release, user) -> list[tuple[str, list]]:
+    """What is left, grouped by who must act, in the order of MUST_ACT_LABELS."""
+    groups = []
+    for who, label in MUST_ACT_LABELS.items():
+        entries = [b for b in blockers if b.who == who]
+        if not entries:
+            continue
+        if who == MUST_ACT_RELEASE_MANAGER and release.release_manager_id == user.pk:
+            label = "You"
+        groups.append((label, entries))
+    return groups
+
+
+def _cockpit(release, user, run=None) -> dict:
+    """The release's action bar and what is left before its next phase: one primary
+    button (the step the phase waits for), the forward move with its count, the way back,
+    and the moves that cannot be undone behind "More", each asked for first."""
+    next_phase = RELEASE_NEXT_PHASE.get(release.status)
+    blockers = release_blockers(release=release, to=next_phase) if next_phase else []
+    busy = run is not None and not run.is_final
+    actions, more = [], []
+    if has_role(user, {Role.RELEASE_MANAGER}):
+        pk = release.pk
+        if release.status == ReleaseStatus.PLANNED:
+            url = reverse("releases:release-prepare", args=[pk])
+            actions.append(PageAction("prepare", "Prepare", url, next_step=True, order=10))
+        elif release.status == ReleaseStatus.PREPARING and not busy:
+            url = reverse("releases:release-prepare", args=[pk])
+            again = PageAction(
+                "prepare", "Prepare again", url, next_step=not release.prepared_at, order=10
+            )
+            actions.append(again)
+        elif release.status == ReleaseStatus.PRODUCTION:
+            url = reverse("releases:release-confirm", args=[pk, "ship"])
+            ship = PageAction("ship", f"Ship (tag {release.tag})", url, True, 10, ask_first=True)
+            actions.append(ship)
+        transition = reverse("releases:release-transition", args=[pk])
+        for to in sorted(RELEASE_TRANSITIONS[release.status]):
+            phase = ReleaseStatus(to)
+            if to in _IRREVERSIBLE:
+                url = reverse("releases:release-confirm", args=[pk, _CONFIRM_FOR[to]])
+                label = _CONFIRM[_CONFIRM_FOR[to]]["button"]
+                more.append(PageAction(to, label, url, ask_first=True))
+            elif to == next_phase and to not in {ReleaseStatus.PREPARING, ReleaseStatus.RELEASED}:
+                label = f"Move to {phase.label.lower()}"
+                if blockers:
+                    label += f" — {len(blockers)} left"
+                actions.append(
+                    PageAction(to, label, transition, not blockers, 30, fields={"to": to})
+                )
+            elif to != next_phase:
+                label = f"Back to {phase.label.lower()}"
+                actions.append(PageAction(to, label, transition, order=90, fields={"to": to}))
+        actions += release_actions(user=user, release=release)
+    actions.sort(key=lambda a: a.order)
+    # One primary button: the first next step, none while a run works on the release.
+    primary = None if busy else next((a for a in actions if a.next_step), None)
+    return {
+        "next_phase": ReleaseStatus(next_phase) if next_phase else None,
+        "blockers": blockers,
+        "blocker_groups": _blocker_groups(blockers, release, user),
+        "actions": actions,
+        "primary_action": primary,
+        "more_actions": more,
+        "busy": busy,
+    }
 
 
 def _detail_context(release, user):
     """The page, its sections (gates, checklists, …: registered by their apps) and what
     blocks the next phase, all read once inside one policy snapshot."""
     run = release_latest_run(release=release)
-    blocked_to = _BLOCKERS_FOR.get(release.status)
     with policy_snapshot():
         section_templates, context = release_sections(user=user, release=release)
-        blockers = release_blockers(release=release, to=blocked_to) if blocked_to else []
+        context.update(_cockpit(release, user, run))
     context.update(
         {
             "section_templates": section_templates,
-            "blocked_to": blocked_to,
-            "blockers": blockers,
             "release": release,
             "phases": RELEASE_PHASES,
             "phase_index": RELEASE_PHASES.index(release.status)
             if release.status in RELEASE_PHASES
             else -1,
-            "next_phases": [ReleaseStatus(s) for s in sorted(RELEASE_TRANSITIONS[release.status])],
             "notes_html": render_markdown(release.notes),
             "events": audit_for_object(object_type="releases.release", object_id=release.pk),
         }
     )
     if run:
-        context.update(progress_context(run))
+        context.update(progress_context(run, user=user, compact=True))
     return context
 
 
@@ -142,9 +214,97 @@ def release_detail(request, release_id: int):
     return render(request, "releases/release_detail.html", _detail_context(release, request.user))
 
 
+@role_required(*READ_ROLES)
+def release_cockpit(request, release_id: int):
+    """The action bar and what is left, re-rendered (htmx) whenever something on the page
+    changes it: a tick, a result, an approval, a waiver (their answers trigger
+    `liftoff:release-changed`) or a run that ends."""
+    release = release_get(release_id=release_id)
+    with policy_snapshot():
+        context = _cockpit(release, request.user, release_latest_run(release=release))
+    return render(request, "releases/release_detail.html#cockpit", {"release": release, **context})
+
+
+# What each irreversible step does, said before it is done.
+_CONFIRM = {
+    "cancel": {
+        "to": ReleaseStatus.CANCELLED,
+        "button": "Cancel the release…",
+        "title": "Cancel v{version}?",
+        "what": [
+            "v{version} stops here: it can never move to another phase again.",
+            "Its branch {branch} stays on the remote; its checklists, gates and audit trail "
+            "are kept as they are.",
+        ],
+        "yes": "Cancel v{version}",
+    },
+    "roll-back": {
+        "to": ReleaseStatus.ROLLED_BACK,
+        "button": "Mark as rolled back…",
+        "title": "Mark v{version} as rolled back?",
+        "what": [
+            "v{version} is recorded as rolled back and can never move to another phase again.",
+            "Liftoff does not redeploy anything: put the previous version back first.",
+        ],
+        "yes": "Mark v{version} as rolled back",
+    },
+    "ship": {
+        "to": None,
+        "button": "Ship",
+        "title": "Ship v{version}?",
+        "what": [
+            "Liftoff creates the annotated tag {tag} on {commit} and pushes it to the "
+            "project's remote; the release becomes released once the tag is there.",
+            "A pushed tag is public: Liftoff never moves or deletes it.",
+        ],
+        "yes": "Tag and push {tag}",
+    },
+}
+_CONFIRM_FOR = {to["to"]: name for name, to in _CONFIRM.items() if to["to"]}
+
+
+@role_required(Role.RELEASE_MANAGER)
+def release_confirm(request, release_id: int, what: str):
+    """Asks before an irreversible step: a page of its own (no JavaScript needed), or the
+    same panel swapped into the release page's action bar (htmx)."""
+    release = release_get(release_id=release_id)
+    if what not in _CONFIRM:
+        raise Http404("No such step.")
+    spec = _CONFIRM[what]
+    facts = {
+        "version": release.version,
+        "tag": release.tag,
+        "branch": release.branch,
+        "commit": (release.head_commit or "the release's head")[:10],
+    }
+    url = (
+        reverse("releases:release-ship", args=[release.pk])
+        if what == "ship"
+        else reverse("releases:release-transition", args=[release.pk])
+    )
+    context = {
+        "release": release,
+        "confirm": {
+            "what": what,
+            "title": spec["title"].format(**facts),
+            "lines": [line.format(**facts) for line in spec["what"]],
+            "yes": spec["yes"].format(**facts),
+            "url": url,
+            "to": spec["to"] or "",
+            "danger": what != "ship",
+        },
+    }
+    template = "releases/release_confirm.html"
+    return render(request, f"{template}#confirm" if request.htmx else template, context)
+
+
 def _act(request, release, action, success):
     try:
         result = action()
+    except Conflict as exc:
+        # What is left is listed once, in the page's panel; the toast only says so.
+        left = exc.extra.get("missing") or []
+        messages.error(request, f"{exc.message} See what is left." if left else exc.message)
     except DomainError as exc:
         messages.error(request, exc.summary())
     else:
@@ -168,6 +328,8 @@ def release_prepare_view(request, release_id: int):
 @require_POST
 def release_ship_view(request, release_id: int):
     release = release_get(release_id=release_id)
+    if request.POST.get("confirmed") != "1":
+        return redirect("releases:release-confirm", release_id=release.pk, what="ship")
     return _act(
         request,
         release,
@@ -181,6 +343,8 @@ def release_ship_view(request, release_id: int):
 def release_transition_view(request, release_id: int):
     release = release_get(release_id=release_id)
     to = request.POST.get("to", "")
+    if to in _IRREVERSIBLE and request.POST.get("confirmed") != "1":
+        return redirect("releases:release-confirm", release_id=release.pk, what=_CONFIRM_FOR[to])
     return _act(
         request,
         release,

@@ -15,7 +15,7 @@ that read the same rows read them once.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -41,3 +41,40 @@ def release_sections(*, user, release) -> tuple[list[str], dict]:
         templates.append(section.template)
         context.update(section.context(user=user, release=release))
     return templates, context
+
+
+# --- Actions ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PageAction:
+    """A button of the release page's action bar that an app offers (gates: Validate).
+
+    `next_step`: this is what the phase waits for now; the page makes the first such
+    action its one primary button.
+    """
+
+    name: str
+    label: str
+    url: str  # POSTed to, with `fields`
+    next_step: bool = False
+    order: int = 100
+    fields: dict = field(default_factory=dict)
+    # `url` is a page that asks first (GET), not the step itself.
+    ask_first: bool = False
+
+
+_ACTIONS: dict[str, Callable[..., list[PageAction]]] = {}
+
+
+def register_actions(name: str, fn: Callable[..., list[PageAction]]) -> None:
+    """`fn(*, user, release) -> list[PageAction]`: the actions an app offers this user
+    on this release now (none that would be refused)."""
+    _ACTIONS[name] = fn
+
+
+def release_actions(*, user, release) -> list[PageAction]:
+    actions = []
+    for fn in _ACTIONS.values():
+        actions += fn(user=user, release=release)
+    return sorted(actions, key=lambda a: a.order)

@@ -8,6 +8,16 @@ urlpatterns = [
     path("releases/new/", release_views.release_new, name="release-new"),
     path("releases/<int:release_id>/", release_views.release_detail, name="release-detail"),
     path(
+        "releases/<int:release_id>/cockpit/",
+        release_views.release_cockpit,
+        name="release-cockpit",
+    ),
+    path(
+        "releases/<int:release_id>/confirm/<slug:what>/",
+        release_views.release_confirm,
+        name="release-confirm",
+    ),
+    path(
         "releases/<int:release_id>/prepare/",
         release_views.release_prepare_view,
         name="release-prepare",

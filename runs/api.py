@@ -14,7 +14,8 @@ from runs.services import run_cancel, run_retry
 @api_view(["GET"])
 @permission_classes([roles_allowed(read=READ_ROLES)])
 def run_detail(request, run_id: int):
-    return Response(RunSerializer(run_get(run_id=run_id)).data)
+    run = run_get(run_id=run_id)
+    return Response(RunSerializer(run, context={"request": request}).data)
 
 
 @extend_schema(

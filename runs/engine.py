@@ -83,6 +83,9 @@ class StepContext:
         self.run = run
         self.params = run.params
         self.step: Step | None = None
+        # Set by a step when the run will succeed without everything in it having
+        # succeeded ("4 of 5 commands succeeded"): see Run.outcome.
+        self.outcome = ""
         self._heartbeat = heartbeat
         self._secrets = secrets
         self._seq = 0
@@ -244,7 +247,9 @@ def run_execute(*, run_id: int, worker: str, task_id: str) -> str | None:
     status, error = _run_steps(ctx, kind)
     if heartbeat.cancel_event.is_set() and status == RunStatus.SUCCEEDED:
         status, error = RunStatus.CANCELLED, "Cancelled."
-    if run_finish(run=run, status=status, error=error) and kind.on_finish:
+    if run_finish(run=run, status=status, error=error, outcome=ctx.mask(ctx.outcome)) and (
+        kind.on_finish
+    ):
         try:
             kind.on_finish(run)
         except Exception:  # the run's own outcome stands; the follow-up failed

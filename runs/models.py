@@ -76,6 +76,14 @@ class Run(models.Model):
     # worker died (same machine only).
     command_pgid = models.IntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # What the run is about, as its pages name and link it ("pepelugpt v0.3.0"), written
+    # when it is created: runs know no releases or projects, and a list of runs needs no
+    # query per row to name them.
+    subject_label = models.CharField(max_length=200, blank=True)
+    subject_url = models.CharField(max_length=300, blank=True)
+    # A run that succeeded as a run but not in everything it did says so ("4 of 5
+    # commands succeeded"): its status reads "Finished: …" instead of "Succeeded".
+    outcome = models.CharField(max_length=300, blank=True)
     retry_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
     )
@@ -103,6 +111,12 @@ class Run(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status in FINAL_STATES
+
+    @property
+    def status_label(self) -> str:
+        if self.status == RunStatus.SUCCEEDED and self.outcome:
+            return f"Finished: {self.outcome}"
+        return self.get_status_display()
 
     @property
     def kind_label(self) -> str:

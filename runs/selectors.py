@@ -1,6 +1,7 @@
 import hashlib
 from datetime import UTC
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.db import connection
@@ -27,6 +28,14 @@ def run_get_for_progress(*, run_id: int) -> Run:
     joins (and the JSON of the run retried), which the API's answer needs, cost more than
     the rest of the query."""
     return get_object_or_404(Run.objects.select_related("requested_by"), pk=run_id)
+
+
+def redact_paths(text: str) -> str:
+    """`text` without the workers' data folder (mirrors, checkouts, workspaces): a reader
+    who does not operate Liftoff learns nothing about the machines from a log."""
+    if not text:
+        return text
+    return text.replace(str(settings.DATA_DIR).rstrip("/"), "…")
 
 
 def run_steps(*, run: Run) -> list:
@@ -138,6 +147,9 @@ _RUN_ROW_FIELDS = (
     "kind",
     "scope",
     "status",
+    "outcome",
+    "subject_label",
+    "subject_url",
     "created_at",
     "started_at",
     "finished_at",

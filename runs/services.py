@@ -101,6 +101,8 @@ def run_create(
         kind=kind,
         subject_type=ContentType.objects.get_for_model(subject),
         subject_id=str(subject.pk),
+        subject_label=str(subject)[:200],
+        subject_url=subject.get_absolute_url() if hasattr(subject, "get_absolute_url") else "",
         scope=scope,
         params=params or {},
         requested_by=requested_by if getattr(requested_by, "pk", None) else None,
@@ -205,9 +207,11 @@ def _close_steps(run: Run, *, running_to: str, pending_to: str) -> None:
 
 
 @transaction.atomic
-def run_finish(*, run: Run, status: str, error: str = "") -> bool:
-    """End a running run. False if it had already ended (reaped or cancelled)."""
-    if not run_transition(run=run, to=status, error=error[:5000]):
+def run_finish(*, run: Run, status: str, error: str = "", outcome: str = "") -> bool:
+    """End a running run. False if it had already ended (reaped or cancelled). `outcome`
+    qualifies a success ("4 of 5 commands succeeded"); any other status ignores it."""
+    outcome = outcome[:300] if status == RunStatus.SUCCEEDED else ""
+    if not run_transition(run=run, to=status, error=error[:5000], outcome=outcome):
         return False
     pending_to = StepStatus.CANCELLED if status == RunStatus.CANCELLED else StepStatus.SKIPPED
     running_to = {
@@ -221,7 +225,7 @@ def run_finish(*, run: Run, status: str, error: str = "") -> bool:
         action=f"run.{status}",
         obj=run,
         before={"status": RunStatus.RUNNING},
-        after={"status": status, "error": error},
+        after={"status": status, "error": error, "outcome": outcome},
     )
     _finished_event(run)
     return True
@@ -231,7 +235,13 @@ def _finished_event(run: Run) -> None:
     emit(
         "run.finished",
         subject=run,
-        payload={"run": run.pk, "kind": run.kind, "status": run.status, "error": run.error},
+        payload={
+            "run": run.pk,
+            "kind": run.kind,
+            "status": run.status,
+            "error": run.error,
+            "outcome": run.outcome,
+        },
     )
 
 

@@ -7,10 +7,11 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
 from liftoff.errors import DomainError
-from liftoff.roles import READ_ROLES, Role, role_required
+from liftoff.roles import READ_ROLES, Role, has_role, role_required
 from runs.forms import RunFilterForm
 from runs.selectors import (
     progress_version_for,
+    redact_paths,
     run_get,
     run_get_for_progress,
     run_list,
@@ -23,17 +24,28 @@ from runs.selectors import (
 from runs.services import run_cancel, run_retry
 
 
-def progress_context(run) -> dict:
+def progress_context(run, *, user, compact: bool = False) -> dict:
     """Everything the progress fragment shows: three queries, whatever the log's size,
-    and the version it carries back on its next poll (computed here, no query)."""
+    and the version it carries back on its next poll (computed here, no query).
+
+    `compact`: a page about something else (a release, a project) shows the run in full
+    while it works and as one line once it has ended. Only those who operate (release
+    managers, admins) see the workers' paths in the log, the steps and the error."""
     steps = run_steps(run=run)
     done = sum(1 for s in steps if s.status in {"succeeded", "skipped"})
+    log_tail = run_log_tail(run=run)
+    if not has_role(user, {Role.RELEASE_MANAGER}):
+        log_tail = redact_paths(log_tail)
+        run.error = redact_paths(run.error)
+        for step in steps:
+            step.summary = redact_paths(step.summary)
     return {
         "run": run,
         "steps": steps,
         "steps_done": done,
-        "log_tail": run_log_tail(run=run),
+        "log_tail": log_tail,
         "progress_version": progress_version_for(run=run, steps=steps),
+        "compact": compact,
     }
 
 
@@ -58,7 +70,7 @@ def run_index(request):
 @role_required(*READ_ROLES)
 def run_detail(request, run_id: int):
     run = run_get_for_progress(run_id=run_id)
-    return render(request, "runs/detail.html", progress_context(run))
+    return render(request, "runs/detail.html", progress_context(run, user=request.user))
 
 
 @role_required(*READ_ROLES)
@@ -73,7 +85,9 @@ def run_progress(request, run_id: int):
     run = run_get_for_progress(run_id=run_id)
     if not request.htmx:
         return redirect("runs:run-detail", run_id=run.pk)
-    response = render(request, "components/run_progress.html", progress_context(run))
+    compact = request.GET.get("compact") == "1"
+    context = progress_context(run, user=request.user, compact=compact)
+    response = render(request, "components/run_progress.html", context)
     if run.is_final:
         # 286: htmx swaps this last state in and stops polling. The event lets the page
         # refresh what the run changed (a project's refs, a release's facts).
@@ -86,7 +100,8 @@ def run_progress(request, run_id: int):
 
 def _after_action(request, run):
     if request.htmx:
-        return render(request, "components/run_progress.html", progress_context(run))
+        context = progress_context(run, user=request.user)
+        return render(request, "components/run_progress.html", context)
     return redirect("runs:run-detail", run_id=run.pk)
 
 

@@ -191,11 +191,11 @@ def test_evidence_page_shows_the_result_and_its_report(client_as, project, manag
 def test_blockers_are_listed_while_validating(client_as, project, manager):
     release = _release(project, manager)
     page = _text(client_as(manager).get(f"/releases/{release.pk}/"))
-    assert "Blocking ready:" in page
+    assert "left before ready" in page
     assert "Pre-release checklist: “Vision alignment” is not ticked." in page
     assert "Gate “Security review” needs approval (0 of 1)." in page
     planned = _release(project, manager, version="1.1.0", status="planned")
-    assert "Blocking" not in _text(client_as(manager).get(f"/releases/{planned.pk}/"))
+    assert "left before" not in _text(client_as(manager).get(f"/releases/{planned.pk}/"))
 
 
 def test_validate_refusal_is_a_toast(client_as, project, manager):

@@ -62,7 +62,7 @@ def test_without_the_blocker_the_same_move_goes_through(staged, manager):
 
 def test_the_release_page_lists_the_registered_blocker(freeze, staged, client_as, manager):
     page = client_as(manager).get(f"/releases/{staged.pk}/").content.decode()
-    assert "Blocking production:" in page
+    assert "left before production" in page
     assert FREEZE in page
 
 
@@ -117,5 +117,5 @@ def test_the_release_page_reads_gates_and_checklists_once_for_sections_and_block
         with CaptureQueriesContext(connection) as queries:
             page = client.get(f"/releases/{release.pk}/").content.decode()
         counts[status] = len(queries.captured_queries)
-        assert ("Blocking production:" in page) == (status == "staging")
+        assert ("left before production" in page) == (status == "staging")
     assert counts["staging"] == counts["ready"], counts

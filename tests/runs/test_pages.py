@@ -10,9 +10,10 @@ from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from releases.models import Project
 from runs.models import LogChunk, Run, RunStatus, Step, StepStatus
 from runs.services import run_cancel, run_create, run_finish, run_log_append, step_transition
-from tests.factories import ProjectFactory
+from tests.factories import ProjectFactory, ReleaseFactory
 from tests.runs import kinds  # noqa: F401 - registers the test kinds
 
 pytestmark = pytest.mark.django_db
@@ -246,7 +247,13 @@ def test_run_api_contract(client_as, stakeholder, manager):
     assert body["steps"][0]["name"] == "Test slow"
     assert set(body["steps"][0]) >= {"name", "status", "started_at", "finished_at"}
     assert "line 2" in body["log_tail"]
-    assert body["subject"] == {"type": "project", "id": run.subject_id}
+    project = Project.objects.get(pk=run.subject_id)
+    assert body["subject"] == {
+        "type": "project",
+        "id": run.subject_id,
+        "label": project.name,
+        "url": f"/projects/{project.slug}/",
+    }
     assert body["scope"] == run.scope != ""
 
 
@@ -332,3 +339,43 @@ def test_the_runs_list_shows_a_runs_status_as_it_changes(client_as, manager):
     page = client.get("/runs/").content.decode()
     other_row = re.compile(rf"#{other.pk}</a>.*?</tr>", re.S).search(page).group()
     assert "Succeeded" in other_row
+
+
+def test_a_run_that_did_not_achieve_everything_says_so_in_its_status(client_as, manager):
+    run = _run(manager, status=RunStatus.RUNNING)
+    assert run_finish(run=run, status=RunStatus.SUCCEEDED, outcome="4 of 5 commands succeeded")
+    client = client_as(manager)
+    assert "Finished: 4 of 5 commands succeeded" in client.get("/runs/").content.decode()
+    assert "Finished: 4 of 5 commands succeeded" in client.get(f"/runs/{run.pk}/").content.decode()
+    assert client.get(f"/api/v1/runs/{run.pk}/").json()["outcome"] == "4 of 5 commands succeeded"
+    # A run that failed says only that: an outcome qualifies a success.
+    failed = _run(manager, status=RunStatus.RUNNING)
+    assert run_finish(run=failed, status=RunStatus.FAILED, error="boom", outcome="ignored")
+    failed.refresh_from_db()
+    assert failed.outcome == "" and failed.status_label == "Failed"
+
+
+def test_runs_name_and_link_what_they_are_about(client_as, manager):
+    release = ReleaseFactory(release_manager=manager, version="2.3.0")
+    run = run_create(
+        kind="test.slow", subject=release, scope=release.project.slug, requested_by=manager
+    )
+    body = client_as(manager).get("/runs/").content.decode()
+    assert f'<a href="/releases/{release.pk}/">{release.project.slug} v2.3.0</a>' in body
+    assert run.subject_label == f"{release.project.slug} v2.3.0"
+
+
+def test_only_operators_see_the_workers_paths(client_as, manager, stakeholder, settings):
+    run = _run(manager, status=RunStatus.RUNNING)
+    path = f"{settings.DATA_DIR}/validation/svc/run-{run.pk}"
+    LogChunk.objects.create(run=run, seq=0, text=f"checked out into {path}\n")
+    assert run_finish(run=run, status=RunStatus.FAILED, error=f"{path}/x is missing")
+    manager_page = client_as(manager).get(f"/runs/{run.pk}/").content.decode()
+    assert path in manager_page
+    reader = client_as(stakeholder)
+    for body in (
+        reader.get(f"/runs/{run.pk}/").content.decode(),
+        reader.get(f"/api/v1/runs/{run.pk}/").content.decode(),
+    ):
+        assert str(settings.DATA_DIR) not in body
+        assert f"…/validation/svc/run-{run.pk}" in body
