@@ -26,6 +26,7 @@ class GatesConfig(AppConfig):
                 order=10,
                 template="gates/release_gates.html#gates",
                 context=release_gates_context,
+                tab=("Gates", "gates:release-gates"),
             )
         )
         cli.register_action(

@@ -25,13 +25,14 @@ from releases.policy import (
     policy_snapshot,
     release_blockers,
 )
-from releases.sections import PageAction, release_actions, release_sections
+from releases.sections import PageAction, release_actions, release_sections, release_tabs
 from releases.selectors import (
     project_latest_sync,
     project_list,
     release_get,
     release_latest_run,
     release_list,
+    release_upcoming,
 )
 from releases.services import (
     release_create,
@@ -41,6 +42,7 @@ from releases.services import (
     release_ship,
     release_transition,
 )
+from runs.selectors import runs_for
 from runs.views import progress_context
 
 
@@ -57,10 +59,13 @@ def release_index(request):
         date_from=f.get("date_from"),
         date_to=f.get("date_to"),
     )
+    upcoming = request.GET.get("view") == "upcoming"
+    if upcoming:
+        # What comes next, by target date: only the project filter applies.
+        releases = release_upcoming(project_slug=f.get("project", ""))
     page = Paginator(releases, 25).get_page(request.GET.get("page"))
-    return render(
-        request, "releases/index.html", {"form": form, "page": page, "projects": projects}
-    )
+    context = {"form": form, "page": page, "projects": projects, "upcoming": upcoming}
+    return render(request, "releases/index.html", context)
 
 
 def _new_form(request, data=None):
@@ -184,6 +189,18 @@ def _cockpit(release, user, run=None) -> dict:
     }
 
 
+def _tabs(release) -> list[dict]:
+    """The release's pages: the overview, its notes, the sections that have a page of their
+    own (gates, …), its runs."""
+    tabs = [
+        ("overview", "Overview", reverse("releases:release-detail", args=[release.pk])),
+        ("notes", "Notes", reverse("releases:release-notes", args=[release.pk])),
+    ]
+    tabs += [(name, label, reverse(name, args=[release.pk])) for label, name in release_tabs()]
+    tabs.append(("runs", "Runs", reverse("releases:release-runs", args=[release.pk])))
+    return [{"key": key, "label": label, "url": url} for key, label, url in tabs]
+
+
 def _detail_context(release, user):
     """The page, its sections (gates, checklists, …: registered by their apps) and what
     blocks the next phase, all read once inside one policy snapshot."""
@@ -201,6 +218,8 @@ def _detail_context(release, user):
             else -1,
             "notes_html": render_markdown(release.notes),
             "events": audit_for_object(object_type="releases.release", object_id=release.pk),
+            "tabs": _tabs(release),
+            "current_tab": "overview",
         }
     )
     if run:
@@ -351,6 +370,28 @@ def release_transition_view(request, release_id: int):
         lambda: release_transition(release=release, to=to, actor=request.user),
         lambda r: f"v{r.version} is now {r.get_status_display().lower()}.",
     )
+
+
+@role_required(*READ_ROLES)
+def release_notes(request, release_id: int):
+    """The release notes as a page of their own, for anyone who reads releases."""
+    release = release_get(release_id=release_id)
+    context = {
+        "release": release,
+        "notes_html": render_markdown(release.notes),
+        "tabs": _tabs(release),
+        "current_tab": "notes",
+    }
+    return render(request, "releases/release_notes.html", context)
+
+
+@role_required(*READ_ROLES)
+def release_runs(request, release_id: int):
+    """Every run about the release (prepare, validate, ship), newest first."""
+    release = release_get(release_id=release_id)
+    page = Paginator(runs_for(subject=release), 25).get_page(request.GET.get("page"))
+    context = {"release": release, "page": page, "tabs": _tabs(release), "current_tab": "runs"}
+    return render(request, "releases/release_runs.html", context)
 
 
 @role_required(Role.RELEASE_MANAGER)
