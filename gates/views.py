@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import trigger_client_event
 
 # The approvals page shows each release's checklist progress beside what waits: the one
 # read of checklists/ that gates/ makes (checklists/ never imports gates/, so no cycle).
@@ -19,6 +20,8 @@ from checklists.selectors import releases_checklist_progress
 from gates.forms import DecisionForm, WaiverForm, safe_next
 from gates.models import GateKind, GateStatus
 from gates.selectors import (
+    APPROVALS_UPCOMING,
+    WAIVABLE,
     approvals_waiting,
     approvals_waiting_count,
     gate_get_by_id,
@@ -27,10 +30,11 @@ from gates.selectors import (
 )
 from gates.services import approval_record, release_validate, waiver_grant, waiver_revoke
 from liftoff.errors import DomainError
-from liftoff.roles import READ_ROLES, Role, has_role, role_required
+from liftoff.roles import READ_ROLES, Role, role_required
 from releases.selectors import release_get
 
-_WAIVABLE = {GateStatus.FAILED, GateStatus.NOT_MEASURED}
+# The htmx event a change of what blocks a release sends (approve, reject, waive, revoke).
+RELEASE_CHANGED = "liftoff:release-changed"
 
 
 # --- Context shared with the release page -----------------------------------------------
@@ -45,9 +49,13 @@ def gate_rows(*, user, release, gates) -> list[dict]:
         rows.append(
             {
                 "view": view,
+                # Before validation a manual gate's sign-off is not asked for yet.
+                "upcoming": view.gate.kind == GateKind.MANUAL
+                and view.status == GateStatus.PENDING
+                and release.status in APPROVALS_UPCOMING,
                 "mine": view.decided_by(user),
                 "can_decide": allowed and view.gate.kind == GateKind.MANUAL,
-                "can_waive": allowed and view.gate.is_automated and view.status in _WAIVABLE,
+                "can_waive": allowed and view.gate.is_automated and view.status in WAIVABLE,
                 "can_revoke": allowed and view.waiver is not None,
             }
         )
@@ -82,11 +90,16 @@ def _gate_answer(request, release, action, success, next_url):
         if done:
             messages.success(request, done)
         context = release_gates_context(user=request.user, release=release)
-        return render(
+        response = render(
             request,
             "gates/release_gates.html#gates",
             {**context, "gate_error": error, "fragment": True},
         )
+        if done:
+            # What blocks the release may have changed: the release page refreshes its
+            # blockers panel on this event (nothing changed after a refusal).
+            trigger_client_event(response, RELEASE_CHANGED, {"release": release.pk})
+        return response
     messages.add_message(request, messages.ERROR if error else messages.SUCCESS, error or done)
     back = reverse("releases:release-detail", args=[release.pk]) + "#release-gates"
     return redirect(safe_next(request, next_url) or back)
@@ -201,8 +214,7 @@ def _by_release(waiting, user) -> list[dict]:
 def approvals(request):
     waiting = approvals_waiting(user=request.user)
     context = {"groups": _by_release(waiting, request.user), "next": request.path}
-    if has_role(request.user, {Role.APPROVER}):
-        # The navigation's count from the list already read (the context processor's
-        # lazy count is then never evaluated: five queries saved).
-        context["approvals_waiting"] = approvals_waiting_count(user=request.user, waiting=waiting)
+    # The navigation's count from the list already read (the context processor's lazy
+    # count is then never evaluated): the same number as the rows below, by construction.
+    context["approvals_waiting"] = approvals_waiting_count(user=request.user, waiting=waiting)
     return render(request, "gates/approvals.html", context)
