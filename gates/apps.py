@@ -9,7 +9,12 @@ class GatesConfig(AppConfig):
         # Registering needs the app's models loaded, so these imports wait for ready().
         from gates import run_kinds  # noqa: F401 - registers the run kind release.validate
         from gates.selectors import gate_blockers, gate_check_lines
-        from gates.services import approvals_request, project_gates_install, release_validate
+        from gates.services import (
+            approvals_request,
+            gate_judgement_record,
+            project_gates_install,
+            release_validate,
+        )
         from gates.views import release_gates_context
         from liftoff import events
         from releases import cli, policy
@@ -39,3 +44,4 @@ class GatesConfig(AppConfig):
         )
         cli.register_check_lines("gates", gate_check_lines)
         events.subscribe("release.moved", approvals_request)
+        events.subscribe("release.moved", gate_judgement_record)

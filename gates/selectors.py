@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404
 from gates.models import (
     Approval,
     Decision,
+    GateJudgement,
     GateKind,
     GateResult,
     GateStatus,
@@ -21,7 +22,7 @@ from gates.models import (
     Waiver,
 )
 from liftoff.roles import ROLE_LABELS, Role, has_role, user_roles
-from releases.models import Release, ReleaseStatus
+from releases.models import RELEASE_IN_FLIGHT, Release, ReleaseStatus
 from releases.policy import (
     MUST_ACT_APPROVER,
     MUST_ACT_NOBODY,
@@ -47,6 +48,11 @@ OPEN_FOR_APPROVAL = [
 APPROVALS_UPCOMING = frozenset({ReleaseStatus.PLANNED, ReleaseStatus.PREPARING})
 # Automated gate statuses a signer may waive.
 WAIVABLE = frozenset({GateStatus.FAILED, GateStatus.NOT_MEASURED})
+# The moves a release is judged on: its gates are recorded as they stand then
+# (`gates.services.gate_judgement_record`), from leaving validation to shipping.
+JUDGED_ON = frozenset(
+    {ReleaseStatus.READY, ReleaseStatus.STAGING, ReleaseStatus.PRODUCTION, ReleaseStatus.RELEASED}
+)
 # The roles a gate may name as its signer (`QualityGate.approver_role`).
 SIGNER_ROLES = (Role.APPROVER, Role.RELEASE_MANAGER, Role.ADMIN)
 
@@ -396,6 +402,41 @@ def approvals_waiting_count(*, user, waiting: list[Waiting] | None = None) -> in
     if waiting is None:
         waiting = approvals_waiting(user=user, for_count=True)
     return len(waiting)
+
+
+# --- What a release was judged by -------------------------------------------------------
+
+
+@dataclass
+class Judgement:
+    phase: str
+    judged_at: object
+    rows: list[GateJudgement]
+
+    @property
+    def by_gate(self) -> dict[int, GateJudgement]:
+        return {row.gate_id: row for row in self.rows if row.gate_id}
+
+
+def release_judgement(*, release, reports: bool = False) -> Judgement | None:
+    """The gates `release` was last judged by, as recorded then (one query), for a
+    release no longer in flight (released, cancelled, rolled back): its page shows them
+    instead of the project's gates as they are now. None for a release in flight (its
+    gates still decide its next move) or one never judged."""
+    if release.status in RELEASE_IN_FLIGHT:
+        return None
+    latest = (
+        GateJudgement.objects.filter(release_id=release.pk)
+        .order_by("-judged_at")
+        .values("judged_at")[:1]
+    )
+    rows = GateJudgement.objects.filter(release_id=release.pk, judged_at=Subquery(latest))
+    # The evidence page shows the counted result's report too.
+    rows = rows.select_related("gate", "result") if reports else rows.select_related("gate")
+    rows = list(rows.order_by("order", "id"))
+    if not rows:
+        return None
+    return Judgement(phase=rows[0].phase, judged_at=rows[0].judged_at, rows=rows)
 
 
 # --- Project configuration --------------------------------------------------------------

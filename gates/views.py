@@ -27,6 +27,7 @@ from gates.selectors import (
     gate_get_by_id,
     may_sign,
     release_gates,
+    release_judgement,
 )
 from gates.services import approval_record, release_validate, waiver_grant, waiver_revoke
 from liftoff.errors import DomainError
@@ -63,6 +64,10 @@ def gate_rows(*, user, release, gates) -> list[dict]:
 
 
 def release_gates_context(*, user, release, gates=None) -> dict:
+    """A release no longer in flight shows the gates it was judged by, as recorded then
+    (`release_judgement`); one in flight shows the project's gates as they are now."""
+    if gates is None and (judgement := release_judgement(release=release)):
+        return {"release": release, "gate_rows": [], "gate_judgement": judgement}
     gates = release_gates(release=release) if gates is None else gates
     return {"release": release, "gate_rows": gate_rows(user=user, release=release, gates=gates)}
 
@@ -177,6 +182,8 @@ def gate_evidence(request, release_id: int, gate_id: int):
     (view,) = release_gates(release=release, gates=[gate], reports=True)
     row = gate_rows(user=request.user, release=release, gates=[view])[0]
     context = {"release": release, "view": view, "row": row, "next": request.path}
+    if judgement := release_judgement(release=release, reports=True):
+        context.update(judgement=judgement, judged=judgement.by_gate.get(gate.pk))
     return render(request, "gates/gate_evidence.html", context)
 
 
