@@ -45,8 +45,11 @@ def _gate_requirement(gate) -> str:
 @role_required(*READ_ROLES)
 def gate_index(request, slug: str):
     project = project_get(slug=slug)
-    rows = [(gate, _gate_requirement(gate)) for gate in project_gates(project=project)]
-    return render(request, "gates/config_gates.html", {"project": project, "rows": rows})
+    gates = project_gates(project=project)
+    rows = [(gate, _gate_requirement(gate)) for gate in gates]
+    unfed = [gate for gate in gates if gate.unfed]
+    context = {"project": project, "rows": rows, "unfed": unfed}
+    return render(request, "gates/config_gates.html", context)
 
 
 _GATE_FIELDS = ("key", "name", "description", "kind", "comparator", "threshold", "unit")

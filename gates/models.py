@@ -9,6 +9,8 @@ of their constraints and indexes: gates/migrations/0001 took them over without t
 the database.
 """
 
+import shlex
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -237,6 +239,12 @@ class ValidationCommand(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def command_line(self) -> str:
+        """The argument list as one shell-quoted line, to read (it never runs as one);
+        the `{python}` placeholder is shown as it is."""
+        return " ".join(a if a == "{python}" else shlex.quote(a) for a in self.argv or [])
 
 
 class GateJudgement(models.Model):

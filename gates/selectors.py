@@ -8,7 +8,7 @@ rows are fetched per release in one query each and grouped in Python.
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Subquery
 from django.shortcuts import get_object_or_404
 
 from gates.models import (
@@ -17,8 +17,10 @@ from gates.models import (
     GateJudgement,
     GateKind,
     GateResult,
+    GateResultSource,
     GateStatus,
     QualityGate,
+    ValidationCommand,
     Waiver,
 )
 from liftoff.roles import ROLE_LABELS, Role, has_role, user_roles
@@ -443,7 +445,21 @@ def release_judgement(*, release, reports: bool = False) -> Judgement | None:
 
 
 def project_gates(*, project):
-    return list(project.quality_gates.all())
+    """The project's gates (one query), each with `unfed`: an active automated gate that
+    nothing measures, since no active validation command reports to it and no CI report
+    ever arrived for it. It stays "not measured yet" and blocks every release."""
+    gates = project.quality_gates.annotate(
+        has_command=Exists(ValidationCommand.objects.filter(gate=OuterRef("pk"), active=True)),
+        has_ci_report=Exists(
+            GateResult.objects.filter(gate=OuterRef("pk"), source=GateResultSource.CI)
+        ),
+    )
+    gates = list(gates)
+    for gate in gates:
+        gate.unfed = (
+            gate.active and gate.is_automated and not (gate.has_command or gate.has_ci_report)
+        )
+    return gates
 
 
 def project_validation_commands(*, project):

@@ -6,12 +6,14 @@ reason and changes nothing; every change is audited.
 """
 
 import pytest
+from django.utils.html import escape
 
 from checklists.models import ChecklistTemplate
 from gates.models import QualityGate, ValidationCommand
-from gates.services import gate_save, validation_command_save
+from gates.services import gate_result_record, gate_save, validation_command_save
 from liftoff.models import AuditEvent
-from releases.services import project_create
+from releases.services import project_create, project_refs_record
+from tests.factories import ReleaseFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -157,7 +159,9 @@ def test_admin_configures_validation_commands(client_as, admin_user, stakeholder
     assert command.timeout_seconds == 900 and command.gate.key == "coverage"
 
     page = client_as(stakeholder).get("/projects/svc/validation/").content.decode()
-    assert "<li><code>--cov-report=xml:reports/coverage.xml</code></li>" in page
+    # One command line, as a shell would quote it, not one argument per line.
+    line = "{python} -m pytest --cov-report=xml:reports/coverage.xml"
+    assert f'<td class="argv"><code>{line}</code></td>' in page
     assert "<code>reports/coverage.xml</code>" in page and "900 s" in page
 
     client = client_as(admin_user)
@@ -201,3 +205,81 @@ def test_bad_command_input_is_refused_and_changes_nothing(
     assert response.status_code == 400
     assert message in response.content.decode()
     assert _counts() == before
+
+
+def test_a_command_line_quotes_arguments_with_spaces(client_as, stakeholder, admin_user, project):
+    validation_command_save(
+        actor=admin_user,
+        project=project,
+        name="Smoke",
+        argv=["{python}", "-c", "print('hello world')", "a b"],
+    )
+    page = client_as(stakeholder).get("/projects/svc/validation/").content.decode()
+    # {python} is the placeholder, left unquoted; the rest as a shell would quote it.
+    line = "{python} -c 'print('\"'\"'hello world'\"'\"')' 'a b'"
+    assert f"<code>{escape(line)}</code>" in page
+    assert "<li><code>" not in page
+
+
+def _unfed(page: str) -> str:
+    start = page.find("<strong>Nothing feeds ")
+    return page[start : page.find("</strong>", start)] if start >= 0 else ""
+
+
+def test_the_gates_page_warns_when_nothing_feeds_an_automated_gate(
+    client_as, stakeholder, admin_user, project
+):
+    """A new project's five automated gates have no command and no CI report: each is
+    named. A command reporting to one, or a CI report for another, feeds it; an inactive
+    command feeds nothing, and an inactive gate needs no feeding."""
+    automated = {g.key: g for g in project.quality_gates.filter(kind="automated")}
+    page = client_as(stakeholder).get("/projects/svc/gates/").content.decode()
+    for gate in automated.values():
+        assert f"“{gate.name}”" in _unfed(page)
+    assert page.count("nothing feeds it</span>") == 5
+    manual = project.quality_gates.filter(kind="manual").first()
+    assert f"“{manual.name}”" not in _unfed(page)
+
+    validation_command_save(
+        actor=admin_user,
+        project=project,
+        name="Tests",
+        argv=["{python}", "-m", "pytest"],
+        report_format="cobertura",
+        report_path="coverage.xml",
+        gate=automated["coverage"],
+    )
+    validation_command_save(
+        actor=admin_user,
+        project=project,
+        name="Old scan",
+        argv=["bandit"],
+        report_format="bandit",
+        report_path="bandit.json",
+        gate=automated["security-scan"],
+        active=False,
+    )
+    project_refs_record(project=project, refs=[])  # synced: releases can be planned
+    release = ReleaseFactory(project=project, status="validating", head_commit="a" * 40)
+    gate_result_record(
+        release=release,
+        gate=automated["accessibility"],
+        source="ci",
+        value=0,
+        commit="a" * 40,
+    )
+    QualityGate.objects.filter(pk=automated["performance-regression"].pk).update(active=False)
+    warning = _unfed(client_as(stakeholder).get("/projects/svc/gates/").content.decode())
+    names = {key for key, gate in automated.items() if f"“{gate.name}”" in warning}
+    assert names == {"security-scan", "dependency-vulnerabilities"}
+
+
+def test_the_gates_page_says_nothing_when_every_automated_gate_is_fed(
+    client_as, stakeholder, admin_user, project
+):
+    project_refs_record(project=project, refs=[])  # synced: releases can be planned
+    release = ReleaseFactory(project=project, status="validating", head_commit="a" * 40)
+    for gate in project.quality_gates.filter(kind="automated"):
+        gate_result_record(release=release, gate=gate, source="ci", value=0, commit="a" * 40)
+    page = client_as(stakeholder).get("/projects/svc/gates/").content.decode()
+    assert "Nothing feeds" not in page and "nothing feeds it" not in page
