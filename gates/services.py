@@ -125,8 +125,11 @@ def gate_save(
         errors["key"] = [f"{project.name} has a gate “{data['key']}” already."]
     if errors:
         raise ValidationFailed("The gate could not be saved.", errors=errors)
+    # The other kind's fields are ignored, whatever was sent.
     if data["kind"] == GateKind.MANUAL:
         data.update(comparator="", threshold=None, unit="")
+    else:
+        data.update(required_approvals=1, approver_role=Role.APPROVER)
     before = None
     if gate is None:
         gate = QualityGate(project=project)

@@ -89,7 +89,7 @@ def test_gates_are_listed_with_their_thresholds_and_approvals(
 def test_admin_creates_and_edits_gates(client_as, admin_user, project):
     client = client_as(admin_user)
     form = client.get("/projects/svc/gates/new/").content.decode()
-    assert "Automated gates only" in form and "Manual gates only" in form
+    assert "<legend>Measurement</legend>" in form and "<legend>Sign-off</legend>" in form
     response = client.post("/projects/svc/gates/new/", _gate_post())
     assert response.status_code == 302 and response["Location"] == "/projects/svc/gates/"
     gate = project.quality_gates.get(key="lint-errors")
@@ -105,6 +105,52 @@ def test_admin_creates_and_edits_gates(client_as, admin_user, project):
     assert gate.threshold is None and not gate.active
     events = AuditEvent.objects.filter(action="gate.saved", object_id=str(gate.pk))
     assert events.count() == 2 and events.latest("seq").before["kind"] == "automated"
+
+
+def _fieldset(page: str, kind: str) -> str:
+    """The opening tag of the fieldset of `kind`'s fields."""
+    start = page.index(f'data-shown-for="kind={kind}"')
+    return page[page.rindex("<fieldset", 0, start) : page.index(">", start) + 1]
+
+
+def test_the_gate_form_shows_the_fields_of_its_kind(client_as, admin_user, project):
+    client = client_as(admin_user)
+    new = client.get("/projects/svc/gates/new/").content.decode()
+    assert "hidden" not in _fieldset(new, "automated")
+    assert "hidden disabled" in _fieldset(new, "manual")
+    review = project.quality_gates.get(key="security-review")
+    edit = client.get(f"/projects/svc/gates/{review.pk}/").content.decode()
+    assert "hidden disabled" in _fieldset(edit, "automated")
+    assert "hidden" not in _fieldset(edit, "manual")
+    # Re-rendered with an error: the kind that was posted shows, with the error beside
+    # its field.
+    post = _gate_post(kind="manual", required_approvals="")
+    refused = client.post("/projects/svc/gates/new/", post)
+    page = refused.content.decode()
+    assert "hidden" not in _fieldset(page, "manual") and "hidden" in _fieldset(page, "automated")
+    assert '<p class="error" role="alert">Between 1 and 20 approvals.</p>' in page
+
+
+def test_the_fields_of_the_other_kind_are_ignored(client_as, admin_user, project):
+    """A script (or an old form) may send them: they neither refuse the gate nor stay."""
+    client = client_as(admin_user)
+    manual = _gate_post(
+        key="sign-off",
+        kind="manual",
+        comparator="xx",
+        threshold="abc",
+        unit="ms",
+        required_approvals="2",
+    )
+    assert client.post("/projects/svc/gates/new/", manual).status_code == 302
+    gate = project.quality_gates.get(key="sign-off")
+    assert (gate.comparator, gate.threshold, gate.unit) == ("", None, "")
+    assert gate.required_approvals == 2
+    automated = _gate_post(required_approvals="999", approver_role="nobody")
+    assert client.post("/projects/svc/gates/new/", automated).status_code == 302
+    gate = project.quality_gates.get(key="lint-errors")
+    assert (gate.required_approvals, gate.approver_role) == (1, "approver")
+    assert gate.threshold_label == "≤ 0 errors"
 
 
 @pytest.mark.parametrize(
