@@ -229,6 +229,11 @@ def gate_get(*, release, key: str) -> QualityGate:
     return get_object_or_404(QualityGate, project_id=release.project_id, key=key)
 
 
+def gate_result_get(*, release, gate: QualityGate, result_id: int) -> GateResult:
+    """One result of `gate` for `release` (404 for another release's or gate's)."""
+    return get_object_or_404(GateResult, pk=result_id, release_id=release.pk, gate_id=gate.pk)
+
+
 def gate_get_by_id(*, gate_id: int) -> QualityGate:
     return get_object_or_404(QualityGate.objects.select_related("project"), pk=gate_id)
 

@@ -35,6 +35,11 @@ urlpatterns = [
         name="gate-evidence",
     ),
     path(
+        "releases/<int:release_id>/gates/<int:gate_id>/results/<int:result_id>/report/",
+        views.gate_result_report,
+        name="gate-result-report",
+    ),
+    path(
         "releases/<int:release_id>/validate/", views.release_validate_view, name="release-validate"
     ),
     # Project configuration (admins).

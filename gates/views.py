@@ -7,7 +7,7 @@ message in it: htmx does not swap 4xx answers, so those fragments are 200s.
 """
 
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -19,12 +19,14 @@ from django_htmx.http import trigger_client_event
 from checklists.selectors import releases_checklist_progress
 from gates.forms import DecisionForm, WaiverForm, safe_next
 from gates.models import GateKind, GateStatus
+from gates.reports import coverage_summary
 from gates.selectors import (
     APPROVALS_UPCOMING,
     WAIVABLE,
     approvals_waiting,
     approvals_waiting_count,
     gate_get_by_id,
+    gate_result_get,
     may_sign,
     release_gates,
     release_judgement,
@@ -177,6 +179,17 @@ def gate_waiver_revoke(request, release_id: int, gate_id: int):
 
 
 @role_required(*READ_ROLES)
+def gate_result_report(request, release_id: int, gate_id: int, result_id: int):
+    """A result's report as the tool wrote it (or its stored start), as plain text: the
+    evidence page summarises it and links here."""
+    release, gate = _release_and_gate(release_id, gate_id)
+    result = gate_result_get(release=release, gate=gate, result_id=result_id)
+    response = HttpResponse(result.report, content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = "inline"
+    return response
+
+
+@role_required(*READ_ROLES)
 def gate_evidence(request, release_id: int, gate_id: int):
     release, gate = _release_and_gate(release_id, gate_id)
     (view,) = release_gates(release=release, gates=[gate], reports=True)
@@ -184,6 +197,9 @@ def gate_evidence(request, release_id: int, gate_id: int):
     context = {"release": release, "view": view, "row": row, "next": request.path}
     if judgement := release_judgement(release=release, reports=True):
         context.update(judgement=judgement, judged=judgement.by_gate.get(gate.pk))
+    shown = view.result or view.older_result
+    if shown is not None and shown.report:
+        context["coverage"] = coverage_summary(shown.report)
     return render(request, "gates/gate_evidence.html", context)
 
 

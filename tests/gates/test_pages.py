@@ -347,3 +347,47 @@ def test_the_navigation_count_on_other_pages_reads_at_most_four_queries(
     assert max(counts) <= 4, counts
     page = _text(client_as(approver).get("/releases/"))
     assert '<span class="nav-count">16<span class="visually-hidden"> waiting</span>' in page
+
+
+def test_coverage_evidence_is_summarised_with_the_raw_report_behind_a_link(
+    client_as, project, manager, stakeholder, make_user
+):
+    release = _release(project, manager)
+    gate = _gate(project, "coverage")
+    lines = '<line number="1" hits="1"/><line number="2" hits="0"/>'
+    classes = "".join(
+        f'<class name="m{i}" filename="app/m{i}.py"><lines>{lines if i < 2 else ""}'
+        '<line number="9" hits="1"/></lines></class>'
+        for i in range(42)
+    )
+    report = f'<coverage line-rate="0.834"><packages><package><classes>{classes}'
+    report += "</classes></package></packages></coverage>"
+    result = gate_result_record(
+        release=release,
+        gate=gate,
+        source=GateResultSource.CI,
+        value=83.4,
+        commit=HEAD,
+        report=report,
+        report_name="coverage.xml",
+    )
+    client = client_as(stakeholder)
+    page = _text(client.get(f"/releases/{release.pk}/gates/{gate.pk}/evidence/"))
+    assert "Line coverage <strong>83.4 %</strong> over 42 files." in page
+    assert "<td><code>app/m0.py</code></td><td>66.7 %</td><td>3</td>" in page
+    assert "<pre" not in page  # the raw XML is behind the link, not on the page
+    url = f"/releases/{release.pk}/gates/{gate.pk}/results/{result.pk}/report/"
+    assert f'<a href="{url}">The raw report (coverage.xml)</a>' in page
+    raw = client.get(url)
+    assert raw.status_code == 200 and raw["Content-Type"] == "text/plain; charset=utf-8"
+    assert raw.content.decode() == report
+    # Another gate's or release's result is not found through this gate; nobody without a
+    # role reads it.
+    other = _gate(project, "security-scan")
+    assert (
+        client.get(
+            f"/releases/{release.pk}/gates/{other.pk}/results/{result.pk}/report/"
+        ).status_code
+        == 404
+    )
+    assert client_as(make_user(None, "no-role")).get(url).status_code == 403
