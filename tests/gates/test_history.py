@@ -194,3 +194,50 @@ def test_a_gate_change_is_recorded_on_each_release_in_flight(
         order=99,
     )
     assert AuditEvent.objects.count() == before + 1  # the gate's own audit event only
+
+
+def test_recorded_gates_and_the_gates_page_make_constant_queries(
+    client_as, project, manager, approver, admin_user, make_user, django_assert_max_num_queries
+):
+    release = _judged_release(project, manager, approver, make_user)
+    _move(release, ReleaseStatus.STAGING, ReleaseStatus.PRODUCTION, ReleaseStatus.RELEASED)
+    client = client_as(approver)
+    client.get(f"/releases/{release.pk}/gates/")  # the session and roles, read once
+    counts = {"release": [], "gates": []}
+    for extra in (0, 6):
+        for n in range(extra):
+            gate_save(
+                actor=admin_user,
+                project=project,
+                key=f"extra-{n}",
+                name=f"Extra {n}",
+                kind="automated",
+                comparator="gte",
+                threshold=1.0,
+            )
+        # More recorded gates: the same release judged again (as a later move would).
+        if extra:
+            GateJudgement.objects.bulk_create(
+                GateJudgement(
+                    release=release,
+                    phase="released",
+                    judged_at=GateJudgement.objects.latest("judged_at").judged_at,
+                    order=100 + n,
+                    gate_key=f"gone-{n}",
+                    gate_name=f"Gone {n}",
+                    kind="automated",
+                    status="passed",
+                    value=1.0,
+                )
+                for n in range(extra)
+            )
+        for name, url in (
+            ("release", f"/releases/{release.pk}/gates/"),
+            ("gates", f"/projects/{project.slug}/gates/"),
+        ):
+            with django_assert_max_num_queries(12) as captured:
+                page = client.get(url).content.decode()
+            counts[name].append(len(captured))
+        assert page.count("Extra ") >= extra
+    assert counts["release"][0] == counts["release"][1], counts
+    assert counts["gates"][0] == counts["gates"][1], counts
