@@ -204,6 +204,42 @@ def _record_on_releases_in_flight(*, actor, project_id, action, gate, summary) -
         )
 
 
+@transaction.atomic
+def gate_delete(*, actor, gate: QualityGate) -> None:
+    """Delete a gate nothing was recorded against yet (a mistake, a gate never used). A
+    gate with results, approvals or waivers keeps them for the releases they belong to:
+    it is made inactive instead (deleting it would delete its evidence with it)."""
+    require_role(actor, {Role.ADMIN}, "Only admins define quality gates.")
+    gate = QualityGate.objects.select_for_update().get(pk=gate.pk)
+    used = (
+        GateResult.objects.filter(gate=gate).exists()
+        or Approval.objects.filter(gate=gate).exists()
+        or Waiver.objects.filter(gate=gate).exists()
+    )
+    if used:
+        raise Conflict(
+            f"“{gate.name}” has results or sign-offs on releases: make it inactive instead, "
+            "so that their evidence stays.",
+            missing=["A gate with results, approvals or waivers is made inactive, not deleted."],
+        )
+    audit_record(
+        actor=actor,
+        action="gate.deleted",
+        obj=gate,
+        before={"key": gate.key, "name": gate.name, "kind": gate.kind, "active": gate.active},
+    )
+    if gate.active:
+        who = actor.get_username() if getattr(actor, "pk", None) else "Liftoff"
+        _record_on_releases_in_flight(
+            actor=actor,
+            project_id=gate.project_id,
+            action="gate.deleted",
+            gate=gate,
+            summary=f"{who} deleted gate “{gate.name}”",
+        )
+    gate.delete()
+
+
 def _argv_problem(argv) -> str | None:
     if not isinstance(argv, list) or not argv:
         return "Give the command as a list of arguments."

@@ -52,6 +52,13 @@ def test_the_gate_form_shows_the_fields_of_the_chosen_kind(
     assert approvals.is_visible() and not threshold.is_visible()
     page.get_by_label("Automated").check()
     assert threshold.is_visible() and not approvals.is_visible()
+    # Unused, it may be deleted (after a confirmation page).
+    page.get_by_role("link", name="Delete…").click()
+    page.get_by_role("heading", name="Delete “QA sign-off”?").wait_for()
+    assert axe_violations(page) == []
+    page.get_by_role("button", name="Delete gate").click()
+    page.get_by_text("Quality gate “QA sign-off” deleted.").wait_for()
+    assert not QualityGate.objects.filter(pk=gate.pk).exists()
     assert csp_errors == []
 
 

@@ -329,3 +329,45 @@ def test_the_gates_page_says_nothing_when_every_automated_gate_is_fed(
         gate_result_record(release=release, gate=gate, source="ci", value=0, commit="a" * 40)
     page = client_as(stakeholder).get("/projects/svc/gates/").content.decode()
     assert "Nothing feeds" not in page and "nothing feeds it" not in page
+
+
+def test_admin_deletes_an_unused_gate_and_releases_in_flight_record_it(
+    client_as, admin_user, project
+):
+    project_refs_record(project=project, refs=[])
+    release = ReleaseFactory(project=project, status="staging", head_commit="a" * 40)
+    gate = gate_save(actor=admin_user, project=project, key="typo", name="Typo", kind="manual")
+    client = client_as(admin_user)
+    edit = client.get(f"/projects/svc/gates/{gate.pk}/").content.decode()
+    assert f'href="/projects/svc/gates/{gate.pk}/delete/"' in edit
+    confirm = client.get(f"/projects/svc/gates/{gate.pk}/delete/").content.decode()
+    assert "Delete “Typo”?" in confirm
+    response = client.post(f"/projects/svc/gates/{gate.pk}/delete/")
+    assert response["Location"] == "/projects/svc/gates/"
+    assert not QualityGate.objects.filter(pk=gate.pk).exists()
+    assert AuditEvent.objects.filter(action="gate.deleted", object_id=str(gate.pk)).exists()
+    event = AuditEvent.objects.get(action="gate.deleted", object_id=str(release.pk))
+    assert event.after["summary"] == "admin-user deleted gate “Typo”"
+
+
+def test_a_gate_with_results_is_not_deleted(client_as, admin_user, project):
+    project_refs_record(project=project, refs=[])
+    release = ReleaseFactory(project=project, status="validating", head_commit="a" * 40)
+    coverage = project.quality_gates.get(key="coverage")
+    gate_result_record(release=release, gate=coverage, source="ci", value=95, commit="a" * 40)
+    before = _counts()
+    response = client_as(admin_user).post(f"/projects/svc/gates/{coverage.pk}/delete/", follow=True)
+    assert "has results or sign-offs on releases: make it inactive instead" in (
+        response.content.decode()
+    )
+    assert _counts() == before
+
+
+@pytest.mark.parametrize("role", ["stakeholder", "approver", "manager"])
+def test_only_admins_delete_gates(client_as, request, project, role):
+    gate = project.quality_gates.get(key="coverage")
+    before = _counts()
+    client = client_as(request.getfixturevalue(role))
+    assert client.get(f"/projects/svc/gates/{gate.pk}/delete/").status_code == 403
+    assert client.post(f"/projects/svc/gates/{gate.pk}/delete/").status_code == 403
+    assert _counts() == before
