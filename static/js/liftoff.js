@@ -74,4 +74,18 @@
   document.addEventListener("htmx:sendError", function () {
     showToast("The server could not be reached. Check your connection and try again.", "error");
   });
+  // A fieldset marked data-shown-for="field=value" shows (and sends) its fields only
+  // while the form's radio `field` has that value (the gate form's kinds). The server
+  // renders the right one first; this only follows a change.
+  document.addEventListener("change", function (event) {
+    var form = event.target.form;
+    if (!form || event.target.type !== "radio") return;
+    form.querySelectorAll("fieldset[data-shown-for]").forEach(function (fieldset) {
+      var rule = fieldset.getAttribute("data-shown-for").split("=");
+      if (rule[0] !== event.target.name) return;
+      var shown = rule[1] === event.target.value;
+      fieldset.hidden = !shown;
+      fieldset.disabled = !shown;
+    });
+  });
 })();
