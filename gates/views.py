@@ -95,12 +95,17 @@ def _release_and_gate(release_id: int, gate_id: int):
     return release, gate
 
 
-def _gate_answer(request, release, action, success, next_url):
-    """Run a gate action; answer htmx with the gates fragment, others with a redirect."""
+def _gate_answer(request, release, action, success, next_url, gate=None):
+    """Run a gate action; answer htmx with the gates fragment, others with a redirect.
+    A refusal about a field of `gate`'s form (a waiver's reason) is shown beside that
+    field, with what was typed kept."""
+    field_errors = {}
     try:
         action()
     except DomainError as exc:
         error, done = exc.summary(), None
+        if request.htmx and gate is not None and exc.errors:
+            error, field_errors = exc.message, exc.errors
     else:
         error, done = None, success
     if request.htmx:
@@ -110,7 +115,14 @@ def _gate_answer(request, release, action, success, next_url):
         response = render(
             request,
             "gates/release_gates.html#gates",
-            {**context, "gate_error": error, "fragment": True},
+            {
+                **context,
+                "gate_error": error,
+                "fragment": True,
+                "error_gate_id": gate.pk if field_errors else None,
+                "error_fields": field_errors,
+                "typed": request.POST,
+            },
         )
         if done:
             # What blocks the release may have changed: the release page refreshes its
@@ -170,6 +182,7 @@ def gate_waive(request, release_id: int, gate_id: int):
         ),
         f"Waived “{gate.name}” for v{release.version}.",
         form.cleaned_data["next"],
+        gate=gate,
     )
 
 

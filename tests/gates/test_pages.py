@@ -1,6 +1,8 @@
 """The gate, validation and approval pages: approvals and waivers through the views with
 their refusals, evidence, the approvals inbox, constant queries."""
 
+import re
+
 import pytest
 from django.contrib.auth.models import Group
 from django.db import connection
@@ -131,8 +133,18 @@ def test_waive_a_failed_gate_and_the_waiver_shows(client_as, project, manager, a
     page = _text(client.get(f"/releases/{release.pk}/"))
     assert "Measured <strong>82.5 %</strong>, needs ≥ 90 %" in page
     assert ">Waive" in page
+    # The rule is said before anyone types.
+    assert "At least 10 characters: what makes this result acceptable" in page
     fragment = _text(client.post(url, {"reason": "later"}, headers=HTMX))
-    assert "Write why the gate may be waived. Give a reason of at least 10 characters." in fragment
+    # Refused: the reason's error sits beside its field, and what was typed stays.
+    field = f"gate-{release.pk}-{gate.pk}-reason"
+    assert f'<p class="error" id="{field}-error" role="alert">Give a reason of at least 10' in (
+        fragment
+    )
+    assert re.search(rf'id="{field}"[^>]*value="later" aria-invalid="true"', fragment)
+    assert '<p class="callout callout-error" role="alert">Write why the gate may be waived.</p>' in (
+        fragment
+    )
     fragment = _text(
         client.post(url, {"reason": "Legacy module, covered by the e2e suite."}, headers=HTMX)
     )
