@@ -4,6 +4,7 @@ from pathlib import Path
 
 import git
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from liftoff.git import (
@@ -25,7 +26,6 @@ from releases.services import project_refs_record, release_git_facts_record, rel
 from releases.version_files import bump_version_file
 from releases.versioning import Version
 from runs.errors import StepFailed
-from runs.models import RunStatus
 from runs.registry import RunKind, StepSpec, register_kind
 
 
@@ -242,23 +242,19 @@ def ship_push(ctx):
         env=git_env(),
         timeout=900,
     )
-    release_git_facts_record(release=release, tagged_at=timezone.now())
+    # Once the tag is on the remote the release is released, before the run ends: whoever
+    # sees the run succeeded sees the release released (not a moment later, in on_finish).
+    with transaction.atomic():
+        release_git_facts_record(release=release, tagged_at=timezone.now())
+        release.refresh_from_db()
+        if release.status == ReleaseStatus.PRODUCTION:
+            release_transition(
+                release=release,
+                to=ReleaseStatus.RELEASED,
+                actor=None,
+                system_reason=f"The ship run pushed {release.tag}.",
+            )
     return f"Pushed {release.tag}"
-
-
-def ship_finished(run):
-    """When the tag is on the remote, the release is released."""
-
-    if run.status != RunStatus.SUCCEEDED:
-        return
-    release = release_of_run(run)
-    if release.status == ReleaseStatus.PRODUCTION:
-        release_transition(
-            release=release,
-            to=ReleaseStatus.RELEASED,
-            actor=None,
-            system_reason=f"The ship run pushed {release.tag}.",
-        )
 
 
 PREPARE = register_kind(
@@ -288,6 +284,5 @@ SHIP = register_kind(
         ),
         lock_keys=lambda run: [f"release:{run.subject_id}:git"],
         secrets=lambda run: git_secret_values(),
-        on_finish=ship_finished,
     )
 )
