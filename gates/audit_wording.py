@@ -12,7 +12,7 @@ STATUSES = dict(GateStatus.choices)
 register_audit_kind("gates", "Gates and approvals", order=30)
 
 
-def _gate_names(events) -> dict:
+def _gate_names(events, subject) -> dict:
     """Each release's gate names by key, for the gate events among `events` (one query)."""
     ids = {
         e.object_id

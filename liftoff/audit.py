@@ -11,8 +11,9 @@ the apps above it nor which of their objects belong to a release. Each app says 
 - `register_describer(action, fn(event, ctx) -> str, kind=...)`: the words after the actor
   ("approved Security review: “looks good”"); an action nobody describes gets a
   generic sentence;
-- `register_audit_context(fn(events) -> dict)`: one query for the names the words need
-  (gate names, run kinds) for a whole page of events at once, never one per event;
+- `register_audit_context(fn(events, subject) -> dict)`: one query for the names the
+  words need (gate names, run kinds) for a whole page of events at once, never one per
+  event (`subject`, the object whose trail it is, may spare it);
 - `register_audit_scope(fn(object_type, object_id) -> Q | None)`: events recorded against
   other objects that belong to this one (a release's checklist items, its runs).
 Reading a page of the trail is thus a constant number of queries.
@@ -224,7 +225,7 @@ class _Wording:
 
 _KINDS: dict[str, tuple[int, str]] = {}
 _WORDING: dict[str, _Wording] = {}
-_CONTEXTS: list[Callable[[list[AuditEvent]], dict]] = []
+_CONTEXTS: list[Callable[[list[AuditEvent], object], dict]] = []
 _SCOPES: list[Callable[[str, str], Q | None]] = []
 
 
@@ -242,9 +243,10 @@ def register_describer(action: str, describe: Describer, *, kind: str) -> None:
     _WORDING[action] = _Wording(kind, describe)
 
 
-def register_audit_context(fn: Callable[[list[AuditEvent]], dict]) -> None:
-    """`fn(events)` returns names the describers need, for all of `events` at once (at most
-    one query, none when no event of its app is among them)."""
+def register_audit_context(fn: Callable[[list[AuditEvent], object], dict]) -> None:
+    """`fn(events, subject)` returns names the describers need, for all of `events` at once
+    (at most one query, none when no event of its app is among them or `subject`, the
+    object whose trail is read, already says it)."""
     _CONTEXTS.append(fn)
 
 
@@ -305,18 +307,19 @@ class AuditEntry:
         return f"{self.actor} {self.text}"
 
 
-def audit_entries(events: Iterable[AuditEvent]) -> list[AuditEntry]:
-    """The events as sentences: one query per registered context, whatever their number."""
+def audit_entries(events: Iterable[AuditEvent], *, subject=None) -> list[AuditEntry]:
+    """The events as sentences: at most one query per registered context, whatever their
+    number. `subject`: the object whose trail they are, if the caller has it."""
     events = list(events)
     ctx: dict = {}
     for load in _CONTEXTS:
-        ctx.update(load(events))
+        ctx.update(load(events, subject))
     return [_entry(event, ctx) for event in events]
 
 
 def audit_latest(*, obj, limit: int = 10) -> list[AuditEntry]:
     """The newest `limit` entries of `obj`'s trail (a page's summary of it)."""
-    return audit_entries(audit_trail(obj=obj)[:limit])
+    return audit_entries(audit_trail(obj=obj)[:limit], subject=obj)
 
 
 def _entry(event: AuditEvent, ctx: dict) -> AuditEntry:

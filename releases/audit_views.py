@@ -24,7 +24,7 @@ def release_audit(request, release_id: int):
         "release": release,
         "form": form,
         "page": page,
-        "entries": audit_entries(page.object_list),
+        "entries": audit_entries(page.object_list, subject=release),
         "filtered": bool(chosen.get("kind") or chosen.get("person")),
     }
     return render(request, "releases/release_audit.html", context)

@@ -11,12 +11,16 @@ register_audit_kind("notes", "Notes", order=50)
 register_audit_kind("git", "Git", order=60)
 
 
-def _releases(events) -> dict:
-    """Version and tag of the releases the events are about (one query, or none)."""
+def _releases(events, subject) -> dict:
+    """Version and tag of the releases the events are about (one query, or none: when they
+    are all about the release whose trail is read)."""
     ids = {e.object_id for e in events if e.object_type == RELEASE}
     if not ids:
         return {}
-    rows = Release.objects.filter(pk__in=ids).values_list("pk", "version", "tag")
+    if isinstance(subject, Release) and ids == {str(subject.pk)}:
+        rows = [(subject.pk, subject.version, subject.tag)]
+    else:
+        rows = Release.objects.filter(pk__in=ids).values_list("pk", "version", "tag")
     return {"releases": {str(pk): {"version": v, "tag": t} for pk, v, t in rows}}
 
 

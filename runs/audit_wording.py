@@ -31,7 +31,7 @@ def _runs_about(object_type: str, object_id: str) -> Q | None:
     return Q(object_type=RUN, object_id__in=runs)
 
 
-def _run_kinds(events) -> dict:
+def _run_kinds(events, subject) -> dict:
     ids = {e.object_id for e in events if e.object_type == RUN}
     if not ids:
         return {}

@@ -224,3 +224,17 @@ def test_the_release_pages_partial_shows_the_latest_ten_and_links_to_the_rest(
     assert html.count("<li") == 10
     assert "unticked Branch cut" in html and "planned v1.0.0" not in html  # the oldest
     assert f'href="/releases/{release.pk}/audit/"' in html
+
+
+def test_the_release_pages_summary_costs_at_most_three_queries(
+    release,  # noqa: F811
+    manager,
+    approver,
+    approver2,  # noqa: F811
+):
+    _take_through_a_few_steps(release, manager, approver, approver2)
+    # The trail, the gate names, the run kinds: the release's own version it is given.
+    with CaptureQueriesContext(connection) as queries:
+        entries = audit_latest(obj=release, limit=20)
+    assert len(queries) == 3
+    assert any(e.sentence == "manager-user moved v1.0.0 to ready" for e in entries)
