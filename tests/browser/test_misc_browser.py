@@ -146,7 +146,7 @@ def test_the_audit_trail_and_the_error_pages_pass_axe(
     page.get_by_text("No event matches this filter.").wait_for()
     _axe_light_and_dark(page)
     page.goto(f"{live_server.url}/releases/new/")  # 403
-    assert page.get_by_text("It needs the role Release manager or Admin.").is_visible()
+    assert page.get_by_text("This page is for the role Release manager or Admin.").is_visible()
     _axe_light_and_dark(page)
     page.goto(f"{live_server.url}/no/such/page/")
     assert page.get_by_role("heading", name="Page not found").is_visible()

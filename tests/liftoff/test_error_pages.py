@@ -19,13 +19,13 @@ def test_403_names_the_role_the_page_needs_in_the_layout(client_as, stakeholder)
     assert response.status_code == 403
     assert LAYOUT in page and 'aria-label="Main"' in page  # the navigation too
     assert "<h1>You may not use this page</h1>" in page
-    assert "It needs the role <strong>Release manager or Admin</strong>." in page
+    assert "This page is for the role <strong>Release manager or Admin</strong>." in page
     assert "You are signed in as stakeholder-user, with the role Stakeholder." in page
 
 
 def test_403_of_a_user_without_a_role(client_as, make_user):
     page = client_as(make_user(None, "nobody")).get("/releases/").content.decode()
-    assert "It needs the role <strong>Release manager, Approver, Stakeholder or Admin" in page
+    assert "for the role <strong>Release manager, Approver, Stakeholder or Admin</strong>." in page
     assert "with no role" in page
 
 
