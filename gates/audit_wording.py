@@ -49,6 +49,18 @@ def _result(event, ctx):
     return f"measured {_gate(event, ctx)} at {after['value']:g} ({after['threshold']}): {status}"
 
 
+def _rule_change(event, ctx):
+    """A gate's rules changed while the release was in flight: the service wrote the
+    sentence ("admin added gate “Coverage” (≥ 90 %)"); the actor is shown apart."""
+    after = event.after or {}
+    summary = after.get("summary")
+    if not summary:
+        name = after.get("name") or (event.before or {}).get("name") or "a gate"
+        return f"{event.action.removeprefix('gate.').replace('_', ' ')} gate “{name}”"
+    who = event.actor_label if event.actor_id else "Liftoff"
+    return summary.removeprefix(f"{who} ")
+
+
 register_audit_context(_gate_names)
 register_describer("gate.approved", _decided("approved"), kind="gates")
 register_describer("gate.rejected", _decided("rejected"), kind="gates")
@@ -63,3 +75,6 @@ register_describer(
     kind="gates",
 )
 register_describer("gate.result", _result, kind="gates")
+for action in ("gate.added", "gate.made_active", "gate.made_inactive", "gate.rule_changed"):
+    register_describer(action, _rule_change, kind="gates")
+register_describer("gate.deleted", _rule_change, kind="gates")

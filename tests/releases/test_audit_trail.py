@@ -11,7 +11,7 @@ from django.utils import timezone
 from checklists.models import ChecklistItem
 from checklists.services import checklist_item_update
 from gates.models import QualityGate
-from gates.services import approval_record, gate_result_record, waiver_grant
+from gates.services import approval_record, gate_result_record, gate_save, waiver_grant
 from liftoff.audit import audit_latest
 from liftoff.roles import Role
 from releases.services import release_create, release_git_facts_record, release_transition
@@ -238,3 +238,23 @@ def test_the_release_pages_summary_costs_at_most_three_queries(
         entries = audit_latest(obj=release, limit=20)
     assert len(queries) == 3
     assert any(e.sentence == "manager-user moved v1.0.0 to ready" for e in entries)
+
+
+def test_a_gate_rule_changed_while_the_release_is_in_flight_reads_as_a_sentence(
+    client_as,
+    release,  # noqa: F811
+    admin_user,
+    stakeholder,
+):
+    gate_save(
+        actor=admin_user,
+        project=release.project,
+        key="perf",
+        name="Performance",
+        kind="automated",
+        comparator="lte",
+        threshold=5,
+        unit="%",
+    )
+    page = _page(client_as(stakeholder), release, "?kind=gates")
+    assert "<strong>admin-user</strong> added gate “Performance” (≤ 5 %)" in page
