@@ -70,23 +70,41 @@ def release_index(request):
 
 def _new_form(request, data=None):
     """The plan form with the proposal, or, before the project's first sync has finished,
-    why there is none yet and that sync's live progress (the form reloads when it ends)."""
+    why there is none yet and that sync's live progress (the form reloads when it ends).
+
+    A "propose" post (the type or the project changed, or a type's button; the buttons
+    post the same without JavaScript) proposes again for what it names, and keeps what
+    was typed: the summary, the target date and the codename (unless it was only the
+    proposal, which follows the project)."""
+    asked = request.POST if request.method == "POST" else request.GET
     projects = project_list()
-    project = projects.filter(slug=request.GET.get("project") or "").first() or projects.first()
+    project = projects.filter(slug=asked.get("project") or "").first() or projects.first()
+    # A type's button names its type; the type select sends an empty "propose".
+    release_type = asked.get("propose") or asked.get("type") or None
     proposal, context = None, {}
     if project:
         try:
-            proposal = release_proposal(
-                project=project, release_type=request.GET.get("type") or None
-            )
+            proposal = release_proposal(project=project, release_type=release_type)
         except Conflict as exc:
             context["waiting"] = {"project": project, "missing": exc.extra.get("missing", [])}
             if run := project_latest_sync(project=project):
                 context.update(progress_context(run, user=request.user))
+        except DomainError as exc:
+            # No such type, or nothing to propose for it (a hotfix before any release):
+            # the suggestion instead, and why.
+            context["proposal_problem"] = exc.summary()
+            proposal = release_proposal(project=project)
     initial = {"project": project.slug if project else None}
     if proposal:
         initial.update(
             type=proposal["type"], version=proposal["version"], codename=proposal["codename"]
+        )
+    if asked is request.POST:
+        codename = asked.get("codename", "").strip()
+        if codename and codename != asked.get("proposed_codename"):
+            initial["codename"] = codename[:100]
+        initial.update(
+            {name: asked[name][:300] for name in ("summary", "target_date") if asked.get(name)}
         )
     form = ReleaseForm(data, initial=initial, projects=projects)
     return form, {"form": form, "proposal": proposal, **context}
@@ -94,8 +112,10 @@ def _new_form(request, data=None):
 
 @role_required(Role.RELEASE_MANAGER)
 def release_new(request):
-    form, context = _new_form(request, request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    # A "propose" post only proposes again (the typed fields kept): no release, no errors.
+    proposing = request.method == "POST" and "propose" in request.POST
+    form, context = _new_form(request, None if proposing else request.POST or None)
+    if request.method == "POST" and not proposing and form.is_valid():
         data = form.cleaned_data
         try:
             release = release_create(
@@ -113,7 +133,7 @@ def release_new(request):
             messages.success(request, f"Release v{release.version} planned.")
             return redirect("releases:release-detail", release_id=release.pk)
     template = "releases/release_new.html#form" if request.htmx else "releases/release_new.html"
-    status = 400 if request.method == "POST" else 200
+    status = 400 if request.method == "POST" and not proposing else 200
     return render(request, template, context, status=status)
 
 

@@ -8,10 +8,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from liftoff.git import (
+    LIFTOFF_IDENTITY,
     clone_or_fetch,
     fetch_mirror_args,
     git_env,
     git_secret_values,
+    liftoff_commit_message,
     list_refs,
     mirror_ensure,
     push_ref_args,
@@ -83,8 +85,6 @@ SYNC = register_kind(
 
 # --- Release preparation and shipping ---------------------------------------------------
 
-IDENTITY = {"name": "Liftoff", "email": "liftoff@localhost"}
-
 
 def workspace_path(release) -> Path:
     """A working clone per release: never anyone's own checkout."""
@@ -98,7 +98,7 @@ def _release(ctx):
 def _workspace(ctx, release):
     """Clone the remote (first time) or fetch it (a retry), then return the repo."""
     repo = clone_or_fetch(ctx, url=release.project.repo_url, path=workspace_path(release))
-    repo_identity_set(repo, **IDENTITY)
+    repo_identity_set(repo, **LIFTOFF_IDENTITY)
     return repo
 
 
@@ -156,9 +156,12 @@ def prepare_bump(ctx):
     if not changed:
         return f"Version files already at {release.version}"
     repo.index.add(changed)
-    message = f'chore(release): v{release.version} "{release.codename}"'
-    if release.summary:
-        message += f"\n\n{release.summary}"
+    # The trailer (with Liftoff's identity) keeps this commit out of the release notes.
+    message = liftoff_commit_message(
+        f'chore(release): v{release.version} "{release.codename}"',
+        body=release.summary,
+        version=release.version,
+    )
     commit = repo.index.commit(message)
     return f"Committed {commit.hexsha[:10]}: {', '.join(changed)}"
 

@@ -27,7 +27,7 @@ def test_plan_and_prepare_a_release_live(
     login_page(manager)
     page.goto(f"{live_server.url}/releases/new/?project=svc")
     assert page.get_by_label("Version").input_value() == "0.1.0"
-    page.get_by_role("link", name="minor", exact=True).click()  # htmx swaps the proposal
+    page.get_by_role("button", name="minor", exact=True).click()  # htmx swaps the proposal
     page.get_by_label("Summary").fill("First light")
     page.get_by_role("button", name="Plan release").click()
     page.get_by_role("heading", name="v0.1.0 “Digital Oracle”").wait_for()
