@@ -7,6 +7,7 @@ from django.shortcuts import render
 from liftoff.audit import audit_entries, audit_kinds, audit_people, audit_trail
 from liftoff.roles import READ_ROLES, role_required
 from releases.forms import AuditFilterForm
+from releases.release_views import release_page_tabs
 from releases.selectors import release_get
 
 PAGE_SIZE = 50
@@ -26,5 +27,7 @@ def release_audit(request, release_id: int):
         "page": page,
         "entries": audit_entries(page.object_list, subject=release),
         "filtered": bool(chosen.get("kind") or chosen.get("person")),
+        "tabs": release_page_tabs(release),
+        "current_tab": "audit",
     }
     return render(request, "releases/release_audit.html", context)

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from liftoff.audit import audit_for_object
+from liftoff.audit import audit_latest
 from liftoff.errors import Conflict, DomainError
 from liftoff.forms import form_add_domain_errors
 from liftoff.markdown import render_markdown
@@ -209,15 +209,16 @@ def _cockpit(release, user, run=None) -> dict:
     }
 
 
-def _tabs(release) -> list[dict]:
+def release_page_tabs(release) -> list[dict]:
     """The release's pages: the overview, its notes, the sections that have a page of their
-    own (gates, …), its runs."""
+    own (gates, …), its runs, its audit trail."""
     tabs = [
         ("overview", "Overview", reverse("releases:release-detail", args=[release.pk])),
         ("notes", "Notes", reverse("releases:release-notes", args=[release.pk])),
     ]
     tabs += [(name, label, reverse(name, args=[release.pk])) for label, name in release_tabs()]
     tabs.append(("runs", "Runs", reverse("releases:release-runs", args=[release.pk])))
+    tabs.append(("audit", "Audit trail", reverse("releases:release-audit", args=[release.pk])))
     return [{"key": key, "label": label, "url": url} for key, label, url in tabs]
 
 
@@ -237,8 +238,8 @@ def _detail_context(release, user):
             if release.status in RELEASE_PHASES
             else -1,
             "notes_html": render_markdown(release.notes),
-            "events": audit_for_object(object_type="releases.release", object_id=release.pk),
-            "tabs": _tabs(release),
+            "audit_entries": audit_latest(obj=release),
+            "tabs": release_page_tabs(release),
             "current_tab": "overview",
         }
     )
@@ -399,7 +400,7 @@ def release_notes(request, release_id: int):
     context = {
         "release": release,
         "notes_html": render_markdown(release.notes),
-        "tabs": _tabs(release),
+        "tabs": release_page_tabs(release),
         "current_tab": "notes",
     }
     return render(request, "releases/release_notes.html", context)
@@ -410,7 +411,12 @@ def release_runs(request, release_id: int):
     """Every run about the release (prepare, validate, ship), newest first."""
     release = release_get(release_id=release_id)
     page = Paginator(runs_for(subject=release), 25).get_page(request.GET.get("page"))
-    context = {"release": release, "page": page, "tabs": _tabs(release), "current_tab": "runs"}
+    context = {
+        "release": release,
+        "page": page,
+        "tabs": release_page_tabs(release),
+        "current_tab": "runs",
+    }
     return render(request, "releases/release_runs.html", context)
 
 
