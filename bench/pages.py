@@ -1,7 +1,8 @@
 """Measure Liftoff's pages with wrk against gunicorn on PostgreSQL (`make bench`).
 
 1. Create the bench database if it is missing, migrate it, collect static files.
-2. Give it a user with the admin role, a few projects (through the real service) and
+2. Give it a user with the admin role, a few projects (through the real service), a
+   release in validation with the default gates and checklists, and
    some runs: one running with 6 steps and 200 log chunks, whose live-progress fragment
    is measured as htmx polls it (in full, and unchanged: the poll sends the version it
    shows and gets 204), and finished ones to fill the first page of /runs/.
@@ -43,7 +44,8 @@ BENCH_USER = "bench"
 
 HTMX = {"HX-Request": "true"}
 # (label, path, signed in, extra headers). /healthz is measured as a monitor calls it: with
-# no cookie. `{run}` is the id of the seeded running run; its progress fragment is measured
+# no cookie. `{release}` is the seeded release in validation. `{run}` is the id of the
+# seeded running run; its progress fragment is measured
 # as htmx polls it (without HX-Request the view redirects to the run's page).
 PAGES = [
     ("/", "/", True, {}),
@@ -51,6 +53,7 @@ PAGES = [
     ("/projects/", "/projects/", True, {}),
     ("/api/v1/projects/", "/api/v1/projects/", True, {}),
     ("/healthz", "/healthz", False, {}),
+    ("/releases/<id>/", "/releases/{release}/", True, {}),
     ("/runs/", "/runs/", True, {}),
     ("/runs/<id>/", "/runs/{run}/", True, {}),
     ("/runs/<id>/progress/ (htmx)", "/runs/{run}/progress/", True, HTMX),
@@ -144,6 +147,26 @@ Run.objects.filter(pk=run.pk).update(
     finished_at=None, error="", cancel_requested_at=None, worker="bench@localhost",
     log_size=sum(len(t) for t in LogChunk.objects.filter(run=run).values_list("text", flat=True)),
 )
+# A release in validation with the default gates and checklists (the projects' hooks
+# installed them), its head measured by nothing yet: the release page as a release
+# manager drives it, with what is left before ready.
+from releases.models import Release
+from releases.services import release_create
+
+release = Release.objects.filter(project=project, version="1.0.0").first()
+if release is None:
+    # Planning needs a synced project; the bench has no remote, so it is marked synced.
+    Project.objects.filter(pk=project.pk).update(last_synced_at=now)
+    project.refresh_from_db()
+    release = release_create(
+        actor=user, project=project, release_type="major", version="1.0.0",
+        codename="Andromeda", release_manager=user,
+    )
+Release.objects.filter(pk=release.pk).update(
+    status="validating", head_commit="0123456789abcdef0123456789abcdef01234567",
+    prepared_at=now, branch="release/v1.0.0-andromeda", tag="v1.0.0",
+)
+print(f"bench-release={release.pk}")
 print(f"bench-run={run.pk}")
 """
 
@@ -486,10 +509,12 @@ def main() -> int:
             SEED,
         )
         found = re.search(r"^bench-run=(\d+)$", seeded, re.M)
-        if not found:
-            raise BenchError(f"the seed printed no run id:\n{seeded[-2000:]}")
+        release = re.search(r"^bench-release=(\d+)$", seeded, re.M)
+        if not found or not release:
+            raise BenchError(f"the seed printed no run or release id:\n{seeded[-2000:]}")
+        ids = {"run": found.group(1), "release": release.group(1)}
         pages = [
-            (label, path.format(run=found.group(1)), signed_in, headers)
+            (label, path.format(**ids), signed_in, headers)
             for label, path, signed_in, headers in PAGES
         ]
 

@@ -6,7 +6,7 @@ from functools import cache
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 
-from gates.selectors import approvals_waiting_count
+from gates.selectors import SIGNER_ROLES, approvals_waiting_count
 from liftoff.roles import ROLE_LABELS, Role, user_roles
 from liftoff.workers import workers_are_stale
 
@@ -72,9 +72,10 @@ def navigation(request):
         "is_admin": Role.ADMIN in roles,
         # Evaluated only when a template shows it (one query).
         "workers_stale": SimpleLazyObject(workers_are_stale),
-        # The navigation's "N waiting" beside Approvals: only approvers (and admins) sign,
-        # and only a page that shows the nav pays for it (a constant few queries).
+        # The navigation's "N waiting" beside Approvals: what the approvals page lists
+        # (sign-offs and waivable gates), for those a gate may name as its signers. Only
+        # a page that shows the nav pays for it (at most four queries).
         "approvals_waiting": SimpleLazyObject(lambda: approvals_waiting_count(user=user))
-        if roles & {Role.APPROVER, Role.ADMIN}
+        if roles & set(SIGNER_ROLES)
         else 0,
     }

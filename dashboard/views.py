@@ -4,7 +4,7 @@ from django.shortcuts import render
 
 from checklists.selectors import releases_checklist_progress
 from gates.selectors import approvals_waiting, approvals_waiting_count
-from liftoff.roles import READ_ROLES, Role, has_role, role_required
+from liftoff.roles import READ_ROLES, role_required
 from releases.selectors import project_list, releases_in_flight
 
 
@@ -17,8 +17,7 @@ def dashboard(request):
         release.checklist_progress = progress.get(release.pk)
     waiting = approvals_waiting(user=request.user)
     context = {"projects": project_list(), "in_flight": in_flight, "waiting": waiting}
-    if has_role(request.user, {Role.APPROVER}):
-        # The navigation's count from the list already read (the context processor's
-        # lazy count is then never evaluated).
-        context["approvals_waiting"] = approvals_waiting_count(user=request.user, waiting=waiting)
+    # The navigation's count from the list already read (the context processor's lazy
+    # count is then never evaluated): "All N" below and the badge are one number.
+    context["approvals_waiting"] = approvals_waiting_count(user=request.user, waiting=waiting)
     return render(request, "dashboard/index.html", context)

@@ -10,7 +10,12 @@ class GatesConfig(AppConfig):
         from gates import run_kinds  # noqa: F401 - registers the run kind release.validate
         from gates.actions import gate_actions
         from gates.selectors import gate_blockers, gate_check_lines
-        from gates.services import approvals_request, project_gates_install, release_validate
+        from gates.services import (
+            approvals_request,
+            gate_judgement_record,
+            project_gates_install,
+            release_validate,
+        )
         from gates.views import release_gates_context
         from liftoff import events
         from releases import cli, policy
@@ -26,6 +31,7 @@ class GatesConfig(AppConfig):
                 order=10,
                 template="gates/release_gates.html#gates",
                 context=release_gates_context,
+                tab=("Gates", "gates:release-gates"),
             )
         )
         cli.register_action(
@@ -41,3 +47,4 @@ class GatesConfig(AppConfig):
         register_actions("gates", gate_actions)
         cli.register_check_lines("gates", gate_check_lines)
         events.subscribe("release.moved", approvals_request)
+        events.subscribe("release.moved", gate_judgement_record)

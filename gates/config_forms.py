@@ -17,14 +17,18 @@ APPROVER_ROLES = [(r.value, ROLE_LABELS[r]) for r in SIGNER_ROLES]
 
 
 class Fieldsets:
-    """`form.fieldset_list`: (legend, note, bound fields) for templates that group fields."""
+    """`form.fieldset_list`: (legend, note, bound fields, kind) for templates that group
+    fields. `kind` is "" for a fieldset always shown, or the value of the form's `kind`
+    field it belongs to: the template hides (and disables) it for the other kind, and a
+    script in liftoff.js switches it when the kind changes."""
 
-    fieldsets: list[tuple[str, str, list[str]]] = []
+    fieldsets: list[tuple] = []
 
     def fieldset_list(self):
-        return [
-            (legend, note, [self[name] for name in names]) for legend, note, names in self.fieldsets
-        ]
+        rows = []
+        for legend, note, names, *kind in self.fieldsets:
+            rows.append((legend, note, [self[name] for name in names], kind[0] if kind else ""))
+        return rows
 
 
 class GateForm(Fieldsets, forms.Form):
@@ -62,25 +66,38 @@ class GateForm(Fieldsets, forms.Form):
     fieldsets = [
         ("Gate", "", ["key", "name", "description", "kind"]),
         (
-            "Automated gates only",
+            "Measurement",
             "The measured value (from a validation command or a CI report) is compared "
-            "with the threshold. Ignored for manual gates.",
+            "with the threshold.",
             ["comparator", "threshold", "unit"],
+            GateKind.AUTOMATED,
         ),
         (
-            "Manual gates only",
-            "The gate passes with this many approvals on the release's current commit. "
-            "Ignored for automated gates.",
+            "Sign-off",
+            "The gate passes with this many approvals on the release's current commit.",
             ["required_approvals", "approver_role"],
+            GateKind.MANUAL,
         ),
         ("Display", "", ["order", "active"]),
     ]
+    # What the fields of the other kind are saved as: posted values are ignored (a
+    # browser does not send them: their fieldset is disabled).
+    KIND_DEFAULTS = {
+        GateKind.AUTOMATED: {"required_approvals": 1, "approver_role": Role.APPROVER},
+        GateKind.MANUAL: {"comparator": "", "threshold": None, "unit": ""},
+    }
+
+    @property
+    def current_kind(self) -> str:
+        """The kind whose fields are shown: as posted, else as the gate is."""
+        kind = self.data.get("kind") if self.is_bound else self.initial.get("kind")
+        return kind if kind in GateKind.values else GateKind.AUTOMATED
 
     def clean(self):
         data = super().clean()
-        # Stored on every gate (the column is NOT NULL) but only checked for manual ones.
-        if data.get("kind") == GateKind.AUTOMATED and data.get("required_approvals") is None:
-            data["required_approvals"] = 1
+        for name, value in self.KIND_DEFAULTS.get(data.get("kind"), {}).items():
+            self.errors.pop(name, None)
+            data[name] = value
         return data
 
 

@@ -11,7 +11,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from gates.config_forms import GateForm, ValidationCommandForm
 from gates.models import GateKind
 from gates.selectors import gate_signer_role, project_gates, project_validation_commands
-from gates.services import gate_save, validation_command_delete, validation_command_save
+from gates.services import (
+    gate_delete,
+    gate_save,
+    validation_command_delete,
+    validation_command_save,
+)
 from liftoff.errors import DomainError
 from liftoff.forms import form_save
 from liftoff.roles import READ_ROLES, ROLE_LABELS, Role, role_required
@@ -45,8 +50,11 @@ def _gate_requirement(gate) -> str:
 @role_required(*READ_ROLES)
 def gate_index(request, slug: str):
     project = project_get(slug=slug)
-    rows = [(gate, _gate_requirement(gate)) for gate in project_gates(project=project)]
-    return render(request, "gates/config_gates.html", {"project": project, "rows": rows})
+    gates = project_gates(project=project)
+    rows = [(gate, _gate_requirement(gate)) for gate in gates]
+    unfed = [gate for gate in gates if gate.unfed]
+    context = {"project": project, "rows": rows, "unfed": unfed}
+    return render(request, "gates/config_gates.html", context)
 
 
 _GATE_FIELDS = ("key", "name", "description", "kind", "comparator", "threshold", "unit")
@@ -69,6 +77,21 @@ def gate_edit(request, slug: str, gate_id: int | None = None):
         if saved:
             return redirect("gates:gate-index", slug=project.slug)
     return _form_page(request, "config_gate_form.html", {"project": project, "gate": gate}, form)
+
+
+@role_required(Role.ADMIN)
+def gate_delete_view(request, slug: str, gate_id: int):
+    project = project_get(slug=slug)
+    gate = _gate_get(project, gate_id)
+    if request.method == "POST":
+        try:
+            gate_delete(actor=request.user, gate=gate)
+        except DomainError as exc:
+            messages.error(request, exc.summary())
+            return redirect("gates:gate-edit", slug=project.slug, gate_id=gate.pk)
+        messages.success(request, f"Quality gate “{gate.name}” deleted.")
+        return redirect("gates:gate-index", slug=project.slug)
+    return render(request, "gates/config_gate_delete.html", {"project": project, "gate": gate})
 
 
 # --- Validation commands ----------------------------------------------------------------

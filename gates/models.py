@@ -9,6 +9,8 @@ of their constraints and indexes: gates/migrations/0001 took them over without t
 the database.
 """
 
+import shlex
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -237,3 +239,64 @@ class ValidationCommand(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def command_line(self) -> str:
+        """The argument list as one shell-quoted line, to read (it never runs as one);
+        the `{python}` placeholder is shown as it is."""
+        return " ".join(a if a == "{python}" else shlex.quote(a) for a in self.argv or [])
+
+
+class GateJudgement(models.Model):
+    """One gate as a release was judged by when it moved on (to ready and at every later
+    move): written by `gates.services.gate_judgement_record` on `release.moved`, never
+    changed afterwards. A gate made inactive, re-thresholded or deleted since leaves
+    these rows as they were, so a shipped release's page keeps what it shipped with."""
+
+    release = models.ForeignKey(
+        "releases.Release", on_delete=models.CASCADE, related_name="gate_judgements"
+    )
+    # Null once the gate is deleted: the copied fields below still say what it was.
+    gate = models.ForeignKey(
+        QualityGate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The result that counted (its report stays readable while the row exists).
+    result = models.ForeignKey(
+        GateResult, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The phase the release moved to when it was judged.
+    phase = models.CharField(max_length=20)
+    judged_at = models.DateTimeField()
+    order = models.PositiveIntegerField(default=0)
+    gate_key = models.CharField(max_length=50)
+    gate_name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=10, choices=GateKind.choices)
+    threshold_label = models.CharField(max_length=60, blank=True)
+    unit = models.CharField(max_length=20, blank=True)
+    status = models.CharField(max_length=20, choices=GateStatus.choices)
+    value = models.FloatField(null=True, blank=True)
+    # "2 of 2" for a manual gate.
+    approvals_label = models.CharField(max_length=40, blank=True)
+    approved_by = models.CharField(max_length=500, blank=True)
+    rejected_by = models.CharField(max_length=500, blank=True)
+    waived_by = models.CharField(max_length=150, blank=True)
+    waiver_reason = models.TextField(blank=True)
+    commit = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["judged_at", "order", "id"]
+        indexes = [
+            # A release's judgements, newest first (its gates section and evidence page).
+            models.Index(fields=["release", "-judged_at"], name="gatejudgement_release_idx")
+        ]
+
+    def __str__(self):
+        return f"{self.gate_key}: {self.status} ({self.phase})"
+
+    @property
+    def status_label(self) -> str:
+        return GateStatus(self.status).label
+
+    @property
+    def is_automated(self) -> bool:
+        return self.kind == GateKind.AUTOMATED

@@ -313,3 +313,70 @@ def _hint(fmt: str, reason: str) -> str:
     if fmt == "pip_audit" and any(word in reason for word in _UNREACHABLE):
         return f"{reason} The vulnerability service could not be reached: nothing was checked."
     return reason
+
+
+# --- Summaries for the evidence page ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileCoverage:
+    filename: str
+    percent: float
+    lines: int
+
+
+@dataclass(frozen=True)
+class CoverageSummary:
+    percent: float
+    files: int
+    lowest: list[FileCoverage]
+    # The stored report was cut short (reports are kept up to a size): `files` counts the
+    # files read before the cut.
+    truncated: bool = False
+
+
+def coverage_summary(text: str, *, lowest: int = 5) -> CoverageSummary | None:
+    """A Cobertura report in a sentence: its line coverage, over how many files, and the
+    `lowest` files by line coverage (those with lines to cover). None for text that is not
+    a Cobertura report. A report cut short when it was stored still gives its total and
+    the files before the cut (the XML is read as a stream)."""
+    if "<coverage" not in text[:4096]:
+        return None
+    parser = ET.XMLPullParser(events=("start", "end"))
+    rate, files, truncated = None, {}, False
+    try:
+        parser.feed(text)
+        parser.close()
+    except ET.ParseError:
+        truncated = True
+    try:
+        for event, element in parser.read_events():
+            if event == "start" and element.tag == "coverage" and rate is None:
+                rate = element.get("line-rate")
+            elif event == "end" and element.tag == "class":
+                _add_class(files, element)
+    except ET.ParseError:
+        truncated = True
+    try:
+        percent = round(float(rate) * 100, 2)
+    except (TypeError, ValueError):
+        return None
+    ranked = sorted(
+        (f for f in files.values() if f.lines), key=lambda f: (f.percent, -f.lines, f.filename)
+    )
+    return CoverageSummary(percent, len(files), ranked[:lowest], truncated)
+
+
+def _add_class(files: dict, element) -> None:
+    """coverage.py writes one <class> per file; other tools may write several a file:
+    their lines are added up."""
+    name = element.get("filename") or element.get("name") or "?"
+    lines = element.findall("./lines/line")
+    hit = sum(1 for line in lines if (line.get("hits") or "0") not in {"0", ""})
+    if name in files:
+        known = files[name]
+        total = known.lines + len(lines)
+        hit += round(known.percent * known.lines / 100)
+    else:
+        total = len(lines)
+    files[name] = FileCoverage(name, round(hit / total * 100, 1) if total else 100.0, total)

@@ -8,19 +8,23 @@ rows are fetched per release in one query each and grouped in Python.
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.db.models import Exists, OuterRef, Subquery
 from django.shortcuts import get_object_or_404
 
 from gates.models import (
     Approval,
     Decision,
+    GateJudgement,
     GateKind,
     GateResult,
+    GateResultSource,
     GateStatus,
     QualityGate,
+    ValidationCommand,
     Waiver,
 )
 from liftoff.roles import ROLE_LABELS, Role, has_role, user_roles
-from releases.models import Release, ReleaseStatus
+from releases.models import RELEASE_IN_FLIGHT, Release, ReleaseStatus
 from releases.policy import (
     MUST_ACT_APPROVER,
     MUST_ACT_NOBODY,
@@ -32,8 +36,25 @@ from releases.selectors import release_closed_reason
 
 # The moves every active gate must be passed (or waived) for.
 GATES_REQUIRED_BEFORE = frozenset({ReleaseStatus.READY, ReleaseStatus.PRODUCTION})
-# Releases that still need sign-offs (the approvals page, the navigation count).
-OPEN_FOR_APPROVAL = ["preparing", "validating", "ready", "staging", "production"]
+# Releases whose sign-offs are open: approvals are requested when a release enters
+# validation (`gates.services.approvals_request`), and only these count as work (the
+# navigation's count, the approvals page, the dashboard). Before that (planned,
+# preparing) a manual gate is "upcoming"; after it (released, closed) nothing waits.
+OPEN_FOR_APPROVAL = [
+    ReleaseStatus.VALIDATING,
+    ReleaseStatus.READY,
+    ReleaseStatus.STAGING,
+    ReleaseStatus.PRODUCTION,
+]
+# Before validation: a manual gate is shown as upcoming, not as work.
+APPROVALS_UPCOMING = frozenset({ReleaseStatus.PLANNED, ReleaseStatus.PREPARING})
+# Automated gate statuses a signer may waive.
+WAIVABLE = frozenset({GateStatus.FAILED, GateStatus.NOT_MEASURED})
+# The moves a release is judged on: its gates are recorded as they stand then
+# (`gates.services.gate_judgement_record`), from leaving validation to shipping.
+JUDGED_ON = frozenset(
+    {ReleaseStatus.READY, ReleaseStatus.STAGING, ReleaseStatus.PRODUCTION, ReleaseStatus.RELEASED}
+)
 # The roles a gate may name as its signer (`QualityGate.approver_role`).
 SIGNER_ROLES = (Role.APPROVER, Role.RELEASE_MANAGER, Role.ADMIN)
 
@@ -208,6 +229,11 @@ def gate_get(*, release, key: str) -> QualityGate:
     return get_object_or_404(QualityGate, project_id=release.project_id, key=key)
 
 
+def gate_result_get(*, release, gate: QualityGate, result_id: int) -> GateResult:
+    """One result of `gate` for `release` (404 for another release's or gate's)."""
+    return get_object_or_404(GateResult, pk=result_id, release_id=release.pk, gate_id=gate.pk)
+
+
 def gate_get_by_id(*, gate_id: int) -> QualityGate:
     return get_object_or_404(QualityGate.objects.select_related("project"), pk=gate_id)
 
@@ -245,20 +271,31 @@ class Waiting:
     view: GateView
 
 
-def approvals_waiting(*, user, sign_offs_only: bool = False) -> list[Waiting]:
-    """Manual gates this user may sign and has not, on releases still in flight, and
-    failed automated gates they may waive: the approvals page (five queries).
+# Who may have anything waiting: a gate names approvers, release managers or admins as
+# its signers (`SIGNER_ROLES`). Anyone else reads no rows for the count.
+_SIGNERS = frozenset(SIGNER_ROLES)
 
-    `sign_offs_only`: the manual gates alone (the navigation's count, on every page an
-    approver opens): three queries, without the gate results and waivers that only
-    automated gates need."""
-    roles = user_roles(user)
-    if not roles & {Role.APPROVER, Role.ADMIN, Role.RELEASE_MANAGER}:
+
+def approvals_waiting(*, user, for_count: bool = False) -> list[Waiting]:
+    """What waits for `user`: the one definition behind the navigation's count, the
+    approvals page and the dashboard, so that all three show the same number.
+
+    On releases whose sign-offs are open (`OPEN_FOR_APPROVAL`: validating and later),
+    among gates `user` may sign (`gate_signer_problem`):
+    1. manual gates still pending that `user` has not decided on;
+    2. automated gates whose current result failed or could not be measured and that no
+       live waiver lets pass (the signer may waive them; the release is blocked until
+       someone does, or the release manager fixes it).
+
+    Four queries whatever the number of releases (releases, active gates, live approvals,
+    results with the commit of each one's live waiver), one when nothing is in flight.
+    `for_count` (the navigation, on every page a signer opens) reads fewer columns; what
+    counts is decided by the same code."""
+    if not user_roles(user) & _SIGNERS:
         return []
     releases = Release.objects.filter(status__in=OPEN_FOR_APPROVAL).exclude(release_manager=user)
-    if sign_offs_only:
-        # Only what the signer rule and the "current head" rule read: fewer columns to
-        # build and fetch on every page an approver opens.
+    if for_count:
+        # Only what the signer rule and the "current head" rule read.
         releases = releases.select_related("project").only(
             "project__keep_approvals_on_new_commits",
             "version",
@@ -271,24 +308,36 @@ def approvals_waiting(*, user, sign_offs_only: bool = False) -> list[Waiting]:
     releases = list(releases)
     if not releases:
         return []
-    gates = QualityGate.objects.filter(project_id__in={r.project_id for r in releases}, active=True)
-    if sign_offs_only:
-        gates = gates.filter(kind=GateKind.MANUAL)
     gates_by_project = defaultdict(list)
-    for gate in gates:
+    for gate in QualityGate.objects.filter(
+        project_id__in={r.project_id for r in releases}, active=True
+    ):
         gates_by_project[gate.project_id].append(gate)
+    gates = [g for project_gates in gates_by_project.values() for g in project_gates]
+    manual = [g.pk for g in gates if g.kind == GateKind.MANUAL]
+    automated = [g.pk for g in gates if g.kind == GateKind.AUTOMATED]
     ids = [r.pk for r in releases]
-    results, waivers = defaultdict(list), defaultdict(list)
-    if not sign_offs_only:
-        for result in _results(release_id__in=ids):
+    approvals, results, waivers = defaultdict(list), defaultdict(list), defaultdict(list)
+    if manual:
+        for approval in Approval.objects.filter(
+            release_id__in=ids, gate_id__in=manual, superseded_at__isnull=True
+        ).select_related("approver"):
+            approvals[approval.release_id].append(approval)
+    if automated:
+        for result in _results_with_waiver(ids, automated, for_count):
             results[result.release_id].append(result)
-        for waiver in Waiver.objects.filter(release_id__in=ids, revoked_at__isnull=True):
-            waivers[waiver.release_id].append(waiver)
-    approvals = defaultdict(list)
-    for approval in Approval.objects.filter(
-        release_id__in=ids, superseded_at__isnull=True
-    ).select_related("approver"):
-        approvals[approval.release_id].append(approval)
+            if result.waiver_commit is not None and not any(
+                w.gate_id == result.gate_id for w in waivers[result.release_id]
+            ):
+                # Only its commit decides whether the waiver counts; a listed gate never
+                # has a counting waiver (it would be waived), so nothing shows this row.
+                waivers[result.release_id].append(
+                    Waiver(
+                        release_id=result.release_id,
+                        gate_id=result.gate_id,
+                        commit=result.waiver_commit,
+                    )
+                )
     waiting = []
     for release in releases:
         for view in _views_from_rows(
@@ -298,15 +347,31 @@ def approvals_waiting(*, user, sign_offs_only: bool = False) -> list[Waiting]:
             approvals[release.pk],
             waivers[release.pk],
         ):
-            gate = view.gate
-            if not may_sign(user=user, release=release, gate=gate):
-                continue
-            if gate.kind == GateKind.MANUAL:
-                if view.status == GateStatus.PENDING and view.decided_by(user) is None:
-                    waiting.append(Waiting(release=release, view=view))
-            elif view.status in {GateStatus.FAILED, GateStatus.NOT_MEASURED}:
+            if _waits_for(user, release, view):
                 waiting.append(Waiting(release=release, view=view))
     return waiting
+
+
+def _results_with_waiver(release_ids, gate_ids, for_count: bool):
+    """The results of these releases' automated gates, each with the commit of its gate's
+    live waiver (None without one): one query instead of a second one for waivers."""
+    live_waiver = Waiver.objects.filter(
+        release_id=OuterRef("release_id"), gate_id=OuterRef("gate_id"), revoked_at__isnull=True
+    ).values("commit")[:1]
+    results = _results(release_id__in=release_ids, gate_id__in=gate_ids).annotate(
+        waiver_commit=Subquery(live_waiver)
+    )
+    if for_count:
+        results = results.only("release_id", "gate_id", "status", "commit", "measured_at")
+    return results
+
+
+def _waits_for(user, release, view: GateView) -> bool:
+    if not may_sign(user=user, release=release, gate=view.gate):
+        return False
+    if view.gate.kind == GateKind.MANUAL:
+        return view.status == GateStatus.PENDING and view.decided_by(user) is None
+    return view.status in WAIVABLE
 
 
 def _views_from_rows(release, gates, results, approvals, waivers) -> list[GateView]:
@@ -338,18 +403,68 @@ def _views_from_rows(release, gates, results, approvals, waivers) -> list[GateVi
 
 
 def approvals_waiting_count(*, user, waiting: list[Waiting] | None = None) -> int:
-    """The number in the navigation for approvers: sign-offs that wait. A page that has
+    """The number beside Approvals in the navigation: everything `approvals_waiting`
+    lists, the same number the approvals page and the dashboard show. A page that has
     read `approvals_waiting` already passes it in (no second read)."""
     if waiting is None:
-        waiting = approvals_waiting(user=user, sign_offs_only=True)
-    return sum(1 for w in waiting if w.view.gate.kind == GateKind.MANUAL)
+        waiting = approvals_waiting(user=user, for_count=True)
+    return len(waiting)
+
+
+# --- What a release was judged by -------------------------------------------------------
+
+
+@dataclass
+class Judgement:
+    phase: str
+    judged_at: object
+    rows: list[GateJudgement]
+
+    @property
+    def by_gate(self) -> dict[int, GateJudgement]:
+        return {row.gate_id: row for row in self.rows if row.gate_id}
+
+
+def release_judgement(*, release, reports: bool = False) -> Judgement | None:
+    """The gates `release` was last judged by, as recorded then (one query), for a
+    release no longer in flight (released, cancelled, rolled back): its page shows them
+    instead of the project's gates as they are now. None for a release in flight (its
+    gates still decide its next move) or one never judged."""
+    if release.status in RELEASE_IN_FLIGHT:
+        return None
+    latest = (
+        GateJudgement.objects.filter(release_id=release.pk)
+        .order_by("-judged_at")
+        .values("judged_at")[:1]
+    )
+    rows = GateJudgement.objects.filter(release_id=release.pk, judged_at=Subquery(latest))
+    # The evidence page shows the counted result's report too.
+    rows = rows.select_related("gate", "result") if reports else rows.select_related("gate")
+    rows = list(rows.order_by("order", "id"))
+    if not rows:
+        return None
+    return Judgement(phase=rows[0].phase, judged_at=rows[0].judged_at, rows=rows)
 
 
 # --- Project configuration --------------------------------------------------------------
 
 
 def project_gates(*, project):
-    return list(project.quality_gates.all())
+    """The project's gates (one query), each with `unfed`: an active automated gate that
+    nothing measures, since no active validation command reports to it and no CI report
+    ever arrived for it. It stays "not measured yet" and blocks every release."""
+    gates = project.quality_gates.annotate(
+        has_command=Exists(ValidationCommand.objects.filter(gate=OuterRef("pk"), active=True)),
+        has_ci_report=Exists(
+            GateResult.objects.filter(gate=OuterRef("pk"), source=GateResultSource.CI)
+        ),
+    )
+    gates = list(gates)
+    for gate in gates:
+        gate.unfed = (
+            gate.active and gate.is_automated and not (gate.has_command or gate.has_ci_report)
+        )
+    return gates
 
 
 def project_validation_commands(*, project):

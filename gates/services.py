@@ -17,6 +17,7 @@ from gates.models import (
     Approval,
     Comparator,
     Decision,
+    GateJudgement,
     GateKind,
     GateResult,
     GateResultSource,
@@ -25,13 +26,19 @@ from gates.models import (
     ValidationCommand,
     Waiver,
 )
-from gates.selectors import SIGNER_ROLES, approval_is_current, gate_signer_problem, release_gates
+from gates.selectors import (
+    JUDGED_ON,
+    SIGNER_ROLES,
+    approval_is_current,
+    gate_signer_problem,
+    release_gates,
+)
 from liftoff.audit import audit_record
 from liftoff.errors import Conflict, NotAllowed, ValidationFailed
 from liftoff.events import emit
 from liftoff.git import SLUG, SLUG_RULE, repo_path_problem
 from liftoff.roles import Role, require_role
-from releases.models import ReleaseStatus
+from releases.models import RELEASE_IN_FLIGHT, Release, ReleaseStatus
 from releases.selectors import release_closed_reason, release_require_open
 from releases.services import release_transition
 from runs.services import run_create
@@ -118,8 +125,11 @@ def gate_save(
         errors["key"] = [f"{project.name} has a gate “{data['key']}” already."]
     if errors:
         raise ValidationFailed("The gate could not be saved.", errors=errors)
+    # The other kind's fields are ignored, whatever was sent.
     if data["kind"] == GateKind.MANUAL:
         data.update(comparator="", threshold=None, unit="")
+    else:
+        data.update(required_approvals=1, approver_role=Role.APPROVER)
     before = None
     if gate is None:
         gate = QualityGate(project=project)
@@ -136,7 +146,98 @@ def gate_save(
         setattr(gate, field, value)
     gate.save()
     audit_record(actor=actor, action="gate.saved", obj=gate, before=before, after=data)
+    _gate_change_tell_releases(actor=actor, gate=gate, before=before)
     return gate
+
+
+# What of a gate decides whether it blocks a release (and how), by kind: a change of any
+# of these is recorded on each release in flight; order and description are not.
+_GATE_RULE_FIELDS = {
+    GateKind.AUTOMATED: ("kind", "name", "comparator", "threshold", "unit"),
+    GateKind.MANUAL: ("kind", "name", "required_approvals", "approver_role"),
+}
+
+
+def _gate_requirement_label(values: dict) -> str:
+    if values["kind"] == GateKind.AUTOMATED:
+        fields = ("kind", "comparator", "threshold", "unit")
+        return QualityGate(**{f: values[f] for f in fields}).threshold_label
+    return f"{values['required_approvals']} approval(s) from {values['approver_role']}"
+
+
+def _gate_change_tell_releases(*, actor, gate: QualityGate, before: dict | None) -> None:
+    """Record a change of a gate's rules on each release of its project still in flight
+    (an audit event on the release, so its audit trail says why its gates changed):
+    added, made inactive or active, its requirement changed. A change to an inactive gate
+    that stays inactive, or of its order or description, affects no release."""
+    rule_fields = _GATE_RULE_FIELDS[gate.kind]
+    after = {f: getattr(gate, f) for f in {*rule_fields, *_GATE_RULE_FIELDS[GateKind.MANUAL]}}
+    after.update(threshold=gate.threshold, comparator=gate.comparator, unit=gate.unit)
+    who = actor.get_username() if getattr(actor, "pk", None) else "Liftoff"
+    name = f"“{gate.name}”"
+    if before is None:
+        if not gate.active:
+            return
+        requirement = _gate_requirement_label(after)
+        action, summary = "gate.added", f"{who} added gate {name} ({requirement})"
+    elif before["active"] != gate.active:
+        state = "active" if gate.active else "inactive"
+        action, summary = f"gate.made_{state}", f"{who} made gate {name} {state}"
+    elif gate.active and any(before[f] != after[f] for f in rule_fields):
+        old, new = _gate_requirement_label(before), _gate_requirement_label(after)
+        change = f": {old} → {new}" if old != new else ""
+        action, summary = "gate.rule_changed", f"{who} changed gate {name}{change}"
+    else:
+        return
+    _record_on_releases_in_flight(
+        actor=actor, project_id=gate.project_id, action=action, gate=gate, summary=summary
+    )
+
+
+def _record_on_releases_in_flight(*, actor, project_id, action, gate, summary) -> None:
+    for release in Release.objects.filter(project_id=project_id, status__in=RELEASE_IN_FLIGHT):
+        audit_record(
+            actor=actor,
+            action=action,
+            obj=release,
+            after={"gate": gate.key, "summary": summary},
+        )
+
+
+@transaction.atomic
+def gate_delete(*, actor, gate: QualityGate) -> None:
+    """Delete a gate nothing was recorded against yet (a mistake, a gate never used). A
+    gate with results, approvals or waivers keeps them for the releases they belong to:
+    it is made inactive instead (deleting it would delete its evidence with it)."""
+    require_role(actor, {Role.ADMIN}, "Only admins define quality gates.")
+    gate = QualityGate.objects.select_for_update().get(pk=gate.pk)
+    used = (
+        GateResult.objects.filter(gate=gate).exists()
+        or Approval.objects.filter(gate=gate).exists()
+        or Waiver.objects.filter(gate=gate).exists()
+    )
+    if used:
+        raise Conflict(
+            f"“{gate.name}” has results or sign-offs on releases: make it inactive instead, "
+            "so that their evidence stays.",
+            missing=["A gate with results, approvals or waivers is made inactive, not deleted."],
+        )
+    audit_record(
+        actor=actor,
+        action="gate.deleted",
+        obj=gate,
+        before={"key": gate.key, "name": gate.name, "kind": gate.kind, "active": gate.active},
+    )
+    if gate.active:
+        who = actor.get_username() if getattr(actor, "pk", None) else "Liftoff"
+        _record_on_releases_in_flight(
+            actor=actor,
+            project_id=gate.project_id,
+            action="gate.deleted",
+            gate=gate,
+            summary=f"{who} deleted gate “{gate.name}”",
+        )
+    gate.delete()
 
 
 def _argv_problem(argv) -> str | None:
@@ -434,6 +535,44 @@ def approval_record(*, release, gate: QualityGate, actor, decision: str, comment
             payload={"gate": gate.key, "decision": decision, "comment": comment[:500]},
         )
     return approval
+
+
+def gate_judgement_record(event) -> None:
+    """On `release.moved` to ready and every later phase (`JUDGED_ON`): record each active
+    gate as it stands (status, value, threshold, who approved, rejected or waived), so
+    that the release keeps what it was judged by whatever later happens to the gates'
+    configuration. Runs inside the move's transaction: the rows go with the move."""
+    to = event.payload.get("to")
+    if to not in JUDGED_ON:
+        return
+    release, now = event.subject, timezone.now()
+    rows = []
+    for order, view in enumerate(release_gates(release=release)):
+        gate, waiver = view.gate, view.waiver
+        rows.append(
+            GateJudgement(
+                release=release,
+                gate=gate,
+                result=view.result,
+                phase=to,
+                judged_at=now,
+                order=order,
+                gate_key=gate.key,
+                gate_name=gate.name,
+                kind=gate.kind,
+                threshold_label=gate.threshold_label,
+                unit=gate.unit,
+                status=view.status,
+                value=view.value,
+                approvals_label="" if gate.is_automated else view.approvals_label,
+                approved_by=", ".join(a.approver.get_username() for a in view.approvals)[:500],
+                rejected_by=", ".join(a.approver.get_username() for a in view.rejections)[:500],
+                waived_by=waiver.approver.get_username() if waiver else "",
+                waiver_reason=waiver.reason if waiver else "",
+                commit=view.result.commit if view.result else release.head_commit,
+            )
+        )
+    GateJudgement.objects.bulk_create(rows)
 
 
 def approvals_request(event) -> None:

@@ -35,12 +35,22 @@ urlpatterns = [
         name="gate-evidence",
     ),
     path(
+        "releases/<int:release_id>/gates/<int:gate_id>/results/<int:result_id>/report/",
+        views.gate_result_report,
+        name="gate-result-report",
+    ),
+    path(
         "releases/<int:release_id>/validate/", views.release_validate_view, name="release-validate"
     ),
     # Project configuration (admins).
     path("projects/<slug:slug>/gates/", config_views.gate_index, name="gate-index"),
     path("projects/<slug:slug>/gates/new/", config_views.gate_edit, name="gate-new"),
     path("projects/<slug:slug>/gates/<int:gate_id>/", config_views.gate_edit, name="gate-edit"),
+    path(
+        "projects/<slug:slug>/gates/<int:gate_id>/delete/",
+        config_views.gate_delete_view,
+        name="gate-delete",
+    ),
     path("projects/<slug:slug>/validation/", config_views.command_index, name="command-index"),
     path("projects/<slug:slug>/validation/new/", config_views.command_edit, name="command-new"),
     path(

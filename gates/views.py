@@ -7,23 +7,29 @@ message in it: htmx does not swap 4xx answers, so those fragments are 200s.
 """
 
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import trigger_client_event
 
 # The approvals page shows each release's checklist progress beside what waits: the one
 # read of checklists/ that gates/ makes (checklists/ never imports gates/, so no cycle).
 from checklists.selectors import releases_checklist_progress
 from gates.forms import DecisionForm, WaiverForm, safe_next
 from gates.models import GateKind, GateStatus
+from gates.reports import coverage_summary
 from gates.selectors import (
+    APPROVALS_UPCOMING,
+    WAIVABLE,
     approvals_waiting,
     approvals_waiting_count,
     gate_get_by_id,
+    gate_result_get,
     may_sign,
     release_gates,
+    release_judgement,
 )
 from gates.services import (
     VALIDATABLE,
@@ -33,10 +39,11 @@ from gates.services import (
     waiver_revoke,
 )
 from liftoff.errors import DomainError
-from liftoff.roles import READ_ROLES, Role, has_role, role_required
+from liftoff.roles import READ_ROLES, Role, role_required
 from releases.selectors import release_get
 
-_WAIVABLE = {GateStatus.FAILED, GateStatus.NOT_MEASURED}
+# The htmx event a change of what blocks a release sends (approve, reject, waive, revoke).
+RELEASE_CHANGED = "liftoff:release-changed"
 
 
 # --- Context shared with the release page -----------------------------------------------
@@ -51,9 +58,13 @@ def gate_rows(*, user, release, gates) -> list[dict]:
         rows.append(
             {
                 "view": view,
+                # Before validation a manual gate's sign-off is not asked for yet.
+                "upcoming": view.gate.kind == GateKind.MANUAL
+                and view.status == GateStatus.PENDING
+                and release.status in APPROVALS_UPCOMING,
                 "mine": view.decided_by(user),
                 "can_decide": allowed and view.gate.kind == GateKind.MANUAL,
-                "can_waive": allowed and view.gate.is_automated and view.status in _WAIVABLE,
+                "can_waive": allowed and view.gate.is_automated and view.status in WAIVABLE,
                 "can_revoke": allowed and view.waiver is not None,
             }
         )
@@ -61,6 +72,10 @@ def gate_rows(*, user, release, gates) -> list[dict]:
 
 
 def release_gates_context(*, user, release, gates=None) -> dict:
+    """A release no longer in flight shows the gates it was judged by, as recorded then
+    (`release_judgement`); one in flight shows the project's gates as they are now."""
+    if gates is None and (judgement := release_judgement(release=release)):
+        return {"release": release, "gate_rows": [], "gate_judgement": judgement}
     gates = release_gates(release=release) if gates is None else gates
     return {
         "release": release,
@@ -80,23 +95,40 @@ def _release_and_gate(release_id: int, gate_id: int):
     return release, gate
 
 
-def _gate_answer(request, release, action, success, next_url):
-    """Run a gate action; answer htmx with the gates fragment, others with a redirect."""
+def _gate_answer(request, release, action, success, next_url, gate=None):
+    """Run a gate action; answer htmx with the gates fragment, others with a redirect.
+    A refusal about a field of `gate`'s form (a waiver's reason) is shown beside that
+    field, with what was typed kept."""
+    field_errors = {}
     try:
         action()
     except DomainError as exc:
         error, done = exc.summary(), None
+        if request.htmx and gate is not None and exc.errors:
+            error, field_errors = exc.message, exc.errors
     else:
         error, done = None, success
     if request.htmx:
         if done:
             messages.success(request, done)
         context = release_gates_context(user=request.user, release=release)
-        return render(
+        response = render(
             request,
             "gates/release_gates.html#gates",
-            {**context, "gate_error": error, "fragment": True},
+            {
+                **context,
+                "gate_error": error,
+                "fragment": True,
+                "error_gate_id": gate.pk if field_errors else None,
+                "error_fields": field_errors,
+                "typed": request.POST,
+            },
         )
+        if done:
+            # What blocks the release may have changed: the release page refreshes its
+            # blockers panel on this event (nothing changed after a refusal).
+            trigger_client_event(response, RELEASE_CHANGED, {"release": release.pk})
+        return response
     messages.add_message(request, messages.ERROR if error else messages.SUCCESS, error or done)
     back = reverse("releases:release-detail", args=[release.pk]) + "#release-gates"
     return redirect(safe_next(request, next_url) or back)
@@ -150,6 +182,7 @@ def gate_waive(request, release_id: int, gate_id: int):
         ),
         f"Waived “{gate.name}” for v{release.version}.",
         form.cleaned_data["next"],
+        gate=gate,
     )
 
 
@@ -169,11 +202,27 @@ def gate_waiver_revoke(request, release_id: int, gate_id: int):
 
 
 @role_required(*READ_ROLES)
+def gate_result_report(request, release_id: int, gate_id: int, result_id: int):
+    """A result's report as the tool wrote it (or its stored start), as plain text: the
+    evidence page summarises it and links here."""
+    release, gate = _release_and_gate(release_id, gate_id)
+    result = gate_result_get(release=release, gate=gate, result_id=result_id)
+    response = HttpResponse(result.report, content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = "inline"
+    return response
+
+
+@role_required(*READ_ROLES)
 def gate_evidence(request, release_id: int, gate_id: int):
     release, gate = _release_and_gate(release_id, gate_id)
     (view,) = release_gates(release=release, gates=[gate], reports=True)
     row = gate_rows(user=request.user, release=release, gates=[view])[0]
     context = {"release": release, "view": view, "row": row, "next": request.path}
+    if judgement := release_judgement(release=release, reports=True):
+        context.update(judgement=judgement, judged=judgement.by_gate.get(gate.pk))
+    shown = view.result or view.older_result
+    if shown is not None and shown.report:
+        context["coverage"] = coverage_summary(shown.report)
     return render(request, "gates/gate_evidence.html", context)
 
 
@@ -211,8 +260,7 @@ def _by_release(waiting, user) -> list[dict]:
 def approvals(request):
     waiting = approvals_waiting(user=request.user)
     context = {"groups": _by_release(waiting, request.user), "next": request.path}
-    if has_role(request.user, {Role.APPROVER}):
-        # The navigation's count from the list already read (the context processor's
-        # lazy count is then never evaluated: five queries saved).
-        context["approvals_waiting"] = approvals_waiting_count(user=request.user, waiting=waiting)
+    # The navigation's count from the list already read (the context processor's lazy
+    # count is then never evaluated): the same number as the rows below, by construction.
+    context["approvals_waiting"] = approvals_waiting_count(user=request.user, waiting=waiting)
     return render(request, "gates/approvals.html", context)

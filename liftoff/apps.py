@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.module_loading import autodiscover_modules
 
 
 def _ensure_baseline(sender, using="default", **kwargs):
@@ -24,3 +25,7 @@ class LiftoffConfig(AppConfig):
         from liftoff import api  # noqa: F401
 
         post_migrate.connect(_ensure_baseline, sender=self)
+        # Each app's `audit_wording` module registers how its actions read in the audit
+        # trail (liftoff.audit): found here, like Django's admin.py, so that liftoff/
+        # imports no app above it and an app adds its words without touching another.
+        autodiscover_modules("audit_wording")

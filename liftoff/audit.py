@@ -1,16 +1,33 @@
-"""The audit trail: one service appends events, one function verifies the chain.
+"""The audit trail: one service appends events, one function verifies the chain, and a
+registry writes the events as sentences.
 
 Each event's hash covers its own fields and the previous event's hash, so altering,
 deleting or re-ordering any row breaks every hash after it.
+
+The trail in words (`audit_trail`, `audit_entries`): liftoff/ knows neither the actions of
+the apps above it nor which of their objects belong to a release. Each app says so in its
+`audit_wording` module (imported at start-up by LiftoffConfig.ready):
+- `register_audit_kind(key, label)`: a group of actions a reader filters by;
+- `register_describer(action, fn(event, ctx) -> str, kind=...)`: the words after the actor
+  ("approved Security review: “looks good”"); an action nobody describes gets a
+  generic sentence;
+- `register_audit_context(fn(events, subject) -> dict)`: one query for the names the
+  words need (gate names, run kinds) for a whole page of events at once, never one per
+  event (`subject`, the object whose trail it is, may spare it);
+- `register_audit_scope(fn(object_type, object_id) -> Q | None)`: events recorded against
+  other objects that belong to this one (a release's checklist items, its runs).
+Reading a page of the trail is thus a constant number of queries.
 """
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from liftoff.models import AuditChainHead, AuditEvent
@@ -180,8 +197,152 @@ def _audit_verify(chunk_size: int) -> tuple[int, AuditProblem | None]:
 
 
 def audit_for_object(*, object_type: str, object_id) -> list[AuditEvent]:
+    """The events recorded against one object only, oldest first (see `audit_trail` for an
+    object's whole history in words)."""
     return list(
         AuditEvent.objects.filter(object_type=object_type, object_id=str(object_id))
         .select_related("actor")
         .order_by("seq")
     )
+
+
+# --- The trail in words -----------------------------------------------------------------
+
+# The actor shown for events nobody signed in made (runs, tasks, the seed).
+SYSTEM_ACTOR = "Liftoff"
+# The person filter's value for those events: no username can contain a colon.
+SYSTEM_PERSON = ":liftoff"
+OTHER_KIND = "other"
+
+Describer = Callable[[AuditEvent, dict], str]
+
+
+@dataclass(frozen=True)
+class _Wording:
+    kind: str
+    describe: Describer
+
+
+_KINDS: dict[str, tuple[int, str]] = {}
+_WORDING: dict[str, _Wording] = {}
+_CONTEXTS: list[Callable[[list[AuditEvent], object], dict]] = []
+_SCOPES: list[Callable[[str, str], Q | None]] = []
+
+
+def register_audit_kind(key: str, label: str, *, order: int) -> None:
+    """A group of actions the trail can be filtered by ("gates": "Gates and approvals"),
+    listed by `order`."""
+    _KINDS[key] = (order, label)
+
+
+def register_describer(action: str, describe: Describer, *, kind: str) -> None:
+    """How an action reads after its actor. `describe(event, ctx)` gets the merged
+    results of the registered contexts; it must not query the database."""
+    if kind not in _KINDS:
+        raise ValueError(f"Register the audit kind {kind!r} before describing {action!r}.")
+    _WORDING[action] = _Wording(kind, describe)
+
+
+def register_audit_context(fn: Callable[[list[AuditEvent], object], dict]) -> None:
+    """`fn(events, subject)` returns names the describers need, for all of `events` at once
+    (at most one query, none when no event of its app is among them or `subject`, the
+    object whose trail is read, already says it)."""
+    _CONTEXTS.append(fn)
+
+
+def register_audit_scope(fn: Callable[[str, str], Q | None]) -> None:
+    """`fn(object_type, object_id)` returns which other events belong to that object's
+    history (as a Q on AuditEvent, with subqueries, not lists of ids), or None."""
+    _SCOPES.append(fn)
+
+
+def audit_kinds() -> list[tuple[str, str]]:
+    """The filter's kinds in their order, then "Other" (actions nobody describes)."""
+    ordered = sorted(_KINDS.items(), key=lambda item: item[1][0])
+    return [*((key, label) for key, (_, label) in ordered), (OTHER_KIND, "Other")]
+
+
+def audit_trail(*, obj, kind: str = "", person: str = "") -> QuerySet[AuditEvent]:
+    """The events of `obj` and of everything the scopes count as part of it, newest first.
+    `kind` (a key of audit_kinds()) and `person` (a username, or SYSTEM_PERSON) narrow it."""
+    object_type, object_id = obj._meta.label_lower, str(obj.pk)
+    where = Q(object_type=object_type, object_id=object_id)
+    for scope in _SCOPES:
+        if (extra := scope(object_type, object_id)) is not None:
+            where |= extra
+    events = AuditEvent.objects.filter(where)
+    if kind == OTHER_KIND:
+        events = events.exclude(action__in=list(_WORDING))
+    elif kind:
+        events = events.filter(action__in=[a for a, w in _WORDING.items() if w.kind == kind])
+    if person == SYSTEM_PERSON:
+        events = events.filter(actor_id__isnull=True)
+    elif person:
+        events = events.filter(actor_id__isnull=False, actor_label=person)
+    return events.order_by("-seq")
+
+
+def audit_people(events: QuerySet[AuditEvent]) -> list[tuple[str, str]]:
+    """(filter value, label) of everyone who appears in `events`: one query."""
+    labels = set(events.filter(actor_id__isnull=False).values_list("actor_label", flat=True))
+    people = [(label, label) for label in sorted(labels, key=str.casefold)]
+    if events.filter(actor_id__isnull=True).exists():
+        people.append((SYSTEM_PERSON, SYSTEM_ACTOR))
+    return people
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    event: AuditEvent
+    actor: str
+    text: str
+    kind: str
+
+    @property
+    def created_at(self) -> datetime:
+        return self.event.created_at
+
+    @property
+    def sentence(self) -> str:
+        return f"{self.actor} {self.text}"
+
+
+def audit_entries(events: Iterable[AuditEvent], *, subject=None) -> list[AuditEntry]:
+    """The events as sentences: at most one query per registered context, whatever their
+    number. `subject`: the object whose trail they are, if the caller has it."""
+    events = list(events)
+    ctx: dict = {}
+    for load in _CONTEXTS:
+        ctx.update(load(events, subject))
+    return [_entry(event, ctx) for event in events]
+
+
+def audit_latest(*, obj, limit: int = 10) -> list[AuditEntry]:
+    """The newest `limit` entries of `obj`'s trail (a page's summary of it)."""
+    return audit_entries(audit_trail(obj=obj)[:limit], subject=obj)
+
+
+def _entry(event: AuditEvent, ctx: dict) -> AuditEntry:
+    actor = event.actor_label if event.actor_id else SYSTEM_ACTOR
+    wording = _WORDING.get(event.action)
+    if wording is None:
+        return AuditEntry(event, actor, _generic(event), OTHER_KIND)
+    try:
+        text = wording.describe(event, ctx)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        # An old event without a field today's wording expects: still say what happened.
+        text = _generic(event)
+    return AuditEntry(event, actor, text, wording.kind)
+
+
+def _generic(event: AuditEvent) -> str:
+    """An action no app describes: "recorded token revoked", with a status if it has one."""
+    words = event.action.replace(".", " ").replace("_", " ")
+    status = (event.after or {}).get("status") if isinstance(event.after, dict) else None
+    return f"recorded {words}" + (f" → {status}" if status else "")
+
+
+def quoted(text) -> str:
+    """A person's words inside a sentence: “like this”, shortened past 200 characters."""
+    text = " ".join(str(text or "").split())
+    return f"“{text[:199]}…”" if len(text) > 200 else f"“{text}”"

@@ -235,6 +235,30 @@ def push_ref_args(local: str, remote_ref: str) -> list[str]:
     return ["git", "push", "--porcelain", "origin", f"{local}:{remote_ref}"]
 
 
+# Who Liftoff's own commits and tags are by, and the trailer its commits carry. Release notes
+# leave a commit out only when both say Liftoff: a person may type either one by chance (a
+# "release: v1.2.0" subject is common), hardly both.
+LIFTOFF_IDENTITY = {"name": "Liftoff", "email": "liftoff@localhost"}
+LIFTOFF_TRAILER = "Liftoff-Release"
+# The trailer as git writes it: a line of the message's last paragraph.
+_LIFTOFF_TRAILER_LINE = re.compile(rf"^{LIFTOFF_TRAILER}:[ \t]*\S", re.MULTILINE | re.IGNORECASE)
+
+
+def liftoff_commit_message(subject: str, *, body: str = "", version: str) -> str:
+    """The message of a commit Liftoff makes: subject, optional body, and its trailer."""
+    paragraphs = [subject, body.strip(), f"{LIFTOFF_TRAILER}: {version}"]
+    return "\n\n".join(p for p in paragraphs if p) + "\n"
+
+
+def is_liftoff_commit(*, author_email: str, body: str) -> bool:
+    """True for a commit Liftoff made (its identity and its trailer): a version bump, not a
+    change of the product."""
+    if author_email.strip().lower() != LIFTOFF_IDENTITY["email"]:
+        return False
+    last_paragraph = body.strip().rpartition("\n\n")[2]
+    return _LIFTOFF_TRAILER_LINE.search(last_paragraph) is not None
+
+
 def repo_identity_set(repo, *, name: str, email: str) -> None:
     """Commits and tags made by Liftoff carry its identity, whatever the machine's config."""
     with repo.config_writer() as config:

@@ -3,7 +3,7 @@ say which of them it accepts.
 
 - Pages: `@role_required(Role.RELEASE_MANAGER)`, `@role_required(*READ_ROLES)` or
   `@public`. Anonymous users are sent to the login page; a signed-in user without the
-  role gets 403.
+  role gets 403 (`RoleRequired`: the 403 page names the roles that may).
 - API: `permission_classes = [roles_allowed(read=READ_ROLES, write={Role.ADMIN})]`.
 
 Both leave the roles on the view (`required_roles`), so `manage.py authorization_table`
@@ -73,6 +73,21 @@ def require_role(actor, roles: Iterable[Role], message: str) -> None:
         raise NotAllowed(message)
 
 
+def roles_needed(roles: Iterable[Role]) -> str:
+    """Who may do it, for a refusal: "Release manager or Admin" (admins may do everything)."""
+    labels = [ROLE_LABELS[r] for r in Role if r in set(roles) and r != Role.ADMIN]
+    labels.append(ROLE_LABELS[Role.ADMIN])
+    return labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} or {labels[-1]}"
+
+
+class RoleRequired(PermissionDenied):
+    """A page refused for want of a role; the 403 page names the roles that may use it."""
+
+    def __init__(self, roles: Iterable[Role]):
+        self.roles = frozenset(roles)
+        super().__init__(f"This page is for the role {roles_needed(self.roles)}.")
+
+
 def role_required(*roles: Role) -> Callable:
     if not roles:
         raise ValueError("Name at least one role; use @public for open views.")
@@ -88,7 +103,7 @@ def role_required(*roles: Role) -> Callable:
                     return HttpResponseClientRedirect(login)
                 return redirect_to_login(request.get_full_path())
             if not has_role(request.user, roles):
-                raise PermissionDenied("Your role does not allow this.")
+                raise RoleRequired(roles)
             return view(request, *args, **kwargs)
 
         wrapped.required_roles = frozenset(roles)

@@ -119,3 +119,8 @@ urlpatterns = [
     # Django's admin has its own staff check; only superusers and admins are staff.
     path("admin/", admin.site.urls),
 ]
+
+# Error pages in the layout; under /api/ the JSON error shape (liftoff.views).
+handler403 = "liftoff.views.permission_denied"
+handler404 = "liftoff.views.page_not_found"
+handler500 = "liftoff.views.server_error"

@@ -1,6 +1,9 @@
+import logging
+
 from django.contrib import messages
-from django.http import JsonResponse
+from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template import loader
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -8,8 +11,50 @@ from liftoff.errors import DomainError
 from liftoff.forms import TokenCreateForm, form_add_domain_errors
 from liftoff.health import health_report
 from liftoff.models import ApiToken
-from liftoff.roles import READ_ROLES, Role, has_role, public, role_required
+from liftoff.roles import READ_ROLES, Role, has_role, public, role_required, roles_needed
 from liftoff.tokens import token_create, token_revoke
+
+logger = logging.getLogger(__name__)
+
+# The API answers its errors in JSON (`{"detail": ...}`), even those that reach Django's
+# handlers (a path no route matches, an exception outside DRF's own handling).
+API_PREFIX = "/api/"
+
+
+def _api_error(detail: str, status: int) -> JsonResponse:
+    return JsonResponse({"detail": detail, "errors": {}}, status=status)
+
+
+def permission_denied(request, exception=None):
+    """handler403: the layout, what was refused and which roles may (RoleRequired)."""
+    reason = str(exception or "") or "Your role does not allow this."
+    if request.path.startswith(API_PREFIX):
+        return _api_error(reason, 403)
+    roles = getattr(exception, "roles", None)
+    context = {"reason": reason, "roles_needed": roles_needed(roles) if roles else ""}
+    return render(request, "403.html", context, status=403)
+
+
+def page_not_found(request, exception=None):
+    """handler404: the layout (with the navigation for a signed-in user)."""
+    if request.path.startswith(API_PREFIX):
+        return _api_error(f"No endpoint at {request.path}; see /api/v1/openapi.json.", 404)
+    return render(request, "404.html", {"request_path": request.path}, status=404)
+
+
+def server_error(request):
+    """handler500: rendered without the request, so without the context processors and
+    the database (which may be what failed); a plain page if even that fails."""
+    if request.path.startswith(API_PREFIX):
+        return _api_error("Something went wrong on the server.", 500)
+    try:
+        return HttpResponseServerError(loader.get_template("500.html").render())
+    except Exception:
+        logger.exception("The 500 page could not be rendered.")
+        return HttpResponseServerError(
+            "<!doctype html><title>Server error · Liftoff</title>"
+            "<h1>Something went wrong on the server</h1>"
+        )
 
 
 @public

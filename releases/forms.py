@@ -79,3 +79,15 @@ class NotesForm(forms.Form):
     markdown = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 24}), required=False, label="Release notes (Markdown)"
     )
+
+
+class AuditFilterForm(forms.Form):
+    kind = forms.ChoiceField(required=False, label="Kind", widget=FilterSelect)
+    person = forms.ChoiceField(required=False, label="Person", widget=FilterSelect)
+
+    def __init__(self, *args, kinds, people, **kwargs):
+        """`kinds` and `people`: (value, label) pairs (liftoff.audit.audit_kinds and
+        audit_people), so the choices need no query of their own."""
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [("", "Every kind"), *kinds]
+        self.fields["person"].choices = [("", "Everyone"), *people]

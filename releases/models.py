@@ -191,6 +191,9 @@ class Release(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     released_at = models.DateTimeField(null=True, blank=True)
+    # Recorded from a tag that shipped before Liftoff tracked the project: it was never
+    # prepared, validated or approved here, and its page says so.
+    recorded = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -4,7 +4,8 @@
 2. `group_commits` sorts them into sections by their Conventional Commits header;
 3. `render_notes` writes the Markdown in the shape of the release process template.
 
-`draft_notes` does all three. Nothing here touches the database, so it runs as well in a
+`draft_notes` does all three, leaving out the commits Liftoff made itself (the version
+bump: `liftoff.git.is_liftoff_commit`). Nothing here touches the database, so it runs as well in a
 task (outside any transaction: git can be slow) as in the bench.
 
 The header parsing is deliberately a small regex of its own rather than
@@ -23,6 +24,7 @@ from typing import NamedTuple
 import git
 
 from liftoff.errors import ValidationFailed
+from liftoff.git import is_liftoff_commit
 
 # `type(scope)!: description`. Types are matched case-insensitively ("Fix:" is common).
 _HEADER = re.compile(
@@ -391,11 +393,14 @@ def draft_notes(
     commit_url_base: str | None = None,
     compare_url_base: str | None = None,
 ) -> str:
-    """Notes for the commits after `since` up to `until`, as Markdown."""
+    """Notes for the commits after `since` up to `until`, as Markdown. Liftoff's own
+    commits (the version bump of Prepare) are neither changes nor contributions: left out."""
     commits: list[CommitInfo] = []
 
     def kept(stream: Iterator[CommitInfo]) -> Iterator[CommitInfo]:
         for commit in stream:
+            if is_liftoff_commit(author_email=commit.author_email, body=commit.body):
+                continue
             commits.append(commit)
             yield commit
 

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from liftoff.audit import audit_for_object
+from liftoff.audit import audit_latest
 from liftoff.errors import Conflict, DomainError
 from liftoff.forms import form_add_domain_errors
 from liftoff.markdown import render_markdown
@@ -25,13 +25,14 @@ from releases.policy import (
     policy_snapshot,
     release_blockers,
 )
-from releases.sections import PageAction, release_actions, release_sections
+from releases.sections import PageAction, release_actions, release_sections, release_tabs
 from releases.selectors import (
     project_latest_sync,
     project_list,
     release_get,
     release_latest_run,
     release_list,
+    release_upcoming,
 )
 from releases.services import (
     release_create,
@@ -41,6 +42,7 @@ from releases.services import (
     release_ship,
     release_transition,
 )
+from runs.selectors import runs_for
 from runs.views import progress_context
 
 
@@ -57,31 +59,52 @@ def release_index(request):
         date_from=f.get("date_from"),
         date_to=f.get("date_to"),
     )
+    upcoming = request.GET.get("view") == "upcoming"
+    if upcoming:
+        # What comes next, by target date: only the project filter applies.
+        releases = release_upcoming(project_slug=f.get("project", ""))
     page = Paginator(releases, 25).get_page(request.GET.get("page"))
-    return render(
-        request, "releases/index.html", {"form": form, "page": page, "projects": projects}
-    )
+    context = {"form": form, "page": page, "projects": projects, "upcoming": upcoming}
+    return render(request, "releases/index.html", context)
 
 
 def _new_form(request, data=None):
     """The plan form with the proposal, or, before the project's first sync has finished,
-    why there is none yet and that sync's live progress (the form reloads when it ends)."""
+    why there is none yet and that sync's live progress (the form reloads when it ends).
+
+    A "propose" post (the type or the project changed, or a type's button; the buttons
+    post the same without JavaScript) proposes again for what it names, and keeps what
+    was typed: the summary, the target date and the codename (unless it was only the
+    proposal, which follows the project)."""
+    asked = request.POST if request.method == "POST" else request.GET
     projects = project_list()
-    project = projects.filter(slug=request.GET.get("project") or "").first() or projects.first()
+    project = projects.filter(slug=asked.get("project") or "").first() or projects.first()
+    # A type's button names its type; the type select sends an empty "propose".
+    release_type = asked.get("propose") or asked.get("type") or None
     proposal, context = None, {}
     if project:
         try:
-            proposal = release_proposal(
-                project=project, release_type=request.GET.get("type") or None
-            )
+            proposal = release_proposal(project=project, release_type=release_type)
         except Conflict as exc:
             context["waiting"] = {"project": project, "missing": exc.extra.get("missing", [])}
             if run := project_latest_sync(project=project):
                 context.update(progress_context(run, user=request.user))
+        except DomainError as exc:
+            # No such type, or nothing to propose for it (a hotfix before any release):
+            # the suggestion instead, and why.
+            context["proposal_problem"] = exc.summary()
+            proposal = release_proposal(project=project)
     initial = {"project": project.slug if project else None}
     if proposal:
         initial.update(
             type=proposal["type"], version=proposal["version"], codename=proposal["codename"]
+        )
+    if asked is request.POST:
+        codename = asked.get("codename", "").strip()
+        if codename and codename != asked.get("proposed_codename"):
+            initial["codename"] = codename[:100]
+        initial.update(
+            {name: asked[name][:300] for name in ("summary", "target_date") if asked.get(name)}
         )
     form = ReleaseForm(data, initial=initial, projects=projects)
     return form, {"form": form, "proposal": proposal, **context}
@@ -89,8 +112,10 @@ def _new_form(request, data=None):
 
 @role_required(Role.RELEASE_MANAGER)
 def release_new(request):
-    form, context = _new_form(request, request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    # A "propose" post only proposes again (the typed fields kept): no release, no errors.
+    proposing = request.method == "POST" and "propose" in request.POST
+    form, context = _new_form(request, None if proposing else request.POST or None)
+    if request.method == "POST" and not proposing and form.is_valid():
         data = form.cleaned_data
         try:
             release = release_create(
@@ -108,7 +133,7 @@ def release_new(request):
             messages.success(request, f"Release v{release.version} planned.")
             return redirect("releases:release-detail", release_id=release.pk)
     template = "releases/release_new.html#form" if request.htmx else "releases/release_new.html"
-    status = 400 if request.method == "POST" else 200
+    status = 400 if request.method == "POST" and not proposing else 200
     return render(request, template, context, status=status)
 
 
@@ -184,6 +209,19 @@ def _cockpit(release, user, run=None) -> dict:
     }
 
 
+def release_page_tabs(release) -> list[dict]:
+    """The release's pages: the overview, its notes, the sections that have a page of their
+    own (gates, …), its runs, its audit trail."""
+    tabs = [
+        ("overview", "Overview", reverse("releases:release-detail", args=[release.pk])),
+        ("notes", "Notes", reverse("releases:release-notes", args=[release.pk])),
+    ]
+    tabs += [(name, label, reverse(name, args=[release.pk])) for label, name in release_tabs()]
+    tabs.append(("runs", "Runs", reverse("releases:release-runs", args=[release.pk])))
+    tabs.append(("audit", "Audit trail", reverse("releases:release-audit", args=[release.pk])))
+    return [{"key": key, "label": label, "url": url} for key, label, url in tabs]
+
+
 def _detail_context(release, user):
     """The page, its sections (gates, checklists, …: registered by their apps) and what
     blocks the next phase, all read once inside one policy snapshot."""
@@ -200,7 +238,9 @@ def _detail_context(release, user):
             if release.status in RELEASE_PHASES
             else -1,
             "notes_html": render_markdown(release.notes),
-            "events": audit_for_object(object_type="releases.release", object_id=release.pk),
+            "audit_entries": audit_latest(obj=release),
+            "tabs": release_page_tabs(release),
+            "current_tab": "overview",
         }
     )
     if run:
@@ -351,6 +391,33 @@ def release_transition_view(request, release_id: int):
         lambda: release_transition(release=release, to=to, actor=request.user),
         lambda r: f"v{r.version} is now {r.get_status_display().lower()}.",
     )
+
+
+@role_required(*READ_ROLES)
+def release_notes(request, release_id: int):
+    """The release notes as a page of their own, for anyone who reads releases."""
+    release = release_get(release_id=release_id)
+    context = {
+        "release": release,
+        "notes_html": render_markdown(release.notes),
+        "tabs": release_page_tabs(release),
+        "current_tab": "notes",
+    }
+    return render(request, "releases/release_notes.html", context)
+
+
+@role_required(*READ_ROLES)
+def release_runs(request, release_id: int):
+    """Every run about the release (prepare, validate, ship), newest first."""
+    release = release_get(release_id=release_id)
+    page = Paginator(runs_for(subject=release), 25).get_page(request.GET.get("page"))
+    context = {
+        "release": release,
+        "page": page,
+        "tabs": release_page_tabs(release),
+        "current_tab": "runs",
+    }
+    return render(request, "releases/release_runs.html", context)
 
 
 @role_required(Role.RELEASE_MANAGER)

@@ -4,13 +4,16 @@ from pathlib import Path
 
 import git
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from liftoff.git import (
+    LIFTOFF_IDENTITY,
     clone_or_fetch,
     fetch_mirror_args,
     git_env,
     git_secret_values,
+    liftoff_commit_message,
     list_refs,
     mirror_ensure,
     push_ref_args,
@@ -25,7 +28,6 @@ from releases.services import project_refs_record, release_git_facts_record, rel
 from releases.version_files import bump_version_file
 from releases.versioning import Version
 from runs.errors import StepFailed
-from runs.models import RunStatus
 from runs.registry import RunKind, StepSpec, register_kind
 
 
@@ -83,8 +85,6 @@ SYNC = register_kind(
 
 # --- Release preparation and shipping ---------------------------------------------------
 
-IDENTITY = {"name": "Liftoff", "email": "liftoff@localhost"}
-
 
 def workspace_path(release) -> Path:
     """A working clone per release: never anyone's own checkout."""
@@ -98,7 +98,7 @@ def _release(ctx):
 def _workspace(ctx, release):
     """Clone the remote (first time) or fetch it (a retry), then return the repo."""
     repo = clone_or_fetch(ctx, url=release.project.repo_url, path=workspace_path(release))
-    repo_identity_set(repo, **IDENTITY)
+    repo_identity_set(repo, **LIFTOFF_IDENTITY)
     return repo
 
 
@@ -156,9 +156,12 @@ def prepare_bump(ctx):
     if not changed:
         return f"Version files already at {release.version}"
     repo.index.add(changed)
-    message = f'chore(release): v{release.version} "{release.codename}"'
-    if release.summary:
-        message += f"\n\n{release.summary}"
+    # The trailer (with Liftoff's identity) keeps this commit out of the release notes.
+    message = liftoff_commit_message(
+        f'chore(release): v{release.version} "{release.codename}"',
+        body=release.summary,
+        version=release.version,
+    )
     commit = repo.index.commit(message)
     return f"Committed {commit.hexsha[:10]}: {', '.join(changed)}"
 
@@ -242,23 +245,19 @@ def ship_push(ctx):
         env=git_env(),
         timeout=900,
     )
-    release_git_facts_record(release=release, tagged_at=timezone.now())
+    # Once the tag is on the remote the release is released, before the run ends: whoever
+    # sees the run succeeded sees the release released (not a moment later, in on_finish).
+    with transaction.atomic():
+        release_git_facts_record(release=release, tagged_at=timezone.now())
+        release.refresh_from_db()
+        if release.status == ReleaseStatus.PRODUCTION:
+            release_transition(
+                release=release,
+                to=ReleaseStatus.RELEASED,
+                actor=None,
+                system_reason=f"The ship run pushed {release.tag}.",
+            )
     return f"Pushed {release.tag}"
-
-
-def ship_finished(run):
-    """When the tag is on the remote, the release is released."""
-
-    if run.status != RunStatus.SUCCEEDED:
-        return
-    release = release_of_run(run)
-    if release.status == ReleaseStatus.PRODUCTION:
-        release_transition(
-            release=release,
-            to=ReleaseStatus.RELEASED,
-            actor=None,
-            system_reason=f"The ship run pushed {release.tag}.",
-        )
 
 
 PREPARE = register_kind(
@@ -288,6 +287,5 @@ SHIP = register_kind(
         ),
         lock_keys=lambda run: [f"release:{run.subject_id}:git"],
         secrets=lambda run: git_secret_values(),
-        on_finish=ship_finished,
     )
 )

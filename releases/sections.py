@@ -25,6 +25,9 @@ class ReleaseSection:
     # context(*, user, release) -> dict, merged into the page's context.
     context: Callable[..., dict]
     order: int = 100
+    # The section's own page, as a tab of the release's pages: (label, URL name taking
+    # the release's id), or None.
+    tab: tuple[str, str] | None = None
 
 
 _SECTIONS: dict[str, ReleaseSection] = {}
@@ -35,12 +38,21 @@ def register_section(section: ReleaseSection) -> None:
 
 
 def release_sections(*, user, release) -> tuple[list[str], dict]:
-    """(templates in order, their merged context) for the release page."""
+    """(templates in order, their merged context) for the release page. A release recorded
+    from an old tag went through none of the process the sections show: it has none."""
     templates, context = [], {}
+    if release.recorded:
+        return templates, context
     for section in sorted(_SECTIONS.values(), key=lambda s: (s.order, s.name)):
         templates.append(section.template)
         context.update(section.context(user=user, release=release))
     return templates, context
+
+
+def release_tabs() -> list[tuple[str, str]]:
+    """(label, URL name) of the sections that have a page of their own, in order."""
+    ordered = sorted(_SECTIONS.values(), key=lambda s: (s.order, s.name))
+    return [section.tab for section in ordered if section.tab]
 
 
 # --- Actions ------------------------------------------------------------------------------

@@ -2,7 +2,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import F, Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -89,6 +89,17 @@ def release_list(
     if date_to:
         releases = releases.filter(created_at__date__lte=date_to)
     return releases.order_by("-created_at", "-id")
+
+
+def release_upcoming(*, project_slug: str = ""):
+    """Releases still on their way, by target date (soonest first, undated last): what a
+    stakeholder asks "what comes next?" about."""
+    releases = Release.objects.select_related("project", "release_manager").filter(
+        status__in=RELEASE_IN_FLIGHT
+    )
+    if project_slug:
+        releases = releases.filter(project__slug=project_slug)
+    return releases.order_by(F("target_date").asc(nulls_last=True), "created_at", "id")
 
 
 def release_get(*, release_id: int):

@@ -504,6 +504,7 @@ def release_record_shipped(
             base_ref=project.default_branch,
             tagged_at=released_at,
             released_at=released_at,
+            recorded=True,
         )
         audit_record(
             actor=actor,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from releases import project_views, release_views
+from releases import audit_views, project_views, release_views
 
 app_name = "releases"
 urlpatterns = [
@@ -28,9 +28,14 @@ urlpatterns = [
         release_views.release_transition_view,
         name="release-transition",
     ),
+    path("releases/<int:release_id>/audit/", audit_views.release_audit, name="release-audit"),
+    path("releases/<int:release_id>/notes/", release_views.release_notes, name="release-notes"),
     path(
-        "releases/<int:release_id>/notes/", release_views.release_notes_edit, name="release-notes"
+        "releases/<int:release_id>/notes/edit/",
+        release_views.release_notes_edit,
+        name="release-notes-edit",
     ),
+    path("releases/<int:release_id>/runs/", release_views.release_runs, name="release-runs"),
     path(
         "releases/<int:release_id>/notes/preview/",
         release_views.release_notes_preview,

@@ -41,11 +41,52 @@
     if (event.key === "Escape") {
       var open = document.querySelector("details.account-menu[open]");
       if (open) { open.removeAttribute("open"); open.querySelector("summary").focus(); }
+      var toggle = document.querySelector(".nav-toggle[aria-expanded='true']");
+      if (toggle) { setNavOpen(toggle, false); toggle.focus(); }
     }
+  });
+
+  // The phone's navigation: the Menu button opens and closes it (its href is the
+  // fallback without JavaScript).
+  function setNavOpen(toggle, open) {
+    var nav = document.getElementById(toggle.getAttribute("aria-controls"));
+    if (!nav) return;
+    nav.classList.toggle("nav-open", open);
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+  }
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest(".nav-toggle");
+    if (!toggle) return;
+    event.preventDefault();
+    setNavOpen(toggle, toggle.getAttribute("aria-expanded") !== "true");
+  });
+
+  // Copy buttons (`data-copy="#field-id"`): the Clipboard API where the browser allows it;
+  // otherwise, and if it fails, the text is selected for the person to copy. The buttons
+  // stay hidden without JavaScript: the field is selectable text.
+  function copyStatus(button, text) {
+    var status = document.getElementById(button.getAttribute("aria-describedby") || "");
+    if (status) status.textContent = text;
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy]");
+    if (!button) return;
+    var field = document.querySelector(button.getAttribute("data-copy"));
+    if (!field) return;
+    function selectIt() {
+      field.focus();
+      field.select();
+      copyStatus(button, "Selected: press Ctrl+C (⌘C on a Mac) to copy it.");
+    }
+    if (!navigator.clipboard || !window.isSecureContext) { selectIt(); return; }
+    navigator.clipboard.writeText(field.value).then(function () {
+      copyStatus(button, "Copied to the clipboard.");
+    }, selectIt);
   });
 
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("#toasts .toast").forEach(autoDismiss);
+    document.querySelectorAll("[data-copy]").forEach(function (button) { button.hidden = false; });
   });
 
   // Server-sent toasts: a response may carry HX-Trigger: {"liftoff:toast": {...}}.
@@ -83,5 +124,19 @@
   document.addEventListener("DOMContentLoaded", revealTarget);
   document.addEventListener("htmx:sendError", function () {
     showToast("The server could not be reached. Check your connection and try again.", "error");
+  });
+  // A fieldset marked data-shown-for="field=value" shows (and sends) its fields only
+  // while the form's radio `field` has that value (the gate form's kinds). The server
+  // renders the right one first; this only follows a change.
+  document.addEventListener("change", function (event) {
+    var form = event.target.form;
+    if (!form || event.target.type !== "radio") return;
+    form.querySelectorAll("fieldset[data-shown-for]").forEach(function (fieldset) {
+      var rule = fieldset.getAttribute("data-shown-for").split("=");
+      if (rule[0] !== event.target.name) return;
+      var shown = rule[1] === event.target.value;
+      fieldset.hidden = !shown;
+      fieldset.disabled = !shown;
+    });
   });
 })();

@@ -27,14 +27,16 @@ def test_plan_and_prepare_a_release_live(
     login_page(manager)
     page.goto(f"{live_server.url}/releases/new/?project=svc")
     assert page.get_by_label("Version").input_value() == "0.1.0"
-    page.get_by_role("link", name="minor", exact=True).click()  # htmx swaps the proposal
+    page.get_by_role("button", name="minor", exact=True).click()  # htmx swaps the proposal
     page.get_by_label("Summary").fill("First light")
     page.get_by_role("button", name="Plan release").click()
     page.get_by_role("heading", name="v0.1.0 “Digital Oracle”").wait_for()
     assert axe_violations(page) == []
     page.get_by_role("button", name="Prepare").click()
-    progress = page.locator(".run-progress")
-    progress.get_by_text("Succeeded", exact=True).first.wait_for(timeout=60_000)
+    # Live while it works; one line once it has ended (the page is about something else).
+    page.locator(".run-progress").first.wait_for()
+    done = page.locator(".run-done")
+    done.get_by_text("Succeeded", exact=True).first.wait_for(timeout=60_000)
     # When the run ends the release part of the page reloads itself: the head is known.
     page.get_by_text("not pushed yet").wait_for(state="detached", timeout=10_000)
     assert page.get_by_role("heading", name="Release notes").is_visible()

@@ -81,7 +81,12 @@ def test_manager_starts_a_validation_run(client_as, release, manager):
     run = response.json()
     assert run["kind"] == "release.validate"
     assert run["status"] == "queued"
-    assert run["subject"] == {"type": "release", "id": str(release.pk)}
+    assert run["subject"] == {
+        "type": "release",
+        "id": str(release.pk),
+        "label": f"{release.project.slug} v{release.version}",
+        "url": f"/releases/{release.pk}/",
+    }
 
 
 def test_validation_is_refused_with_what_is_missing(client_as, project, manager, stakeholder):

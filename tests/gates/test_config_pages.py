@@ -6,12 +6,14 @@ reason and changes nothing; every change is audited.
 """
 
 import pytest
+from django.utils.html import escape
 
 from checklists.models import ChecklistTemplate
 from gates.models import QualityGate, ValidationCommand
-from gates.services import gate_save, validation_command_save
+from gates.services import gate_result_record, gate_save, validation_command_save
 from liftoff.models import AuditEvent
-from releases.services import project_create
+from releases.services import project_create, project_refs_record
+from tests.factories import ReleaseFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -87,7 +89,7 @@ def test_gates_are_listed_with_their_thresholds_and_approvals(
 def test_admin_creates_and_edits_gates(client_as, admin_user, project):
     client = client_as(admin_user)
     form = client.get("/projects/svc/gates/new/").content.decode()
-    assert "Automated gates only" in form and "Manual gates only" in form
+    assert "<legend>Measurement</legend>" in form and "<legend>Sign-off</legend>" in form
     response = client.post("/projects/svc/gates/new/", _gate_post())
     assert response.status_code == 302 and response["Location"] == "/projects/svc/gates/"
     gate = project.quality_gates.get(key="lint-errors")
@@ -103,6 +105,52 @@ def test_admin_creates_and_edits_gates(client_as, admin_user, project):
     assert gate.threshold is None and not gate.active
     events = AuditEvent.objects.filter(action="gate.saved", object_id=str(gate.pk))
     assert events.count() == 2 and events.latest("seq").before["kind"] == "automated"
+
+
+def _fieldset(page: str, kind: str) -> str:
+    """The opening tag of the fieldset of `kind`'s fields."""
+    start = page.index(f'data-shown-for="kind={kind}"')
+    return page[page.rindex("<fieldset", 0, start) : page.index(">", start) + 1]
+
+
+def test_the_gate_form_shows_the_fields_of_its_kind(client_as, admin_user, project):
+    client = client_as(admin_user)
+    new = client.get("/projects/svc/gates/new/").content.decode()
+    assert "hidden" not in _fieldset(new, "automated")
+    assert "hidden disabled" in _fieldset(new, "manual")
+    review = project.quality_gates.get(key="security-review")
+    edit = client.get(f"/projects/svc/gates/{review.pk}/").content.decode()
+    assert "hidden disabled" in _fieldset(edit, "automated")
+    assert "hidden" not in _fieldset(edit, "manual")
+    # Re-rendered with an error: the kind that was posted shows, with the error beside
+    # its field.
+    post = _gate_post(kind="manual", required_approvals="")
+    refused = client.post("/projects/svc/gates/new/", post)
+    page = refused.content.decode()
+    assert "hidden" not in _fieldset(page, "manual") and "hidden" in _fieldset(page, "automated")
+    assert '<p class="error" role="alert">Between 1 and 20 approvals.</p>' in page
+
+
+def test_the_fields_of_the_other_kind_are_ignored(client_as, admin_user, project):
+    """A script (or an old form) may send them: they neither refuse the gate nor stay."""
+    client = client_as(admin_user)
+    manual = _gate_post(
+        key="sign-off",
+        kind="manual",
+        comparator="xx",
+        threshold="abc",
+        unit="ms",
+        required_approvals="2",
+    )
+    assert client.post("/projects/svc/gates/new/", manual).status_code == 302
+    gate = project.quality_gates.get(key="sign-off")
+    assert (gate.comparator, gate.threshold, gate.unit) == ("", None, "")
+    assert gate.required_approvals == 2
+    automated = _gate_post(required_approvals="999", approver_role="nobody")
+    assert client.post("/projects/svc/gates/new/", automated).status_code == 302
+    gate = project.quality_gates.get(key="lint-errors")
+    assert (gate.required_approvals, gate.approver_role) == (1, "approver")
+    assert gate.threshold_label == "≤ 0 errors"
 
 
 @pytest.mark.parametrize(
@@ -157,7 +205,9 @@ def test_admin_configures_validation_commands(client_as, admin_user, stakeholder
     assert command.timeout_seconds == 900 and command.gate.key == "coverage"
 
     page = client_as(stakeholder).get("/projects/svc/validation/").content.decode()
-    assert "<li><code>--cov-report=xml:reports/coverage.xml</code></li>" in page
+    # One command line, as a shell would quote it, not one argument per line.
+    line = "{python} -m pytest --cov-report=xml:reports/coverage.xml"
+    assert f'<td class="argv"><code>{line}</code></td>' in page
     assert "<code>reports/coverage.xml</code>" in page and "900 s" in page
 
     client = client_as(admin_user)
@@ -200,4 +250,124 @@ def test_bad_command_input_is_refused_and_changes_nothing(
     )
     assert response.status_code == 400
     assert message in response.content.decode()
+    assert _counts() == before
+
+
+def test_a_command_line_quotes_arguments_with_spaces(client_as, stakeholder, admin_user, project):
+    validation_command_save(
+        actor=admin_user,
+        project=project,
+        name="Smoke",
+        argv=["{python}", "-c", "print('hello world')", "a b"],
+    )
+    page = client_as(stakeholder).get("/projects/svc/validation/").content.decode()
+    # {python} is the placeholder, left unquoted; the rest as a shell would quote it.
+    line = "{python} -c 'print('\"'\"'hello world'\"'\"')' 'a b'"
+    assert f"<code>{escape(line)}</code>" in page
+    assert "<li><code>" not in page
+
+
+def _unfed(page: str) -> str:
+    start = page.find("<strong>Nothing feeds ")
+    return page[start : page.find("</strong>", start)] if start >= 0 else ""
+
+
+def test_the_gates_page_warns_when_nothing_feeds_an_automated_gate(
+    client_as, stakeholder, admin_user, project
+):
+    """A new project's five automated gates have no command and no CI report: each is
+    named. A command reporting to one, or a CI report for another, feeds it; an inactive
+    command feeds nothing, and an inactive gate needs no feeding."""
+    automated = {g.key: g for g in project.quality_gates.filter(kind="automated")}
+    page = client_as(stakeholder).get("/projects/svc/gates/").content.decode()
+    for gate in automated.values():
+        assert f"“{gate.name}”" in _unfed(page)
+    assert page.count("nothing feeds it</span>") == 5
+    manual = project.quality_gates.filter(kind="manual").first()
+    assert f"“{manual.name}”" not in _unfed(page)
+
+    validation_command_save(
+        actor=admin_user,
+        project=project,
+        name="Tests",
+        argv=["{python}", "-m", "pytest"],
+        report_format="cobertura",
+        report_path="coverage.xml",
+        gate=automated["coverage"],
+    )
+    validation_command_save(
+        actor=admin_user,
+        project=project,
+        name="Old scan",
+        argv=["bandit"],
+        report_format="bandit",
+        report_path="bandit.json",
+        gate=automated["security-scan"],
+        active=False,
+    )
+    project_refs_record(project=project, refs=[])  # synced: releases can be planned
+    release = ReleaseFactory(project=project, status="validating", head_commit="a" * 40)
+    gate_result_record(
+        release=release,
+        gate=automated["accessibility"],
+        source="ci",
+        value=0,
+        commit="a" * 40,
+    )
+    QualityGate.objects.filter(pk=automated["performance-regression"].pk).update(active=False)
+    warning = _unfed(client_as(stakeholder).get("/projects/svc/gates/").content.decode())
+    names = {key for key, gate in automated.items() if f"“{gate.name}”" in warning}
+    assert names == {"security-scan", "dependency-vulnerabilities"}
+
+
+def test_the_gates_page_says_nothing_when_every_automated_gate_is_fed(
+    client_as, stakeholder, admin_user, project
+):
+    project_refs_record(project=project, refs=[])  # synced: releases can be planned
+    release = ReleaseFactory(project=project, status="validating", head_commit="a" * 40)
+    for gate in project.quality_gates.filter(kind="automated"):
+        gate_result_record(release=release, gate=gate, source="ci", value=0, commit="a" * 40)
+    page = client_as(stakeholder).get("/projects/svc/gates/").content.decode()
+    assert "Nothing feeds" not in page and "nothing feeds it" not in page
+
+
+def test_admin_deletes_an_unused_gate_and_releases_in_flight_record_it(
+    client_as, admin_user, project
+):
+    project_refs_record(project=project, refs=[])
+    release = ReleaseFactory(project=project, status="staging", head_commit="a" * 40)
+    gate = gate_save(actor=admin_user, project=project, key="typo", name="Typo", kind="manual")
+    client = client_as(admin_user)
+    edit = client.get(f"/projects/svc/gates/{gate.pk}/").content.decode()
+    assert f'href="/projects/svc/gates/{gate.pk}/delete/"' in edit
+    confirm = client.get(f"/projects/svc/gates/{gate.pk}/delete/").content.decode()
+    assert "Delete “Typo”?" in confirm
+    response = client.post(f"/projects/svc/gates/{gate.pk}/delete/")
+    assert response["Location"] == "/projects/svc/gates/"
+    assert not QualityGate.objects.filter(pk=gate.pk).exists()
+    assert AuditEvent.objects.filter(action="gate.deleted", object_id=str(gate.pk)).exists()
+    event = AuditEvent.objects.get(action="gate.deleted", object_id=str(release.pk))
+    assert event.after["summary"] == "admin-user deleted gate “Typo”"
+
+
+def test_a_gate_with_results_is_not_deleted(client_as, admin_user, project):
+    project_refs_record(project=project, refs=[])
+    release = ReleaseFactory(project=project, status="validating", head_commit="a" * 40)
+    coverage = project.quality_gates.get(key="coverage")
+    gate_result_record(release=release, gate=coverage, source="ci", value=95, commit="a" * 40)
+    before = _counts()
+    response = client_as(admin_user).post(f"/projects/svc/gates/{coverage.pk}/delete/", follow=True)
+    assert "has results or sign-offs on releases: make it inactive instead" in (
+        response.content.decode()
+    )
+    assert _counts() == before
+
+
+@pytest.mark.parametrize("role", ["stakeholder", "approver", "manager"])
+def test_only_admins_delete_gates(client_as, request, project, role):
+    gate = project.quality_gates.get(key="coverage")
+    before = _counts()
+    client = client_as(request.getfixturevalue(role))
+    assert client.get(f"/projects/svc/gates/{gate.pk}/delete/").status_code == 403
+    assert client.post(f"/projects/svc/gates/{gate.pk}/delete/").status_code == 403
     assert _counts() == before

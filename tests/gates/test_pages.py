@@ -1,6 +1,8 @@
 """The gate, validation and approval pages: approvals and waivers through the views with
 their refusals, evidence, the approvals inbox, constant queries."""
 
+import re
+
 import pytest
 from django.contrib.auth.models import Group
 from django.db import connection
@@ -8,9 +10,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from gates.models import Approval, GateResultSource, QualityGate
+from gates.selectors import approvals_waiting, approvals_waiting_count
 from gates.services import gate_result_record, gate_save, validation_command_save
 from liftoff.models import AuditEvent
-from liftoff.roles import Role
+from liftoff.roles import Role, user_roles
 from releases.models import Release
 from releases.policy import project_created
 from runs.models import Run
@@ -130,8 +133,17 @@ def test_waive_a_failed_gate_and_the_waiver_shows(client_as, project, manager, a
     page = _text(client.get(f"/releases/{release.pk}/"))
     assert "Measured <strong>82.5 %</strong>, needs ≥ 90 %" in page
     assert ">Waive" in page
+    # The rule is said before anyone types.
+    assert "At least 10 characters: what makes this result acceptable" in page
     fragment = _text(client.post(url, {"reason": "later"}, headers=HTMX))
-    assert "Write why the gate may be waived. Give a reason of at least 10 characters." in fragment
+    # Refused: the reason's error sits beside its field, and what was typed stays.
+    field = f"gate-{release.pk}-{gate.pk}-reason"
+    assert f'<p class="error" id="{field}-error" role="alert">Give a reason of at least 10' in (
+        fragment
+    )
+    assert re.search(rf'id="{field}"[^>]*value="later" aria-invalid="true"', fragment)
+    refusal = '<p class="callout callout-error" role="alert">Write why the gate may be waived.</p>'
+    assert refusal in fragment
     fragment = _text(
         client.post(url, {"reason": "Legacy module, covered by the e2e suite."}, headers=HTMX)
     )
@@ -238,7 +250,8 @@ def test_approvals_page_lists_what_waits_with_evidence_and_acts(
         assert name in page
     assert "Measured <strong>70 %</strong>, needs ≥ 90 %" in page
     assert '<input type="hidden" name="next" value="/approvals/">' in page
-    assert '<span class="nav-count">3<span class="visually-hidden"> waiting</span>' in page
+    # Three sign-offs and the failed coverage gate the approver may waive.
+    assert '<span class="nav-count">4<span class="visually-hidden"> waiting</span>' in page
     gate = _gate(project, "security-review")
     response = client.post(
         f"/releases/{release.pk}/gates/{gate.pk}/approve/",
@@ -247,7 +260,7 @@ def test_approvals_page_lists_what_waits_with_evidence_and_acts(
     assert response["Location"] == "/approvals/"
     page = _text(client.get("/approvals/"))
     assert "Approved “Security review” for v1.0.0." in page
-    assert '<span class="nav-count">2<span class="visually-hidden"> waiting</span>' in page
+    assert '<span class="nav-count">3<span class="visually-hidden"> waiting</span>' in page
     # An outside `next` is ignored.
     response = client.post(
         f"/releases/{release.pk}/gates/{_gate(project, 'documentation').pk}/approve/",
@@ -318,18 +331,16 @@ def test_revoking_a_waiver_from_the_page_blocks_the_release_again(
     assert "Gate “Test coverage” failed: 82.5, needs ≥ 90 %." in page
 
 
-def test_the_navigation_count_on_other_pages_counts_sign_offs_in_three_queries(
+def test_the_navigation_count_on_other_pages_reads_at_most_four_queries(
     client_as, project, manager, approver
 ):
-    """Every page an approver opens shows the count: it reads releases, manual gates and
-    approvals (no results, no waivers, no reports), whatever the number of releases."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    from gates.selectors import approvals_waiting, approvals_waiting_count
-    from liftoff.roles import user_roles
-
+    """Every page an approver opens shows the count: it reads releases, active gates,
+    approvals and results (with their waivers' commits in the same query), never the
+    reports, whatever the number of releases; one query when nothing is in flight."""
     user_roles(approver)  # read by every page's access check before the navigation
+    with CaptureQueriesContext(connection) as queries:
+        assert approvals_waiting_count(user=approver) == 0
+    assert len(queries.captured_queries) == 1
     counts = []
     for version in ("1.0.0", "1.1.0", "1.2.0", "1.3.0"):
         release = _release(project, manager, version=version)
@@ -339,9 +350,55 @@ def test_the_navigation_count_on_other_pages_counts_sign_offs_in_three_queries(
         with CaptureQueriesContext(connection) as queries:
             count = approvals_waiting_count(user=approver)
         counts.append(len(queries.captured_queries))
+        assert not any('"report"' in q["sql"] for q in queries.captured_queries)
         full = approvals_waiting(user=approver)
-        assert count == approvals_waiting_count(user=approver, waiting=full)
-        assert count == 3 * int(version.split(".")[1]) + 3  # three sign-offs a release
-    assert max(counts) <= 3, counts
+        assert count == approvals_waiting_count(user=approver, waiting=full) == len(full)
+        # Three sign-offs and the failed coverage gate, a release.
+        assert count == 4 * (int(version.split(".")[1]) + 1)
+    assert max(counts) <= 4, counts
     page = _text(client_as(approver).get("/releases/"))
-    assert '<span class="nav-count">12<span class="visually-hidden"> waiting</span>' in page
+    assert '<span class="nav-count">16<span class="visually-hidden"> waiting</span>' in page
+
+
+def test_coverage_evidence_is_summarised_with_the_raw_report_behind_a_link(
+    client_as, project, manager, stakeholder, make_user
+):
+    release = _release(project, manager)
+    gate = _gate(project, "coverage")
+    lines = '<line number="1" hits="1"/><line number="2" hits="0"/>'
+    classes = "".join(
+        f'<class name="m{i}" filename="app/m{i}.py"><lines>{lines if i < 2 else ""}'
+        '<line number="9" hits="1"/></lines></class>'
+        for i in range(42)
+    )
+    report = f'<coverage line-rate="0.834"><packages><package><classes>{classes}'
+    report += "</classes></package></packages></coverage>"
+    result = gate_result_record(
+        release=release,
+        gate=gate,
+        source=GateResultSource.CI,
+        value=83.4,
+        commit=HEAD,
+        report=report,
+        report_name="coverage.xml",
+    )
+    client = client_as(stakeholder)
+    page = _text(client.get(f"/releases/{release.pk}/gates/{gate.pk}/evidence/"))
+    assert "Line coverage <strong>83.4 %</strong> over 42 files." in page
+    assert "<td><code>app/m0.py</code></td><td>66.7 %</td><td>3</td>" in page
+    assert "<pre" not in page  # the raw XML is behind the link, not on the page
+    url = f"/releases/{release.pk}/gates/{gate.pk}/results/{result.pk}/report/"
+    assert f'<a href="{url}">The raw report (coverage.xml)</a>' in page
+    raw = client.get(url)
+    assert raw.status_code == 200 and raw["Content-Type"] == "text/plain; charset=utf-8"
+    assert raw.content.decode() == report
+    # Another gate's or release's result is not found through this gate; nobody without a
+    # role reads it.
+    other = _gate(project, "security-scan")
+    assert (
+        client.get(
+            f"/releases/{release.pk}/gates/{other.pk}/results/{result.pk}/report/"
+        ).status_code
+        == 404
+    )
+    assert client_as(make_user(None, "no-role")).get(url).status_code == 403

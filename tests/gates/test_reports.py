@@ -12,7 +12,7 @@ from packaging.version import Version
 from pip_audit._format import JsonFormat
 from pip_audit._service import ResolvedDependency, SkippedDependency, VulnerabilityResult
 
-from gates.reports import parse_report
+from gates.reports import coverage_summary, parse_report
 
 CLOSED_PORT_PROXY = "http://127.0.0.1:9"
 
@@ -292,3 +292,48 @@ def test_pip_audit_stopped_by_strict_on_a_dependency_it_could_not_look_up_is_not
     assert measured.value is None and not measured.failed
     assert "could not be audited" in measured.reason
     assert measured.reason.endswith("Not every dependency was checked.")
+
+
+# --- The coverage summary of the evidence page ----------------------------------------
+
+
+def _cobertura(files: dict[str, tuple[int, int]], rate: str = "0.834") -> str:
+    """A Cobertura report: each file with (lines hit, lines)."""
+    classes = "".join(
+        f'<class name="{Path(name).stem}" filename="{name}"><lines>'
+        + "".join(
+            f'<line number="{n}" hits="{1 if n <= hit else 0}"/>' for n in range(1, total + 1)
+        )
+        + "</lines></class>"
+        for name, (hit, total) in files.items()
+    )
+    return (
+        f'<?xml version="1.0" ?><coverage version="7.6" line-rate="{rate}">'
+        f'<packages><package name="app"><classes>{classes}</classes></package></packages>'
+        "</coverage>"
+    )
+
+
+def test_coverage_summary_gives_the_total_the_file_count_and_the_lowest_files():
+    files = {f"app/m{i}.py": (10, 10) for i in range(40)}
+    files |= {"app/low.py": (1, 4), "app/lower.py": (0, 3), "app/empty.py": (0, 0)}
+    summary = coverage_summary(_cobertura(files))
+    assert (summary.percent, summary.files, summary.truncated) == (83.4, 43, False)
+    assert [(f.filename, f.percent, f.lines) for f in summary.lowest[:2]] == [
+        ("app/lower.py", 0.0, 3),
+        ("app/low.py", 25.0, 4),
+    ]
+    # A file without lines to cover is not "least covered".
+    assert len(summary.lowest) == 5 and "app/empty.py" not in {f.filename for f in summary.lowest}
+
+
+def test_coverage_summary_of_a_report_cut_short_counts_what_it_read():
+    text = _cobertura({f"app/m{i}.py": (i % 5, 4) for i in range(30)})
+    summary = coverage_summary(text[: len(text) // 2])
+    assert summary.truncated and summary.percent == 83.4
+    assert 0 < summary.files < 30
+
+
+def test_coverage_summary_is_none_for_other_reports():
+    assert coverage_summary('{"results": []}') is None
+    assert coverage_summary("<report><total>91</total></report>") is None

@@ -4,6 +4,7 @@ import git
 import pytest
 
 from liftoff.errors import ValidationFailed
+from liftoff.git import LIFTOFF_IDENTITY, is_liftoff_commit, liftoff_commit_message
 from releases.notes import (
     DEFAULT_QUOTE,
     FOOTER,
@@ -397,3 +398,64 @@ def test_draft_notes_from_a_real_repository(repo):
     assert "## 🛡️ Security Fortifications\n\n- **security:** check token scope" in markdown
     assert f"- handle empty list ([{fix.hexsha[:7]}](" in markdown
     assert "- Ada Lovelace (2 commits)\n- Grace Hopper (1 commit)\n" in markdown
+
+
+LIFTOFF = git.Actor(LIFTOFF_IDENTITY["name"], LIFTOFF_IDENTITY["email"])
+
+
+def _notes(repo):
+    return draft_notes(
+        repo.working_dir,
+        since="v1.0.0",
+        until="main",
+        project_name="Liftoff",
+        version="1.1.0",
+        codename="Quiet Comet",
+        summary="",
+    )
+
+
+def test_the_version_bump_liftoff_commits_is_not_in_the_notes_nor_a_contributor(repo):
+    commit(repo, "chore: initial commit")
+    repo.create_tag("v1.0.0")
+    commit(repo, "feat(api): add tokens", minutes=1)
+    # What Prepare commits: Liftoff's identity and its trailer.
+    bump = liftoff_commit_message(
+        'chore(release): v1.1.0 "Quiet Comet"', body="Wisdom phase", version="1.1.0"
+    )
+    commit(repo, bump, author=LIFTOFF, minutes=2)
+
+    markdown = _notes(repo)
+
+    assert "add tokens" in markdown
+    assert "**release:**" not in markdown and "Wisdom phase" not in markdown
+    assert "## 🔧 Other changes" not in markdown
+    assert "- Ada Lovelace (1 commit)\n" in markdown
+    assert "- Liftoff (" not in markdown
+
+
+def test_a_person_typing_a_release_subject_or_the_trailer_stays_in_the_notes(repo):
+    commit(repo, "chore: initial commit")
+    repo.create_tag("v1.0.0")
+    # The same subject by a person, and the trailer typed by a person: both are changes.
+    commit(repo, 'chore(release): v1.1.0 "Quiet Comet"', minutes=1)
+    commit(repo, "fix: typo\n\nLiftoff-Release: 1.1.0\n", author=GRACE, minutes=2)
+    # Liftoff's identity without the trailer (a commit made by hand in its workspace).
+    commit(repo, "docs: by hand as Liftoff", author=LIFTOFF, minutes=3)
+
+    markdown = _notes(repo)
+
+    assert '- **release:** v1.1.0 "Quiet Comet" (' in markdown
+    assert "- typo (" in markdown and "- Grace Hopper (1 commit)" in markdown
+    assert "by hand as Liftoff" in markdown
+
+
+def test_is_liftoff_commit_reads_the_identity_and_the_trailer_of_the_last_paragraph():
+    message = liftoff_commit_message("chore(release): v2.0.0", version="2.0.0")
+    assert message == "chore(release): v2.0.0\n\nLiftoff-Release: 2.0.0\n"
+    body = message.partition("\n\n")[2]
+    assert is_liftoff_commit(author_email="LIFTOFF@localhost", body=body)
+    assert not is_liftoff_commit(author_email="ada@example.test", body=body)
+    # The trailer quoted in the middle of a body is not a trailer.
+    quoted = "Liftoff-Release: 2.0.0\n\nSee above."
+    assert not is_liftoff_commit(author_email=LIFTOFF_IDENTITY["email"], body=quoted)

@@ -125,9 +125,8 @@ def test_notes_preview_is_sanitised_and_saving_is_audited(client_as, manager):
     ).content.decode()
     assert "<h1>Hi</h1>" in preview
     assert "<script>" not in preview and "javascript:" not in preview
-    saved = client.post(
-        f"/releases/{release.pk}/notes/", {"markdown": "## Notes\n<img src=x onerror=alert(1)>"}
-    )
+    markdown = "## Notes\n<img src=x onerror=alert(1)>"
+    saved = client.post(f"/releases/{release.pk}/notes/edit/", {"markdown": markdown})
     assert saved.status_code == 302
     page = client.get(f"/releases/{release.pk}/").content.decode()
     assert "<h2>Notes</h2>" in page and "onerror" not in page

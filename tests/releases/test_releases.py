@@ -260,6 +260,10 @@ def test_preparation_through_a_real_worker_then_ship(remote, manager, start_work
     )
     assert "compliance reports" in release.notes and "typo in the cosmic mode" in release.notes
     assert "oracle mode" not in release.notes  # before v0.2.0
+    # Liftoff's own bump commit is marked, and neither a change nor a contributor.
+    assert head.author.email == "liftoff@localhost"
+    assert head.message.rstrip().endswith("Liftoff-Release: 0.3.0")
+    assert "chore(release)" not in release.notes and "- Liftoff (" not in release.notes
 
     for phase in ("validating", "ready", "staging", "production"):
         release_transition(release=release, to=phase, actor=manager)
