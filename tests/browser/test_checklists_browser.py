@@ -10,7 +10,7 @@ from gates.models import GateResultSource, QualityGate
 from gates.services import gate_result_record, waiver_grant
 from liftoff.models import AuditEvent
 from releases.models import Release
-from releases.policy import project_created
+from releases.policy import project_created, release_blockers
 from releases.services import release_create
 from tests.factories import ProjectFactory
 from tests.helpers import axe_violations
@@ -192,6 +192,7 @@ def test_the_release_page_opens_what_is_worked_on_now_and_marks_a_checklist_done
     assert focused == ["Pass", "pass"]
     page.keyboard.press("Enter")
     page.locator(f"#item-{first.pk}").get_by_text("pass by manager-user").wait_for()
+    _wait_for_what_is_left(page, release)  # the release page heard liftoff:release-changed
 
     # Mark all done, with one note, in place.
     checklist = page.locator(f"#checklist-{pre.pk}")
@@ -201,6 +202,7 @@ def test_the_release_page_opens_what_is_worked_on_now_and_marks_a_checklist_done
     checklist.get_by_role("button", name="Mark all done in “Pre-release checklist”").click()
     checklist.get_by_text("7 of 7 required done").wait_for()
     page.get_by_text("Marked 7 items of “Pre-release checklist” done.").wait_for()
+    _wait_for_what_is_left(page, release)
     assert page.evaluate("window.liftoffNoReload") is True
     assert page.evaluate("window.releaseChanged") == 2  # the result, then mark all done
     assert checklist.get_by_label("Vision alignment", exact=True).is_checked()
@@ -214,3 +216,14 @@ def test_the_release_page_opens_what_is_worked_on_now_and_marks_a_checklist_done
     page.emulate_media(color_scheme="dark")
     assert axe_violations(page) == []
     assert csp_errors == []
+
+
+def _wait_for_what_is_left(page, release):
+    """The release page's "N left before ready" follows a checklist change without a reload
+    (it listens for the change's liftoff:release-changed event)."""
+    left = len(release_blockers(release=release, to="ready"))
+    page.wait_for_function(
+        "text => (document.getElementById('blockers-heading') || {}).textContent === text",
+        arg=f"{left} left before ready",
+        timeout=10_000,
+    )
