@@ -34,5 +34,6 @@ class ChecklistsConfig(AppConfig):
                 order=20,
                 template="checklists/release_checklists.html",
                 context=release_checklists_context,
+                tab=("Checklists", "checklists:release-checklists"),
             )
         )

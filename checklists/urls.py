@@ -12,6 +12,11 @@ from checklists import config_views, views
 app_name = "checklists"
 urlpatterns = [
     # A release's checklists.
+    path(
+        "releases/<int:release_id>/checklists/",
+        views.release_checklists_page,
+        name="release-checklists",
+    ),
     path("checklist-items/<int:item_id>/", views.item_update, name="item-update"),
     path("checklists/<int:checklist_id>/", views.checklist_fragment, name="checklist"),
     path(

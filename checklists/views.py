@@ -28,7 +28,8 @@ from checklists.services import checklist_complete_all, checklist_item_update
 from liftoff.errors import DomainError
 from liftoff.forms import form_add_domain_errors
 from liftoff.roles import READ_ROLES, Role, has_role, role_required
-from releases.selectors import release_closed_reason
+from releases.sections import release_page_tabs
+from releases.selectors import release_closed_reason, release_get
 
 # The client event a checklist change sends (the release page refreshes its blockers).
 RELEASE_CHANGED = "liftoff:release-changed"
@@ -46,6 +47,19 @@ def release_checklists_context(*, user, release, phases=None) -> dict:
         "can_tick": has_role(user, {Role.RELEASE_MANAGER}) and not release_closed_reason(release),
         "result_choices": ItemResult.choices,
     }
+
+
+@role_required(*READ_ROLES)
+def release_checklists_page(request, release_id: int):
+    """A release's checklists as a page of their own (a tab of the release's pages)."""
+    release = release_get(release_id=release_id)
+    context = {
+        **release_checklists_context(user=request.user, release=release),
+        "release": release,
+        "tabs": release_page_tabs(release),
+        "current_tab": "checklists:release-checklists",
+    }
+    return render(request, "checklists/release_checklists_page.html", context)
 
 
 def _checklist_context(request, checklist, release, **extra) -> dict:

@@ -40,6 +40,7 @@ from gates.services import (
 )
 from liftoff.errors import DomainError
 from liftoff.roles import READ_ROLES, Role, role_required
+from releases.sections import release_page_tabs
 from releases.selectors import release_get
 
 # The htmx event a change of what blocks a release sends (approve, reject, waive, revoke).
@@ -140,7 +141,8 @@ def release_gates_fragment(request, release_id: int):
     release = release_get(release_id=release_id)
     template = "gates/release_gates.html" + ("#gates" if request.htmx else "")
     context = release_gates_context(user=request.user, release=release)
-    return render(request, template, {**context, "fragment": True})
+    tabs = {"tabs": release_page_tabs(release), "current_tab": "gates:release-gates"}
+    return render(request, template, {**context, **tabs, "fragment": True})
 
 
 # A gate names the role that signs it (approver by default, or release manager, or

@@ -7,7 +7,7 @@ from django.shortcuts import render
 from liftoff.audit import audit_entries, audit_kinds, audit_people, audit_trail
 from liftoff.roles import READ_ROLES, role_required
 from releases.forms import AuditFilterForm
-from releases.release_views import release_page_tabs
+from releases.sections import release_page_tabs
 from releases.selectors import release_get
 
 PAGE_SIZE = 50

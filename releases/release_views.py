@@ -25,7 +25,7 @@ from releases.policy import (
     policy_snapshot,
     release_blockers,
 )
-from releases.sections import PageAction, release_actions, release_sections, release_tabs
+from releases.sections import PageAction, release_actions, release_page_tabs, release_sections
 from releases.selectors import (
     project_latest_sync,
     project_list,
@@ -207,19 +207,6 @@ def _cockpit(release, user, run=None) -> dict:
         "more_actions": more,
         "busy": busy,
     }
-
-
-def release_page_tabs(release) -> list[dict]:
-    """The release's pages: the overview, its notes, the sections that have a page of their
-    own (gates, …), its runs, its audit trail."""
-    tabs = [
-        ("overview", "Overview", reverse("releases:release-detail", args=[release.pk])),
-        ("notes", "Notes", reverse("releases:release-notes", args=[release.pk])),
-    ]
-    tabs += [(name, label, reverse(name, args=[release.pk])) for label, name in release_tabs()]
-    tabs.append(("runs", "Runs", reverse("releases:release-runs", args=[release.pk])))
-    tabs.append(("audit", "Audit trail", reverse("releases:release-audit", args=[release.pk])))
-    return [{"key": key, "label": label, "url": url} for key, label, url in tabs]
 
 
 def _detail_context(release, user):

@@ -17,6 +17,8 @@ that read the same rows read them once.
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.urls import reverse
+
 
 @dataclass(frozen=True)
 class ReleaseSection:
@@ -53,6 +55,20 @@ def release_tabs() -> list[tuple[str, str]]:
     """(label, URL name) of the sections that have a page of their own, in order."""
     ordered = sorted(_SECTIONS.values(), key=lambda s: (s.order, s.name))
     return [section.tab for section in ordered if section.tab]
+
+
+def release_page_tabs(release) -> list[dict]:
+    """The release's pages: the overview, its notes, the sections that have a page of their
+    own (gates, …), its runs, its audit trail."""
+    tabs = [
+        ("overview", "Overview", reverse("releases:release-detail", args=[release.pk])),
+        ("notes", "Notes", reverse("releases:release-notes", args=[release.pk])),
+    ]
+    if not release.recorded:  # it went through none of what the sections show
+        tabs += [(name, label, reverse(name, args=[release.pk])) for label, name in release_tabs()]
+    tabs.append(("runs", "Runs", reverse("releases:release-runs", args=[release.pk])))
+    tabs.append(("audit", "Audit trail", reverse("releases:release-audit", args=[release.pk])))
+    return [{"key": key, "label": label, "url": url} for key, label, url in tabs]
 
 
 # --- Actions ------------------------------------------------------------------------------

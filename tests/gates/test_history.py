@@ -162,7 +162,7 @@ def test_a_gate_change_is_recorded_on_each_release_in_flight(
         object_id=str(released.pk), action__startswith="gate.made"
     ).exists()
     page = client_as(approver).get(f"/releases/{staging.pk}/").content.decode()
-    assert "gate.made_inactive" in page
+    assert "made gate “Test coverage” inactive" in page  # in words, in its audit trail
 
     # A threshold change of an active gate says what changed; its order changes nothing.
     docs = _gate(project, "documentation")

@@ -68,7 +68,7 @@ def test_a_release_recorded_from_a_tag_says_so_instead_of_showing_an_open_proces
     assert "not prepared, validated or approved here" in page
     # No gates waiting for approval, no checklist with nothing ticked.
     assert "Quality gates" not in page and "needs approval" not in page
-    assert "Checklists" not in page
+    assert 'id="release-checklists"' not in page and ">Checklists<" not in page
 
 
 def test_each_part_of_a_release_has_a_page_of_its_own(project, reader, manager):
@@ -76,12 +76,20 @@ def test_each_part_of_a_release_has_a_page_of_its_own(project, reader, manager):
     run = run_create(kind="test.slow", subject=release, scope="svc", requested_by=manager)
     overview = reader.get(f"/releases/{release.pk}/").content.decode()
     tabs = dict(re.findall(r'<li><a href="([^"]+)"[^>]*>([^<]+)</a></li>', overview))
-    assert {tabs.get(f"/releases/{release.pk}/{p}") for p in ("", "notes/", "gates/", "runs/")} >= {
+    pages = ("", "notes/", "gates/", "checklists/", "runs/", "audit/")
+    assert [tabs.get(f"/releases/{release.pk}/{p}") for p in pages] == [
         "Overview",
         "Notes",
         "Gates",
+        "Checklists",
         "Runs",
-    }
+        "Audit trail",
+    ]
+    for path in pages[1:]:
+        other = reader.get(f"/releases/{release.pk}/{path}").content.decode()
+        # Every page of the release has the same header, with its own tab current.
+        assert f"v{release.version}" in other and 'aria-current="page">' in other
+        assert re.search(rf'href="/releases/{release.pk}/{path}" aria-current="page"', other)
     notes = reader.get(f"/releases/{release.pk}/notes/").content.decode()
     assert "<h2>Hello</h2>" in notes
     assert re.search(r'href="/releases/\d+/notes/" aria-current="page">Notes<', notes)
