@@ -142,7 +142,11 @@ def release_gates_fragment(request, release_id: int):
     template = "gates/release_gates.html" + ("#gates" if request.htmx else "")
     context = release_gates_context(user=request.user, release=release)
     tabs = {"tabs": release_page_tabs(release), "current_tab": "gates:release-gates"}
-    return render(request, template, {**context, **tabs, "fragment": True})
+    # The gates page offers Validate itself; on the release page the action bar does.
+    standalone = not request.htmx
+    return render(
+        request, template, {**context, **tabs, "fragment": True, "standalone": standalone}
+    )
 
 
 # A gate names the role that signs it (approver by default, or release manager, or

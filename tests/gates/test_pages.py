@@ -224,7 +224,9 @@ def test_validate_starts_a_run_shown_live_on_the_release_page(client_as, project
     Release.objects.filter(pk=release.pk).update(prepared_at=timezone.now())
     validation_command_save(actor=None, project=project, name="Tests", argv=["{python}", "-V"])
     client = client_as(manager)
-    assert ">Validate</button>" in _text(client.get(f"/releases/{release.pk}/"))
+    # Offered once on each page: in the release page's action bar, on the gates page.
+    assert _text(client.get(f"/releases/{release.pk}/")).count(">Validate</button>") == 1
+    assert _text(client.get(f"/releases/{release.pk}/gates/")).count(">Validate</button>") == 1
     response = client.post(f"/releases/{release.pk}/validate/", follow=True)
     run = Run.objects.get(kind="release.validate")
     page = _text(response)
