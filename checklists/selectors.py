@@ -4,6 +4,7 @@ Each reads a constant number of queries whatever the number of items: rows are f
 per release in one query each and grouped in Python.
 """
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -132,6 +133,20 @@ class ChecklistView:
     def open_checks(self) -> int:
         """Check items "Mark all done" would tick."""
         return sum(1 for i in self.items if i.kind == ItemKind.CHECK and not i.done)
+
+    @cached_property
+    def digest(self) -> str:
+        """A digest of every field of every item (and who last changed it), from the rows
+        already read: the release page keeps each checklist's rendered items under it, so
+        any change, through a service or not, renders them anew."""
+        rows = [
+            (
+                *(getattr(item, f.attname) for f in item._meta.concrete_fields),
+                item.updated_by.get_username() if item.updated_by_id else "",
+            )
+            for item in self.items
+        ]
+        return hashlib.blake2b(repr(rows).encode(), digest_size=12).hexdigest()
 
     @property
     def version(self) -> int:
