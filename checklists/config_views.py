@@ -6,15 +6,14 @@ Each page first finds the project (404 for an unknown slug), then the row inside
 project (404 for a row of another project), then calls one service.
 """
 
-from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 
 from checklists.config_forms import ChecklistTemplateForm
 from checklists.models import AutoKey, Phase
 from checklists.selectors import project_templates
 from checklists.services import checklist_template_delete, checklist_template_save, items_as_text
-from liftoff.errors import DomainError
-from liftoff.forms import form_save
+from liftoff.forms import delete_page, form_save
 from liftoff.roles import READ_ROLES, Role, role_required
 from releases.selectors import project_get
 
@@ -79,13 +78,11 @@ def template_edit(request, slug: str, template_id: int | None = None):
 def template_delete(request, slug: str, template_id: int):
     project = project_get(slug=slug)
     template = _template_get(project, template_id)
-    if request.method == "POST":
-        try:
-            checklist_template_delete(actor=request.user, template=template)
-        except DomainError as exc:
-            messages.error(request, exc.summary())
-        else:
-            messages.success(request, f"Checklist template “{template.name}” deleted.")
-        return redirect("checklists:template-index", slug=project.slug)
-    context = {"project": project, "template": template}
-    return render(request, "checklists/config_template_delete.html", context)
+    return delete_page(
+        request,
+        delete=lambda: checklist_template_delete(actor=request.user, template=template),
+        done=f"Checklist template “{template.name}” deleted.",
+        back=reverse("checklists:template-index", args=[project.slug]),
+        template="checklists/config_template_delete.html",
+        context={"project": project, "template": template},
+    )

@@ -5,8 +5,8 @@ Each page first finds the project (404 for an unknown slug), then the row inside
 project (404 for a row of another project), then calls one service.
 """
 
-from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 
 from gates.config_forms import GateForm, ValidationCommandForm
 from gates.models import GateKind
@@ -17,8 +17,7 @@ from gates.services import (
     validation_command_delete,
     validation_command_save,
 )
-from liftoff.errors import DomainError
-from liftoff.forms import form_save
+from liftoff.forms import delete_page, form_save
 from liftoff.roles import READ_ROLES, ROLE_LABELS, Role, role_required
 from releases.selectors import project_get
 
@@ -83,15 +82,15 @@ def gate_edit(request, slug: str, gate_id: int | None = None):
 def gate_delete_view(request, slug: str, gate_id: int):
     project = project_get(slug=slug)
     gate = _gate_get(project, gate_id)
-    if request.method == "POST":
-        try:
-            gate_delete(actor=request.user, gate=gate)
-        except DomainError as exc:
-            messages.error(request, exc.summary())
-            return redirect("gates:gate-edit", slug=project.slug, gate_id=gate.pk)
-        messages.success(request, f"Quality gate “{gate.name}” deleted.")
-        return redirect("gates:gate-index", slug=project.slug)
-    return render(request, "gates/config_gate_delete.html", {"project": project, "gate": gate})
+    return delete_page(
+        request,
+        delete=lambda: gate_delete(actor=request.user, gate=gate),
+        done=f"Quality gate “{gate.name}” deleted.",
+        back=reverse("gates:gate-index", args=[project.slug]),
+        refused=reverse("gates:gate-edit", args=[project.slug, gate.pk]),
+        template="gates/config_gate_delete.html",
+        context={"project": project, "gate": gate},
+    )
 
 
 # --- Validation commands ----------------------------------------------------------------
@@ -136,13 +135,11 @@ def command_edit(request, slug: str, command_id: int | None = None):
 def command_delete(request, slug: str, command_id: int):
     project = project_get(slug=slug)
     command = _command_get(project, command_id)
-    if request.method == "POST":
-        try:
-            validation_command_delete(actor=request.user, command=command)
-        except DomainError as exc:
-            messages.error(request, exc.summary())
-        else:
-            messages.success(request, f"Validation command “{command.name}” deleted.")
-        return redirect("gates:command-index", slug=project.slug)
-    context = {"project": project, "command": command}
-    return render(request, "gates/config_command_delete.html", context)
+    return delete_page(
+        request,
+        delete=lambda: validation_command_delete(actor=request.user, command=command),
+        done=f"Validation command “{command.name}” deleted.",
+        back=reverse("gates:command-index", args=[project.slug]),
+        template="gates/config_command_delete.html",
+        context={"project": project, "command": command},
+    )

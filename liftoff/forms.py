@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import messages
 from django.forms.utils import flatatt
+from django.shortcuts import redirect, render
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
@@ -47,6 +48,23 @@ def form_save(request, form, save, success: str):
         return None
     messages.success(request, success.format(result))
     return result
+
+
+def delete_page(
+    request, *, delete, done: str, back: str, template: str, context: dict, refused: str = ""
+):
+    """A configuration object's delete page: a GET asks (`template`); a POST runs
+    `delete()` (a service call), says `done`, and goes `back`. A refusal is said as a
+    toast and goes to `refused` (or `back`)."""
+    if request.method != "POST":
+        return render(request, template, context)
+    try:
+        delete()
+    except DomainError as exc:
+        messages.error(request, exc.summary())
+        return redirect(refused or back)
+    messages.success(request, done)
+    return redirect(back)
 
 
 class FilterSelect(forms.Select):
