@@ -207,19 +207,23 @@ def run_cancel_requested(*, run_id: int) -> bool:
     return Run.objects.filter(pk=run_id, cancel_requested_at__isnull=False).exists()
 
 
-def runs_for(*, subject):
-    """Every run about `subject`, newest first, with the columns a row of runs shows."""
-    runs = Run.objects.filter(
-        subject_type=ContentType.objects.get_for_model(subject), subject_id=str(subject.pk)
+def _about(subject):
+    """The runs about `subject`, newest first, with who asked for them."""
+    return (
+        Run.objects.filter(
+            subject_type=ContentType.objects.get_for_model(subject), subject_id=str(subject.pk)
+        )
+        .select_related("requested_by")
+        .order_by("-created_at", "-id")
     )
-    return runs.select_related("requested_by").only(*_RUN_ROW_FIELDS).order_by("-created_at", "-id")
+
+
+def runs_for(*, subject):
+    """Every run about `subject`, with the columns a row of runs shows."""
+    return _about(subject).only(*_RUN_ROW_FIELDS)
 
 
 def run_latest_for(*, subject, kind: str | None = None) -> Run | None:
     """The newest run about `subject` (of `kind`, or of any kind): the one its page shows."""
-    runs = Run.objects.filter(
-        subject_type=ContentType.objects.get_for_model(subject), subject_id=str(subject.pk)
-    )
-    if kind:
-        runs = runs.filter(kind=kind)
-    return runs.select_related("requested_by").order_by("-created_at", "-id").first()
+    runs = _about(subject)
+    return (runs.filter(kind=kind) if kind else runs).first()
