@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
+from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -117,3 +118,13 @@ def axe_violations(page) -> list[str]:
     return [
         f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes)" for v in results.response["violations"]
     ]
+
+
+def htmx_settled(page) -> None:
+    """Wait until htmx has finished every swap on the page. htmx shows swapped content at
+    once but attaches its triggers (hx-trigger, hx-post) only when the content settles,
+    20 ms later: a test that acts in between acts on a form that does not answer yet (a
+    person never does; a test did, once in CI)."""
+    # A locator, not wait_for_function: the pages' CSP refuses eval.
+    busy = ".htmx-added, .htmx-request, .htmx-settling, .htmx-swapping"
+    expect(page.locator(busy)).to_have_count(0)

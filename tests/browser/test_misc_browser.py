@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from releases.services import project_refs_record, release_create
 from tests.factories import ProjectFactory
-from tests.helpers import axe_violations
+from tests.helpers import axe_violations, htmx_settled
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -36,12 +36,14 @@ def test_the_plan_form_keeps_the_codename_while_the_version_follows_the_type(
     page.get_by_role("button", name="major", exact=True).click()
 
     expect(version).to_have_value("1.0.0")
+    htmx_settled(page)
     assert page.get_by_label("Codename").input_value() == "Comet Tail"
     assert page.get_by_label("Summary").input_value() == "A new era"
     assert page.get_by_label("Type of release").input_value() == "major"
     # The select too: choosing minor proposes 0.4.0, the typed fields stay.
     page.get_by_label("Type of release").select_option("minor")
     expect(version).to_have_value("0.4.0")
+    htmx_settled(page)
     assert page.get_by_label("Codename").input_value() == "Comet Tail"
     _axe_light_and_dark(page)
     page.get_by_role("button", name="Plan release").click()
