@@ -4,3 +4,14 @@ from django.apps import AppConfig
 class DeploymentsConfig(AppConfig):
     name = "deployments"
     verbose_name = "Environments and deployments"
+
+    def ready(self):
+        # Registering needs the app's models loaded, so these imports wait for ready().
+        from deployments import run_kinds  # noqa: F401 - registers the run kind deployment.run
+        from deployments.selectors import release_deployment_blockers
+        from deployments.services import deployment_run_finished
+        from liftoff import events
+        from releases import policy
+
+        policy.register_blocker("deployments", release_deployment_blockers)
+        events.subscribe("run.finished", deployment_run_finished)

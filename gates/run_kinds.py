@@ -14,7 +14,6 @@ and each command's report file is deleted before the command runs.
 import contextlib
 import fcntl
 import json
-import os
 import re
 import shutil
 import sys
@@ -29,6 +28,7 @@ from gates.models import GateResultSource, ValidationCommand
 from gates.reports import Measurement, parse_report
 from gates.selectors import release_gates
 from gates.services import gate_result_record
+from liftoff.commands import command_env
 from liftoff.events import emit
 from liftoff.git import clone_or_fetch, git_env, git_secret_values
 from releases.selectors import release_of_run
@@ -36,30 +36,6 @@ from runs.errors import StepFailed
 from runs.registry import RunKind, StepSpec, register_kind
 
 _SHA = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")
-# What of the worker's environment a project's command sees: enough to run tools and reach
-# (or be kept from) the network, but not the database URL, the secret key or any token.
-_COMMAND_ENV = (
-    "PATH",
-    "HOME",
-    "LANG",
-    "LC_ALL",
-    "LC_CTYPE",
-    "TZ",
-    "TMPDIR",
-    "USER",
-    "LOGNAME",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "NO_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-    "no_proxy",
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-    "REQUESTS_CA_BUNDLE",
-)
 SILENCE_SECONDS = 300
 
 
@@ -137,12 +113,6 @@ def validate_checkout(ctx):
     return f"Checked out {commit[:10]} (v{release.version})"
 
 
-def _command_env() -> dict[str, str]:
-    env = {name: os.environ[name] for name in _COMMAND_ENV if name in os.environ}
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    return env
-
-
 def _report_file(checkout: Path, report_path: str) -> Path | None:
     """The report's place in the checkout; None if it lies outside it (the service refuses
     such paths; a symlink in the repository could still point elsewhere)."""
@@ -180,7 +150,7 @@ def validate_commands(ctx):
         result = ctx.run_command(
             argv,
             cwd=checkout,
-            env=_command_env(),
+            env=command_env(),
             timeout=command.timeout_seconds,
             silence_timeout=min(command.timeout_seconds, SILENCE_SECONDS),
             check=False,

@@ -335,3 +335,37 @@ def kill_orphaned_group(pgid: int, *, marker: tuple[str, str]) -> int:
         except (OSError, ValueError, IndexError):
             continue
     return killed
+
+
+# What of the worker's environment a project's command sees: enough to run tools and reach
+# (or be kept from) the network, but not the database URL, the secret key or any token.
+COMMAND_ENV = (
+    "PATH",
+    "HOME",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "TMPDIR",
+    "USER",
+    "LOGNAME",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+)
+
+
+def command_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a project's command (validation, deployment): COMMAND_ENV taken
+    from the worker's, then `extra`. Run with `inherit_env=False`."""
+    env = {name: os.environ[name] for name in COMMAND_ENV if name in os.environ}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return {**env, **(extra or {})}

@@ -31,7 +31,13 @@ PY = sys.executable
 NAMES = ("web", "worker", "beat")
 # The tasks of settings.CELERY_BEAT_SCHEDULE (tests/liftoff/test_devserver.py keeps the
 # two equal; the launcher cannot import the settings before it has written dev.env).
-PERIODIC_TASKS = ("liftoff.worker_heartbeat", "runs.reap", "runs.sweep")
+PERIODIC_TASKS = (
+    "liftoff.worker_heartbeat",
+    "runs.reap",
+    "runs.sweep",
+    "deployments.start_due",
+    "deployments.health",
+)
 HEARTBEAT_TASK = "liftoff.worker_heartbeat"
 READY_TIMEOUT = 90
 

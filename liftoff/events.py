@@ -42,6 +42,11 @@ EVENTS: dict[str, str] = {
     "approval.given": "An approver decided on a manual gate: gate, decision, comment.",
     "validation.finished": "A validation run ended: run, status, and each gate's status.",
     "run.finished": "Any run ended: run, kind, status, error.",
+    "deployment.scheduled": "A deployment was scheduled for later: deployment, project, "
+    "environment, release, version, kind, status, trigger.",
+    "deployment.started": "A deployment or rollback was queued to run now (same payload).",
+    "deployment.finished": "A deployment or rollback ended: succeeded (verified), failed or "
+    "cancelled (same payload, with its final status).",
 }
 
 WILDCARD = "*"

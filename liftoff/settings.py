@@ -205,7 +205,16 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "liftoff.worker_heartbeat", "schedule": 15.0},
     "runs-reap": {"task": "runs.reap", "schedule": float(env_int("RUN_REAPER_SECONDS", 10))},
     "runs-sweep": {"task": "runs.sweep", "schedule": float(env_int("RUN_SWEEPER_SECONDS", 10))},
+    "deployments-due": {"task": "deployments.start_due", "schedule": 15.0},
+    "deployments-health": {
+        "task": "deployments.health",
+        "schedule": float(env_int("HEALTH_CHECK_SECONDS", 60, minimum=5)),
+    },
 }
+# The periodic health check asks this many endpoints at once, and gives up on the rest
+# after HEALTH_CHECK_BUDGET_SECONDS (they are shown unknown until the next round).
+HEALTH_CHECK_CONCURRENCY = env_int("HEALTH_CHECK_CONCURRENCY", 32, minimum=1)
+HEALTH_CHECK_BUDGET_SECONDS = env_int("HEALTH_CHECK_BUDGET_SECONDS", 30, minimum=1)
 # The run engine's clocks. A running run beats every RUN_HEARTBEAT_SECONDS; the reaper
 # fails one whose last beat is older than RUN_STALE_AFTER_SECONDS. So a killed worker's run
 # is failed within STALE + REAPER seconds (30 + 10 by default) of its last beat.

@@ -1,0 +1,326 @@
+"""Reads of deployments: what runs where, what blocks a deployment, the board."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Q
+from django.utils import timezone
+
+from deployments.freezes import freeze_in_force
+from deployments.models import (
+    DEPLOYMENT_ACTIVE_STATES,
+    Deployment,
+    DeploymentStatus,
+    EmergencyChange,
+    Environment,
+    EnvironmentPhase,
+    FreezeWindow,
+    HealthSample,
+)
+from releases.models import RELEASE_FINAL_STATES, ReleaseStatus, ReleaseType
+from releases.policy import (
+    MUST_ACT_ADMIN,
+    MUST_ACT_APPROVER,
+    MUST_ACT_RELEASE_MANAGER,
+    Blocker,
+    memoized,
+)
+
+
+def project_environments(*, project) -> list[Environment]:
+    return list(Environment.objects.filter(project=project).order_by("order", "name"))
+
+
+def environment_get(*, project, name: str) -> Environment:
+    return Environment.objects.select_related("project").get(project=project, name=name)
+
+
+def environment_current(*, environment: Environment) -> Deployment | None:
+    """What runs there now: the newest deployment that succeeded and was verified. A
+    deployment that failed half-way never counts, so the board never shows a version that
+    is not really there."""
+    return (
+        Deployment.objects.filter(environment=environment, verified=True)
+        .select_related("release", "requested_by")
+        .order_by("-finished_at", "-id")
+        .first()
+    )
+
+
+def environment_active(*, environment: Environment) -> Deployment | None:
+    """The deployment queued or running there (at most one: the database holds that)."""
+    return (
+        Deployment.objects.filter(environment=environment, status__in=DEPLOYMENT_ACTIVE_STATES)
+        .select_related("release", "run")
+        .first()
+    )
+
+
+def rollback_target(*, environment: Environment, current: Deployment | None) -> Deployment | None:
+    """The last stable version of an environment, to roll back to: the newest deployment
+    verified there of another release than the one running now (versions that never
+    verified are skipped: they were never known to work)."""
+    verified = Deployment.objects.filter(environment=environment, verified=True).select_related(
+        "release"
+    )
+    if current is not None:
+        verified = verified.exclude(release_id=current.release_id)
+    return verified.order_by("-finished_at", "-id").first()
+
+
+def freezes_in_force(*, environment: Environment, at: datetime | None = None) -> list[FreezeWindow]:
+    at = at or timezone.now()
+    windows = FreezeWindow.objects.filter(project_id=environment.project_id).filter(
+        Q(environment__isnull=True) | Q(environment=environment)
+    )
+    return [w for w in windows if freeze_in_force(w, at)]
+
+
+def previous_environment(*, environment: Environment) -> Environment | None:
+    """The environment a release passes before this one (by order): promotion comes from it."""
+    return (
+        Environment.objects.filter(project_id=environment.project_id, order__lt=environment.order)
+        .order_by("-order", "-id")
+        .first()
+    )
+
+
+def verified_on(*, environment: Environment, commit: str) -> bool:
+    return Deployment.objects.filter(
+        environment=environment, commit=commit, verified=True, kind="deploy"
+    ).exists()
+
+
+def deployment_blockers(
+    *, release, environment: Environment, at: datetime | None = None, override: bool = False
+) -> list[Blocker]:
+    """What keeps `release` from being deployed to `environment` (at `at`, now by default).
+    The service, the page's button and the API's 409 `missing` all ask this."""
+    missing: list[Blocker] = []
+    anchor = f"environment-{environment.pk}"
+    if release.project_id != environment.project_id:
+        return [Blocker("That environment belongs to another project.")]
+    if release.status in RELEASE_FINAL_STATES:
+        return [Blocker(f"v{release.version} is {release.get_status_display().lower()}.")]
+    if not release.head_commit:
+        missing.append(Blocker("The release has no head commit yet: prepare it first."))
+    if environment.locked:
+        missing.append(
+            Blocker(
+                f"{environment.name} is locked: {environment.locked_reason or 'no reason given'}.",
+                who=MUST_ACT_RELEASE_MANAGER,
+                anchor=anchor,
+            )
+        )
+    freezes = freezes_in_force(environment=environment, at=at)
+    if freezes and not override:
+        when = "then" if at else "now"
+        for window in freezes:
+            hint = (
+                " An approver may override it for this hotfix, with a reason."
+                if release.type == ReleaseType.HOTFIX
+                else ""
+            )
+            missing.append(
+                Blocker(
+                    f"{environment.name} is frozen {when}: {window.reason}.{hint}",
+                    who=MUST_ACT_APPROVER if release.type == ReleaseType.HOTFIX else MUST_ACT_ADMIN,
+                    anchor=anchor,
+                )
+            )
+    if environment.phase == EnvironmentPhase.STAGING:
+        early = {ReleaseStatus.PLANNED, ReleaseStatus.PREPARING, ReleaseStatus.VALIDATING}
+        if release.status in early:
+            missing.append(
+                Blocker(
+                    f"v{release.version} is {release.get_status_display().lower()}: "
+                    f"{environment.name} takes a release once it is ready."
+                )
+            )
+    previous = previous_environment(environment=environment)
+    if (
+        previous is not None
+        and release.head_commit
+        and not verified_on(environment=previous, commit=release.head_commit)
+    ):
+        missing.append(
+            Blocker(
+                f"{release.head_commit[:10]} has no verified deployment to {previous.name} "
+                f"yet: deploy it to {previous.name} first.",
+                anchor=f"environment-{previous.pk}",
+            )
+        )
+    return missing
+
+
+def release_deployment_blockers(release, to: str) -> list[Blocker]:
+    """The release policy's blocker (registered in DeploymentsConfig.ready): where a
+    project has a staging or production environment, the release follows its deployments
+    there. Staging needs a verified deployment of the head to staging; production needs
+    one to staging and no lock or freeze on production; released needs a verified
+    deployment to production."""
+    if not release.head_commit or to not in {
+        ReleaseStatus.STAGING,
+        ReleaseStatus.PRODUCTION,
+        ReleaseStatus.RELEASED,
+    }:
+        return []
+    environments = [
+        e
+        for e in memoized(
+            ("environments", release.project_id),
+            lambda: list(Environment.objects.filter(project_id=release.project_id)),
+        )
+        if e.phase in {EnvironmentPhase.STAGING, EnvironmentPhase.PRODUCTION}
+    ]
+    staging = [e for e in environments if e.phase == EnvironmentPhase.STAGING]
+    production = [e for e in environments if e.phase == EnvironmentPhase.PRODUCTION]
+    missing = []
+    needs = {
+        ReleaseStatus.STAGING: staging,
+        ReleaseStatus.PRODUCTION: staging,
+        ReleaseStatus.RELEASED: production,
+    }[to]
+    for environment in needs:
+        if not verified_on(environment=environment, commit=release.head_commit):
+            missing.append(
+                Blocker(
+                    f"No verified deployment of {release.head_commit[:10]} to "
+                    f"{environment.name} yet: deploy it there.",
+                    anchor=f"environment-{environment.pk}",
+                )
+            )
+    if to == ReleaseStatus.PRODUCTION:
+        for environment in production:
+            if environment.locked:
+                missing.append(
+                    Blocker(
+                        f"{environment.name} is locked: {environment.locked_reason}.",
+                        anchor=f"environment-{environment.pk}",
+                    )
+                )
+            for window in freezes_in_force(environment=environment):
+                missing.append(
+                    Blocker(
+                        f"{environment.name} is frozen now: {window.reason}.",
+                        who=MUST_ACT_APPROVER
+                        if release.type == ReleaseType.HOTFIX
+                        else MUST_ACT_ADMIN,
+                        anchor=f"environment-{environment.pk}",
+                    )
+                )
+    return missing
+
+
+def deployment_get(*, pk: int) -> Deployment:
+    return Deployment.objects.select_related(
+        "environment__project", "release", "run", "requested_by", "rollback_of", "replaced"
+    ).get(pk=pk)
+
+
+def deployment_list(*, filters: dict | None = None):
+    """The history, newest first, filtered by project (slug), environment (name), status,
+    kind and dates. One query per page of rows, whatever the size of the history."""
+    filters = filters or {}
+    qs = Deployment.objects.select_related("environment__project", "release", "requested_by")
+    if filters.get("project"):
+        qs = qs.filter(environment__project__slug=filters["project"])
+    if filters.get("environment"):
+        qs = qs.filter(environment__name=filters["environment"])
+    if filters.get("status"):
+        qs = qs.filter(status=filters["status"])
+    if filters.get("kind"):
+        qs = qs.filter(kind=filters["kind"])
+    if filters.get("since"):
+        qs = qs.filter(created_at__date__gte=filters["since"])
+    if filters.get("until"):
+        qs = qs.filter(created_at__date__lte=filters["until"])
+    if filters.get("release"):
+        qs = qs.filter(release_id=filters["release"])
+    return qs.order_by("-created_at", "-id")
+
+
+@dataclass
+class EnvironmentRow:
+    """One environment on the board."""
+
+    environment: Environment
+    current: Deployment | None
+    active: Deployment | None
+    freezes: list
+    history: list
+
+
+def board(*, projects) -> list[tuple[object, list[EnvironmentRow]]]:
+    """The environment board: per project, each environment with what runs there, what is
+    in progress, freezes in force and a short health history. A fixed number of queries,
+    however many deployments there are (the newest verified one per environment comes from
+    one DISTINCT ON query)."""
+    projects = list(projects)
+    environments = list(
+        Environment.objects.filter(project__in=projects)
+        .select_related("project")
+        .order_by("project__name", "order", "name")
+    )
+    ids = [e.pk for e in environments]
+    current = {
+        d.environment_id: d
+        for d in Deployment.objects.filter(environment_id__in=ids, verified=True)
+        .select_related("release", "requested_by")
+        .order_by("environment_id", "-finished_at", "-id")
+        .distinct("environment_id")
+    }
+    active = {
+        d.environment_id: d
+        for d in Deployment.objects.filter(
+            environment_id__in=ids, status__in=DEPLOYMENT_ACTIVE_STATES
+        ).select_related("release", "run")
+    }
+    now = timezone.now()
+    windows = list(FreezeWindow.objects.filter(project__in=projects))
+    samples: dict[int, list] = {i: [] for i in ids}
+    for sample in HealthSample.objects.filter(environment_id__in=ids).order_by("-at")[
+        : 20 * max(1, len(ids))
+    ]:
+        if len(samples[sample.environment_id]) < 20:
+            samples[sample.environment_id].append(sample)
+    rows: dict[int, list[EnvironmentRow]] = {p.pk: [] for p in projects}
+    for environment in environments:
+        in_force = [
+            w
+            for w in windows
+            if w.project_id == environment.project_id
+            and w.environment_id in (None, environment.pk)
+            and freeze_in_force(w, now)
+        ]
+        rows[environment.project_id].append(
+            EnvironmentRow(
+                environment=environment,
+                current=current.get(environment.pk),
+                active=active.get(environment.pk),
+                freezes=in_force,
+                history=list(reversed(samples[environment.pk])),
+            )
+        )
+    return [(p, rows[p.pk]) for p in projects if rows[p.pk]]
+
+
+def emergency_changes_unreviewed():
+    return (
+        EmergencyChange.objects.filter(reviewed_at__isnull=True)
+        .select_related("deployment__environment__project", "deployment__release", "approved_by")
+        .order_by("review_due")
+    )
+
+
+def deployment_secret_values(*, environment: Environment) -> list[str]:
+    values = [s.value for s in environment.secrets.all()]
+    if environment.webhook_secret:
+        values.append(environment.webhook_secret)
+    return values
+
+
+def scheduled_due(*, now: datetime | None = None):
+    return Deployment.objects.filter(
+        status=DeploymentStatus.SCHEDULED, scheduled_for__lte=now or timezone.now()
+    ).order_by("scheduled_for", "id")

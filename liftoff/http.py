@@ -1,0 +1,90 @@
+"""HTTP to the outside, written once: health probes and signed webhook POSTs (httpx).
+
+Nothing here follows redirects (a health endpoint that redirects answers what it
+answers), and every call has a timeout: a deployer or a service that hangs ends a step
+with a reason, never a worker stuck.
+"""
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import httpx
+from standardwebhooks.webhooks import Webhook
+
+USER_AGENT = "Liftoff"
+
+
+@dataclass(frozen=True)
+class Probe:
+    url: str
+    status: int | None  # None: no answer (refused, timed out)
+    body: object  # the parsed JSON answer, or None
+    error: str
+    milliseconds: int
+
+
+def probe(url: str, *, timeout: float) -> Probe:
+    """GET `url` once."""
+    started = time.monotonic()
+    try:
+        response = httpx.get(
+            url, timeout=timeout, follow_redirects=False, headers={"User-Agent": USER_AGENT}
+        )
+    except httpx.TimeoutException:
+        return Probe(url, None, None, f"no answer within {timeout:g} s", _ms(started))
+    except httpx.HTTPError as exc:
+        return Probe(url, None, None, _reason(exc), _ms(started))
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    return Probe(url, response.status_code, body, "", _ms(started))
+
+
+def _ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    if "Connection refused" in text or "connect" in type(exc).__name__.lower():
+        return "connection refused"
+    return text[:200]
+
+
+@dataclass(frozen=True)
+class WebhookAnswer:
+    status: int | None
+    text: str
+    error: str
+    message_id: str
+
+
+def webhook_post(url: str, *, payload: dict, secret: str, timeout: float = 30) -> WebhookAnswer:
+    """POST `payload` as JSON, signed as the Standard Webhooks specification says:
+    `webhook-id`, `webhook-timestamp` and `webhook-signature: v1,<base64 HMAC-SHA256 of
+    id.timestamp.body>` with the `whsec_` secret."""
+    body = json.dumps(payload, separators=(",", ":"), sort_keys=True)
+    message_id = f"msg_{uuid.uuid4().hex}"
+    hook = Webhook(secret)
+    now = datetime.now(UTC)
+    signature = hook.sign(message_id, now, body)
+    headers = {
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": signature,
+    }
+    try:
+        response = httpx.post(
+            url, content=body.encode(), headers=headers, timeout=timeout, follow_redirects=False
+        )
+    except httpx.TimeoutException:
+        return WebhookAnswer(None, "", f"no answer within {timeout:g} s", message_id)
+    except httpx.HTTPError as exc:
+        return WebhookAnswer(None, "", _reason(exc), message_id)
+    return WebhookAnswer(response.status_code, response.text[:2000], "", message_id)
