@@ -33,7 +33,15 @@ from deployments.services import (
     environment_color_switch,
 )
 from liftoff.commands import command_env
-from liftoff.git import clone_or_fetch, git_env, git_secret_values, push_ref_args, ref_name_problem
+from liftoff.git import (
+    LIFTOFF_IDENTITY,
+    clone_or_fetch,
+    git_env,
+    git_secret_values,
+    push_ref_args,
+    ref_name_problem,
+    repo_identity_set,
+)
 from liftoff.http import probe, webhook_post
 from releases.services import release_git_facts_record
 from runs.errors import StepFailed
@@ -87,6 +95,13 @@ def step_lock(ctx):
     """The deployment is running; the environment is held (the database's one-active
     index has held it since the deployment was queued)."""
     deployment = _deployment(ctx)
+    if deployment.is_final:
+        # A retry of an ended deployment's run (the runs page offers Retry for every
+        # failed run): the deployment's record is closed; a new one is a new deployment.
+        raise StepFailed(
+            f"Deployment #{deployment.pk} has ended ({deployment.status}): deploy again "
+            "from the release or the environment instead of retrying its run."
+        )
     deployment_running(deployment=deployment)
     environment = deployment.environment
     verb = "Rolling back" if deployment.is_rollback else "Deploying"
@@ -149,6 +164,7 @@ def _tag_if_needed(ctx, repo: git.Repo, deployment: Deployment) -> str:
         )
     if existing is None:
         message = f'v{release.version} "{release.codename}" – {release.summary}'.rstrip(" –")
+        repo_identity_set(repo, **LIFTOFF_IDENTITY)  # an annotated tag has a tagger
         repo.create_tag(release.tag, ref=deployment.commit, message=message)
         ctx.log(f"Tagged {deployment.commit[:10]} as {release.tag}")
     ctx.run_command(
