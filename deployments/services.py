@@ -438,13 +438,17 @@ def deployment_start(
     through the release policy (gates, checklists, staging first). 4. The deployment row
     (the database refuses a second active one) and its run, dispatched on commit.
     5. Audit and event."""
-    require_role(actor, {Role.RELEASE_MANAGER}, "Only a release manager deploys.")
+    override = bool(override_reason.strip())
+    if not override:
+        # An approver's override of a freeze is the act that lets a hotfix through, so an
+        # approver may start that one deployment (_check_override); the rest is a release
+        # manager's.
+        require_role(actor, {Role.RELEASE_MANAGER}, "Only a release manager deploys.")
     release = Release.objects.select_related("project").get(pk=release.pk)
     environment = Environment.objects.select_related("project").get(pk=environment.pk)
     now = timezone.now()
     if at is not None and at <= now + timedelta(seconds=5):
         at = None  # "now" from a form that took a moment
-    override = bool(override_reason.strip())
     if override:
         _check_override(release=release, actor=actor, override_reason=override_reason)
         if not freezes_in_force(environment=environment, at=at):
