@@ -545,6 +545,7 @@ def deployments_start_due(*, now: datetime | None = None) -> list[int]:
     for pk in list(due[:50]):
         with transaction.atomic():
             deployment = (
+                # of=self: requested_by is a nullable (outer) join, not lockable.
                 Deployment.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("environment__project", "release__project", "requested_by")
                 .filter(pk=pk, status=DeploymentStatus.SCHEDULED)
@@ -766,6 +767,7 @@ def deployment_run_finished(event) -> None:
     if payload.get("kind") != RUN_KIND:
         return
     deployment = (
+        # of=self: requested_by is a nullable (outer) join, which PostgreSQL cannot lock.
         Deployment.objects.select_for_update(of=("self",))
         .select_related("environment__project", "release__project", "requested_by")
         .filter(run_id=payload["run"])

@@ -353,7 +353,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     # Several responses carry a gate's status: one enum for all of them.
-    "ENUM_NAME_OVERRIDES": {"GateStatusEnum": "gates.models.GateStatus"},
+    "ENUM_NAME_OVERRIDES": {
+        "GateStatusEnum": "gates.models.GateStatus",
+        "DeploymentStatusEnum": "deployments.models.DeploymentStatus",
+        "DeploymentKindEnum": "deployments.models.DeploymentKind",
+        "HealthStatusEnum": "deployments.models.HealthStatus",
+    },
 }
 
 # --- Logging ---------------------------------------------------------------------------

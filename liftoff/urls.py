@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularJSONAPIView
 
 from checklists import api as checklists_api
 from dashboard.views import dashboard
+from deployments import api as deployments_api
 from gates import api as gates_api
 from liftoff import views
 from liftoff.api import ApiSchemaGenerator, api_not_found
@@ -75,6 +76,47 @@ api_v1 = [
         "checklist-items/<int:item_id>/",
         checklists_api.checklist_item_endpoint,
         name="checklist-item",
+    ),
+    path(
+        "projects/<slug:slug>/environments/",
+        deployments_api.environments,
+        name="environments",
+    ),
+    path(
+        "projects/<slug:slug>/environments/<slug:name>/",
+        deployments_api.environment_detail,
+        name="environment-detail",
+    ),
+    path(
+        "projects/<slug:slug>/environments/<slug:name>/rollback/",
+        deployments_api.environment_rollback_endpoint,
+        name="environment-rollback",
+    ),
+    path(
+        "projects/<slug:slug>/environments/<slug:name>/lock/",
+        deployments_api.environment_lock_endpoint,
+        name="environment-lock",
+    ),
+    path(
+        "projects/<slug:slug>/environments/<slug:name>/unlock/",
+        deployments_api.environment_unlock_endpoint,
+        name="environment-unlock",
+    ),
+    path("deployments/", deployments_api.deployments, name="deployments"),
+    path(
+        "deployments/<int:deployment_id>/",
+        deployments_api.deployment_detail,
+        name="deployment-detail",
+    ),
+    path(
+        "deployments/<int:deployment_id>/cancel/",
+        deployments_api.deployment_cancel_endpoint,
+        name="deployment-cancel",
+    ),
+    path(
+        "deployments/<int:deployment_id>/abort/",
+        deployments_api.deployment_abort_endpoint,
+        name="deployment-abort",
     ),
     path("runs/<int:run_id>/", runs_api.run_detail, name="run-detail"),
     path("runs/<int:run_id>/cancel/", runs_api.run_cancel_endpoint, name="run-cancel"),

@@ -12,6 +12,7 @@ import schemathesis
 from django.core import signals
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
+from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -21,6 +22,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from checklists.models import ChecklistItem
+from deployments.models import Deployment, DeploymentStatus
+from deployments.services import environment_create
 from gates.models import QualityGate
 from liftoff.api import ApiSchemaGenerator
 from liftoff.roles import Role
@@ -67,7 +70,22 @@ def world(admin_user, manager, settings):
     project_created(project=project, actor=admin_user)  # the defaults project_create adds
     release = ReleaseFactory(project=project, version="1.0.0", release_manager=manager)
     ReleaseFactory(project=project, version="1.1.0")
+    # An environment with a deployment verified there (deployments/api.py's paths).
+    staging, _ = environment_create(
+        project=project, actor=admin_user, name="staging", deploy_commands=[["true"]]
+    )
+    deployment = Deployment.objects.create(
+        environment=staging,
+        release=release,
+        status=DeploymentStatus.SUCCEEDED,
+        strategy=staging.strategy,
+        version=release.version,
+        verified=True,
+        finished_at=timezone.now(),
+    )
     return {
+        "name": staging.name,
+        "deployment_id": deployment.pk,
         "slug": project.slug,
         "release_id": release.pk,
         "item_id": ChecklistItem.objects.filter(release=release).values_list("pk", flat=True)[0],
