@@ -447,6 +447,11 @@ def deployment_start(
     release = Release.objects.select_related("project").get(pk=release.pk)
     environment = Environment.objects.select_related("project").get(pk=environment.pk)
     now = timezone.now()
+    if at is not None and at < now - timedelta(minutes=1):
+        raise ValidationFailed(
+            "That time has passed: leave it empty to deploy now.",
+            errors={"at": [f"{at:%Y-%m-%d %H:%M} UTC is in the past."]},
+        )
     if at is not None and at <= now + timedelta(seconds=5):
         at = None  # "now" from a form that took a moment
     if override:

@@ -318,3 +318,16 @@ def test_the_release_follows_its_deployments_where_the_project_has_environments(
     # A project without environments keeps its manual moves.
     other = _release(ProjectFactory(slug="plain"), manager)
     assert release_blockers(release=other, to=ReleaseStatus.STAGING) == []
+
+
+def test_a_time_in_the_past_is_refused_not_taken_for_now(project, manager):
+    staging = _environment(project)
+    with pytest.raises(ValidationFailed) as refused:
+        deployment_start(
+            release=_release(project, manager),
+            environment=staging,
+            actor=manager,
+            at=timezone.now() - timedelta(hours=1),
+        )
+    assert "at" in refused.value.errors
+    assert Deployment.objects.count() == 0
