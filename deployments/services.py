@@ -761,8 +761,10 @@ def deployment_run_finished(event) -> None:
     payload = event.payload
     if payload.get("kind") != RUN_KIND:
         return
+    # of=("self",): requested_by is nullable, and PostgreSQL refuses FOR UPDATE on the
+    # nullable side of an outer join (a queued deployment cancelled or aborted ended here).
     deployment = (
-        Deployment.objects.select_for_update()
+        Deployment.objects.select_for_update(of=("self",))
         .select_related("environment__project", "release__project", "requested_by")
         .filter(run_id=payload["run"])
         .first()
