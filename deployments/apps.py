@@ -10,8 +10,20 @@ class DeploymentsConfig(AppConfig):
         from deployments import run_kinds  # noqa: F401 - registers the run kind deployment.run
         from deployments.selectors import release_deployment_blockers
         from deployments.services import deployment_run_finished
+        from deployments.views import deployment_actions, release_deployments_context
         from liftoff import events
         from releases import policy
+        from releases.sections import ReleaseSection, register_actions, register_section
 
         policy.register_blocker("deployments", release_deployment_blockers)
         events.subscribe("run.finished", deployment_run_finished)
+        register_section(
+            ReleaseSection(
+                name="deployments",
+                order=40,
+                template="deployments/release_deployments.html#deployments",
+                context=release_deployments_context,
+                tab=("Deployments", "deployments:release-deployments"),
+            )
+        )
+        register_actions("deployments", deployment_actions)

@@ -771,8 +771,9 @@ def deployment_run_finished(event) -> None:
     payload = event.payload
     if payload.get("kind") != RUN_KIND:
         return
+    # of=("self",): requested_by is nullable, and PostgreSQL refuses FOR UPDATE on the
+    # nullable side of an outer join (a queued deployment cancelled or aborted ended here).
     deployment = (
-        # of=self: requested_by is a nullable (outer) join, which PostgreSQL cannot lock.
         Deployment.objects.select_for_update(of=("self",))
         .select_related("environment__project", "release__project", "requested_by")
         .filter(run_id=payload["run"])
