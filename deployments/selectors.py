@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q
 from django.utils import timezone
 
 from deployments.freezes import freeze_in_force
@@ -68,27 +67,53 @@ def rollback_target(*, environment: Environment, current: Deployment | None) -> 
     return verified.order_by("-finished_at", "-id").first()
 
 
+def _project_environments(project_id: int) -> list[Environment]:
+    """A project's environments, in order: read once per page (inside a policy_snapshot)
+    for every environment's blockers and the release policy's blocker."""
+    return memoized(
+        ("environments", project_id),
+        lambda: list(Environment.objects.filter(project_id=project_id).order_by("order", "id")),
+    )
+
+
+def _project_freezes(project_id: int) -> list[FreezeWindow]:
+    return memoized(
+        ("freezes", project_id),
+        lambda: list(FreezeWindow.objects.filter(project_id=project_id)),
+    )
+
+
+def _verified_environment_ids(project_id: int, commit: str) -> set[int]:
+    """The environments of a project where `commit` was deployed and verified."""
+    return memoized(
+        ("verified", project_id, commit),
+        lambda: set(
+            Deployment.objects.filter(
+                environment__project_id=project_id, commit=commit, verified=True, kind="deploy"
+            ).values_list("environment_id", flat=True)
+        ),
+    )
+
+
 def freezes_in_force(*, environment: Environment, at: datetime | None = None) -> list[FreezeWindow]:
     at = at or timezone.now()
-    windows = FreezeWindow.objects.filter(project_id=environment.project_id).filter(
-        Q(environment__isnull=True) | Q(environment=environment)
-    )
-    return [w for w in windows if freeze_in_force(w, at)]
+    return [
+        w
+        for w in _project_freezes(environment.project_id)
+        if w.environment_id in (None, environment.pk) and freeze_in_force(w, at)
+    ]
 
 
 def previous_environment(*, environment: Environment) -> Environment | None:
     """The environment a release passes before this one (by order): promotion comes from it."""
-    return (
-        Environment.objects.filter(project_id=environment.project_id, order__lt=environment.order)
-        .order_by("-order", "-id")
-        .first()
-    )
+    before = [
+        e for e in _project_environments(environment.project_id) if e.order < environment.order
+    ]
+    return max(before, key=lambda e: (e.order, e.pk)) if before else None
 
 
 def verified_on(*, environment: Environment, commit: str) -> bool:
-    return Deployment.objects.filter(
-        environment=environment, commit=commit, verified=True, kind="deploy"
-    ).exists()
+    return environment.pk in _verified_environment_ids(environment.project_id, commit)
 
 
 def deployment_blockers(
@@ -167,10 +192,7 @@ def release_deployment_blockers(release, to: str) -> list[Blocker]:
         return []
     environments = [
         e
-        for e in memoized(
-            ("environments", release.project_id),
-            lambda: list(Environment.objects.filter(project_id=release.project_id)),
-        )
+        for e in _project_environments(release.project_id)
         if e.phase in {EnvironmentPhase.STAGING, EnvironmentPhase.PRODUCTION}
     ]
     staging = [e for e in environments if e.phase == EnvironmentPhase.STAGING]

@@ -547,3 +547,20 @@ def test_the_release_page_of_a_project_without_environments_says_so(client_as, m
     release = _release(project, manager)
     page = _text(client_as(manager).get(f"/releases/{release.pk}/"))
     assert "This project has no environments" in page and "Deploy to" not in page
+
+
+def test_the_release_page_with_environments_makes_constant_queries(
+    client_as, manager, project, staging, production, django_assert_max_num_queries
+):
+    """Every environment's blockers share one read of the environments, the freezes and
+    the verified deployments (inside the page's policy snapshot)."""
+    release = _release(project, manager)
+    client = client_as(manager)
+    client.get(f"/releases/{release.pk}/")
+    counts = []
+    for size in (3, 300):
+        _grow([staging, production], release, size)
+        with django_assert_max_num_queries(22) as captured:
+            assert client.get(f"/releases/{release.pk}/").status_code == 200
+        counts.append(len(captured))
+    assert counts[0] == counts[1]
