@@ -8,9 +8,12 @@ class DeploymentsConfig(AppConfig):
     def ready(self):
         # Registering needs the app's models loaded, so these imports wait for ready().
         from deployments import run_kinds  # noqa: F401 - registers the run kind deployment.run
+        from deployments.config_views import emergency_changes_section
         from deployments.selectors import release_deployment_blockers
         from deployments.services import deployment_run_finished
         from deployments.views import deployment_actions, release_deployments_context
+        from gates.approvals_sections import ApprovalsSection
+        from gates.approvals_sections import register as register_approvals_section
         from liftoff import events
         from releases import policy
         from releases.sections import ReleaseSection, register_actions, register_section
@@ -27,3 +30,11 @@ class DeploymentsConfig(AppConfig):
             )
         )
         register_actions("deployments", deployment_actions)
+        register_approvals_section(
+            ApprovalsSection(
+                name="emergency-changes",
+                order=10,
+                template="deployments/config/approvals_emergency.html",
+                context=emergency_changes_section,
+            )
+        )

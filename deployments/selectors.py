@@ -34,6 +34,15 @@ def environment_get(*, project, name: str) -> Environment:
     return Environment.objects.select_related("project").get(project=project, name=name)
 
 
+def project_freeze_windows(*, project) -> list[FreezeWindow]:
+    """A project's freeze windows, for its freeze page."""
+    return list(
+        FreezeWindow.objects.filter(project=project)
+        .select_related("environment")
+        .order_by("kind", "starts_at", "id")
+    )
+
+
 def environment_current(*, environment: Environment) -> Deployment | None:
     """What runs there now: the newest deployment that succeeded and was verified. A
     deployment that failed half-way never counts, so the board never shows a version that

@@ -1,10 +1,11 @@
 from django.urls import path
 
-from deployments import views
+from deployments import config_urls, views
 
 app_name = "deployments"
 # The numeric paths come first: `<project>/<name>/` would take "12/cancel/" too.
 urlpatterns = [
+    *config_urls.urlpatterns,  # configuration pages first: "<project>/freezes/" is no environment
     path("", views.index, name="index"),
     path("<int:pk>/", views.deployment_detail, name="deployment"),
     path("<int:pk>/cancel/", views.deployment_cancel_view, name="deployment-cancel"),

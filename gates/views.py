@@ -17,6 +17,7 @@ from django_htmx.http import trigger_client_event
 # The approvals page shows each release's checklist progress beside what waits: the one
 # read of checklists/ that gates/ makes (checklists/ never imports gates/, so no cycle).
 from checklists.selectors import releases_checklist_progress
+from gates.approvals_sections import approvals_sections
 from gates.forms import DecisionForm, WaiverForm, safe_next
 from gates.models import GateKind, GateStatus
 from gates.reports import coverage_summary
@@ -266,6 +267,8 @@ def _by_release(waiting, user) -> list[dict]:
 def approvals(request):
     waiting = approvals_waiting(user=request.user)
     context = {"groups": _by_release(waiting, request.user), "next": request.path}
+    # What apps above gates ask approvers for (deployments: emergency changes to review).
+    context["sections"] = approvals_sections(user=request.user)
     # The navigation's count from the list already read (the context processor's lazy
     # count is then never evaluated): the same number as the rows below, by construction.
     context["approvals_waiting"] = approvals_waiting_count(user=request.user, waiting=waiting)

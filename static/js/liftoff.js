@@ -126,7 +126,8 @@
     showToast("The server could not be reached. Check your connection and try again.", "error");
   });
   // A fieldset marked data-shown-for="field=value" shows (and sends) its fields only
-  // while the form's radio `field` has that value (the gate form's kinds). The server
+  // while the form's radio `field` has that value (the gate form's kinds; one of several
+  // values, "field=a|b", for an environment's strategies). The server
   // renders the right one first; this only follows a change.
   document.addEventListener("change", function (event) {
     var form = event.target.form;
@@ -134,7 +135,8 @@
     form.querySelectorAll("fieldset[data-shown-for]").forEach(function (fieldset) {
       var rule = fieldset.getAttribute("data-shown-for").split("=");
       if (rule[0] !== event.target.name) return;
-      var shown = rule[1] === event.target.value;
+      // "strategy=command|blue_green": shown for any of the values.
+      var shown = rule[1].split("|").indexOf(event.target.value) !== -1;
       fieldset.hidden = !shown;
       fieldset.disabled = !shown;
     });
