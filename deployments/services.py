@@ -51,6 +51,8 @@ from runs.models import Run, RunStatus
 from runs.services import run_cancel, run_create
 
 RUN_KIND = "deployment.run"
+# /deployments/<project>/<these>/ are pages of the project, not environments.
+RESERVED_NAMES = frozenset({"freezes", "environments", "emergency-changes", "releases"})
 HEALTH_SAMPLES_KEPT = 50
 
 
@@ -89,6 +91,8 @@ def _environment_errors(environment: Environment) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if problem := ref_name_problem(environment.name) if environment.name else "is empty":
         errors["name"] = [f"The name {problem}."]
+    elif environment.name in RESERVED_NAMES:
+        errors["name"] = [f"“{environment.name}” names a page of the project: choose another."]
     for field in ("deploy_commands", "rollback_commands", "switch_commands"):
         if problem := _argv_lists_problem(getattr(environment, field)):
             errors[field] = [problem]

@@ -22,6 +22,7 @@ from deployments.services import (
     deployment_start,
     deployments_start_due,
     emergency_change_review,
+    environment_create,
     environment_lock,
     freeze_window_create,
 )
@@ -331,3 +332,16 @@ def test_a_time_in_the_past_is_refused_not_taken_for_now(project, manager):
         )
     assert "at" in refused.value.errors
     assert Deployment.objects.count() == 0
+
+
+def test_an_environment_may_not_take_the_name_of_a_project_page(project, admin_user):
+    with pytest.raises(ValidationFailed) as refused:
+        environment_create(
+            project=project,
+            actor=admin_user,
+            name="freezes",
+            strategy="command",
+            deploy_commands=[["true"]],
+        )
+    assert "name" in refused.value.errors
+    assert not Environment.objects.filter(name="freezes").exists()
