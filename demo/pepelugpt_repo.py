@@ -13,6 +13,7 @@ the file's first step until step 7. Unmarked lines are there from the file's fir
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -622,6 +623,12 @@ PERF_BASELINE = """\
 {"p95_ms": 20.0, "measured_on": "the reference CI runner, 2026-07-20"}
 """
 
+# How the release process deploys PepeluGPT on this machine (demo/repo_files/deploy/, kept
+# as real files so they are linted): there from step 2 on, so every tag can be deployed.
+_DEPLOY = Path(__file__).resolve().parent / "repo_files" / "deploy"
+DEPLOY_SERVE = (_DEPLOY / "serve.py").read_text(encoding="utf-8")
+DEPLOY_SWITCH = (_DEPLOY / "switch.py").read_text(encoding="utf-8")
+
 # path -> (the step that adds the file, its text with markers)
 FILES: dict[str, tuple[int, str]] = {
     ".gitignore": (1, GITIGNORE),
@@ -636,6 +643,8 @@ FILES: dict[str, tuple[int, str]] = {
     "scripts/perf.py": (8, PERF),
     "perf-baseline.json": (8, PERF_BASELINE),
     "src/pepelugpt/security.py": (11, SECURITY),
+    "deploy/serve.py": (2, DEPLOY_SERVE),
+    "deploy/switch.py": (2, DEPLOY_SWITCH),
 }
 
 _MARKER = re.compile(r"\s*#@(\d*)(?:-(\d+))?$")

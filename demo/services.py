@@ -16,6 +16,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from demo.pepelugpt_repo import PEPE, STEPS, files_at
+from deployments.services import environment_create, health_check_set
 from gates.services import validation_command_save
 from liftoff.audit import audit_record
 from liftoff.errors import Conflict, DomainError, ValidationFailed
@@ -345,6 +346,8 @@ def demo_seed(
     planned = None
     if users is not None and not project.repo_url_mismatch:
         planned = demo_release_ensure(project=project.project)
+    if not project.repo_url_mismatch:
+        demo_environments_ensure(project=project.project)
     return DemoSeed(
         repo=repo, project=project, users=users, validation_added=tuple(added), planned=planned
     )
@@ -503,3 +506,116 @@ def demo_history_ensure(*, project, repo_path: Path) -> None:
             release_type=release_type,
             released_at=dates.get(f"v{version}"),
         )
+
+
+# --- The environments: PepeluGPT deployed for real on 127.0.0.1 ----------------------------
+# The seed's health endpoints (RELEASE_PROCESS.md, "Oracle Health Verification").
+DEMO_HEALTH_PATHS = ["/health/oracle", "/health/compliance", "/health/cosmic"]
+DEMO_VERIFY_SECONDS = 5
+
+
+def demo_run_dir() -> Path:
+    """Where the deployed demo services live: their installed copies, logs, PID files and
+    the switch's colour file (DATA_DIR/demo/run)."""
+    return demo_root() / "run"
+
+
+def _demo_checks(port: int) -> list[dict]:
+    return [
+        {
+            "url": f"http://127.0.0.1:{port}{path}",
+            "expected_status": 200,
+            "json_field": "version",
+            "json_value": "{version}",
+            "timeout_seconds": 2,
+            "retries": 3,
+        }
+        for path in DEMO_HEALTH_PATHS
+    ]
+
+
+def demo_environment_specs() -> list[tuple[dict, list[dict]]]:
+    """(fields, health checks) of the demo's two environments, with the ports of the
+    settings (DEMO_STAGING_PORT, DEMO_PRODUCTION_PORT, DEMO_BLUE_PORT, DEMO_GREEN_PORT).
+    The commands are the demo repository's own deploy/serve.py and deploy/switch.py (the
+    seed's deploy-staging.sh, blue-green-deploy.sh and the traffic switch), run in the
+    release's checkout."""
+    run = str(demo_run_dir())
+    staging, production = settings.DEMO_STAGING_PORT, settings.DEMO_PRODUCTION_PORT
+    blue, green = settings.DEMO_BLUE_PORT, settings.DEMO_GREEN_PORT
+    colours = ["--blue-port", str(blue), "--green-port", str(green)]
+    return [
+        (
+            {
+                "name": "staging",
+                "order": 1,
+                "phase": "staging",
+                "strategy": "command",
+                "url": f"http://127.0.0.1:{staging}/",
+                "deploy_commands": [
+                    [
+                        "{python}",
+                        "deploy/serve.py",
+                        "deploy",
+                        "--run-dir",
+                        run,
+                        "--port",
+                        str(staging),
+                    ]
+                ],
+                "command_timeout_seconds": 120,
+                "verify_seconds": DEMO_VERIFY_SECONDS,
+                "verify_interval_seconds": 1,
+            },
+            _demo_checks(staging),
+        ),
+        (
+            {
+                "name": "production",
+                "order": 2,
+                "phase": "production",
+                "strategy": "blue_green",
+                "url": f"http://127.0.0.1:{production}/",
+                "deploy_commands": [
+                    ["{python}", "deploy/serve.py", "deploy", "--run-dir", run, *colours]
+                ],
+                "switch_commands": [
+                    [
+                        "{python}",
+                        "deploy/switch.py",
+                        "--run-dir",
+                        run,
+                        "--port",
+                        str(production),
+                        *colours,
+                    ]
+                ],
+                "blue_url": f"http://127.0.0.1:{blue}/",
+                "green_url": f"http://127.0.0.1:{green}/",
+                "command_timeout_seconds": 120,
+                "verify_seconds": DEMO_VERIFY_SECONDS,
+                "verify_interval_seconds": 1,
+            },
+            _demo_checks(production),
+        ),
+    ]
+
+
+def demo_environments_ensure(*, project) -> list[str]:
+    """The demo's staging and production, created through the deployments services (as
+    the system) where missing; an existing environment of that name is left as it is.
+    Nothing is recorded as running: until the first deployment the board says nothing
+    runs there. Returns the names added."""
+    have = set(project.environments.values_list("name", flat=True))
+    added = []
+    for fields, checks in demo_environment_specs():
+        if fields["name"] in have:
+            continue
+        with transaction.atomic():
+            try:
+                environment, _secret = environment_create(project=project, actor=None, **fields)
+            except ValidationFailed:
+                continue  # another seed_demo created it between our look and our insert
+            health_check_set(environment=environment, actor=None, checks=checks)
+        added.append(fields["name"])
+    return added

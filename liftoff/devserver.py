@@ -66,6 +66,45 @@ def _port_free(port: int) -> bool:
     return True
 
 
+def demo_run_dir() -> Path:
+    """demo.services.demo_run_dir, without the settings (not loaded in this process)."""
+    return data_dir() / "demo" / "run"
+
+
+def _demo_process_ours(pid: int, pid_file: Path) -> bool:
+    """Alive, and started for `pid_file` (the demo's deploy/serve.py names its PID file
+    on the command line of every service it starts): a reused PID is never signalled."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return str(pid_file).encode() in cmdline
+
+
+def demo_services_stop(run_dir: Path, *, wait: float = 5) -> list[str]:
+    """Stop every demo service a deployment started (staging, blue, green, the switch),
+    by the PIDs in `run_dir`/*.pid: TERM, then KILL after `wait` seconds. Returns the
+    names stopped. The PID files go too: nothing is left that claims to run."""
+    stopped = []
+    for pid_file in sorted(run_dir.glob("*.pid")) if run_dir.is_dir() else []:
+        try:
+            pid = int(pid_file.read_text().strip())
+        except (OSError, ValueError):
+            pid = 0
+        if pid and _demo_process_ours(pid, pid_file):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + wait
+            while _demo_process_ours(pid, pid_file) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if _demo_process_ours(pid, pid_file):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            stopped.append(pid_file.stem)
+        pid_file.unlink(missing_ok=True)
+    return stopped
+
+
 def prepare() -> None:
     """What `make run` does before starting the processes: the development file, the
     migrations and the demo data. The README test prepares its data folder with this."""
@@ -158,6 +197,10 @@ def main() -> int:
         print(f"Port {port} is taken: stop what uses it, or run `make run PORT=8001`.")
         return 1
 
+    # Demo services left by a `make run` that was killed outright: the board shows the
+    # demo's environments down until they are deployed again (README, "The demo").
+    if leftover := demo_services_stop(demo_run_dir()):
+        print(f"Stopped demo services left running: {', '.join(leftover)}.")
     prepare()
 
     queue = os.environ.get("LIFTOFF_QUEUE", "liftoff")
@@ -277,7 +320,11 @@ def main() -> int:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(stream.process.pid, signal.SIGKILL)
         stream.thread.join(timeout=2)
+    # After the worker: a deployment it was running may have started one just now.
+    demo = demo_services_stop(demo_run_dir())
     print(f"Stopped web, worker and beat. Full logs: {log_dir}/", flush=True)
+    if demo:
+        print(f"Stopped the demo services: {', '.join(demo)}.", flush=True)
     return exit_code
 
 

@@ -256,6 +256,12 @@ AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0, minimum=0) or None
 AXES_VERBOSE = False
 
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "liftoff-demo")
+# Where the demo's environments run PepeluGPT on 127.0.0.1 (seed_demo writes them into the
+# environments' commands and health checks when it creates them; README "The demo").
+DEMO_STAGING_PORT = env_int("DEMO_STAGING_PORT", 8101, minimum=1)
+DEMO_PRODUCTION_PORT = env_int("DEMO_PRODUCTION_PORT", 8100, minimum=1)  # the switch
+DEMO_BLUE_PORT = env_int("DEMO_BLUE_PORT", 8102, minimum=1)
+DEMO_GREEN_PORT = env_int("DEMO_GREEN_PORT", 8103, minimum=1)
 
 # --- Security headers -----------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
