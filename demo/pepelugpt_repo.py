@@ -133,6 +133,16 @@ STEPS: list[Step] = [
     ),
     # 19
     Step(_at(11, 16, 10, 30), PEPE, "feat: greet visitors at / with the service's routes\n"),
+    # 20
+    Step(
+        _at(11, 23, 14, 5),
+        ADA,
+        "feat: ask the oracle from a browser at /ask\n\n"
+        "A plain HTML page with a labelled form and the answer, no script and no style\n"
+        "(the Content-Security-Policy allows neither). scripts/a11y.py checks the pages\n"
+        "a person sees for accessibility and writes what it found as axe-core writes\n"
+        "its results, so a release gate can count the violations without a browser.\n",
+    ),
 ]
 
 GITIGNORE = """\
@@ -144,6 +154,7 @@ coverage.xml
 perf.json
 bandit.json
 pip-audit.json
+axe.json  #@20
 """
 
 README = """\
@@ -163,6 +174,7 @@ repository, with a real history, tags and tests.
 |---|---|  #@5
 | `GET /` | the service's name, version and routes |  #@19
 | `GET /health` | `{"status": "ok", "version": "<version>"}` |  #@5
+| `GET /ask?q=<question>&mode=<mode>` | an HTML page: the question form, and the answer |  #@20
 | `GET /oracle?q=<question>` | `{"question": ..., "answer": ...}` |  #@5-10
 | `GET /api/v1/oracle?q=<question>` | `{"question": ..., "answer": ...}` |  #@10-15
 | `GET /api/v1/oracle?q=<question>&mode=<mode>` | `{"question", "mode", "answer"}` |  #@15
@@ -190,6 +202,20 @@ prints one JSON object on standard output (and into FILE, with `--output`):  #@1
 - `baseline`: the reference p95 from `perf-baseline.json` (or `--baseline`).  #@13
 #@13
 A regression, in per cent, is `(value - baseline) / baseline * 100`.  #@13
+#@20
+## Accessibility report  #@20
+#@20
+    python scripts/a11y.py [--path /ask ...] [--output axe.json]  #@20
+#@20
+starts the service on a free loopback port, reads the pages a person sees (the form,  #@20
+an answer, a refusal) and checks their HTML against WCAG rules, named as axe-core  #@20
+names them: `html-has-lang`, `document-title`, `landmark-one-main`,  #@20
+`page-has-heading-one`, `image-alt`, `label`, `select-name`, `button-name`,  #@20
+`link-name`, `duplicate-id`, `meta-viewport`. It writes a JSON list shaped like the  #@20
+axe command line's results, one object per page, each with its `violations`.  #@20
+#@20
+It is not axe-core: no browser runs, so what needs one (colour contrast, focus order,  #@20
+script) is not checked. It uses nothing but the standard library, so it runs offline.  #@20
 #@13
 ## Security  #@13
 #@13
@@ -273,12 +299,14 @@ from urllib.parse import urlsplit  #@-4
 from urllib.parse import parse_qs, urlsplit  #@4
 
 from pepelugpt import __version__
+from pepelugpt.page import ask_page  #@20
 from pepelugpt.security import SECURITY_HEADERS  #@11-12
 from pepelugpt.security import SECURITY_HEADERS, question_problem  #@12
 from pepelugpt.wisdom import answer  #@4-15
 from pepelugpt.wisdom import MODES, answer  #@15
 #@19
-ROUTES = ["/", "/health", "/api/v1/oracle", "/api/v1/modes"]  #@19
+ROUTES = ["/", "/health", "/api/v1/oracle", "/api/v1/modes"]  #@19-20
+ROUTES = ["/", "/health", "/ask", "/api/v1/oracle", "/api/v1/modes"]  #@20
 
 
 def health() -> dict:
@@ -302,6 +330,8 @@ class Handler(BaseHTTPRequestHandler):
             self.oracle(parse_qs(url.query))  #@4
         elif url.path == "/api/v1/modes":  #@17
             self.send_json(HTTPStatus.OK, {"modes": list(MODES)})  #@17
+        elif url.path == "/ask":  #@20
+            self.ask(parse_qs(url.query))  #@20
         else:
             self.send_error(HTTPStatus.NOT_FOUND)  #@-7
             self.send_json(HTTPStatus.NOT_FOUND, {"error": "not found"})  #@7
@@ -325,11 +355,35 @@ class Handler(BaseHTTPRequestHandler):
         self.send_json(HTTPStatus.OK, {"question": question, "answer": answer(question)})  #@4-15
         body = {"question": question, "mode": mode, "answer": answer(question, mode)}  #@15
         self.send_json(HTTPStatus.OK, body)  #@15
+#@20
+    def ask(self, params: dict) -> None:  #@20
+        """The oracle for people: the form, and the answer to what it was asked."""  #@20
+        question = params.get("q", [""])[0].strip()  #@20
+        mode = params.get("mode", ["oracle"])[0]  #@20
+        problem = None  #@20
+        if mode not in MODES:  #@20
+            problem, mode = f"mode must be one of: {', '.join(MODES)}", "oracle"  #@20
+        elif question:  #@20
+            problem = question_problem(question)  #@20
+        if problem:  #@20
+            self.send_html(HTTPStatus.BAD_REQUEST, ask_page(question, mode, problem=problem))  #@20
+        elif question:  #@20
+            page = ask_page(question, mode, answer=answer(question, mode))  #@20
+            self.send_html(HTTPStatus.OK, page)  #@20
+        else:  #@20
+            self.send_html(HTTPStatus.OK, ask_page("", mode))  #@20
 
     def send_json(self, status: HTTPStatus, body: dict) -> None:
         payload = json.dumps(body).encode()
+        self.send_payload(status, "application/json", payload)  #@20
+#@20
+    def send_html(self, status: HTTPStatus, page: str) -> None:  #@20
+        self.send_payload(status, "text/html; charset=utf-8", page.encode())  #@20
+#@20
+    def send_payload(self, status: HTTPStatus, content_type: str, payload: bytes) -> None:  #@20
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", "application/json")  #@-20
+        self.send_header("Content-Type", content_type)  #@20
         self.send_header("Content-Length", str(len(payload)))
         for name, value in SECURITY_HEADERS.items():  #@11
             self.send_header(name, value)  #@11
@@ -418,12 +472,14 @@ Run `python -m pytest` from the repository root, or `python -m unittest discover
 
 import json
 import os  #@18
+from html import escape  #@20
 import subprocess  #@18
 import sys
 import threading
 import unittest
 from http.client import HTTPConnection
 from pathlib import Path
+from urllib.parse import quote  #@20
 
 SRC = Path(__file__).resolve().parent.parent / "src"
 sys.path.insert(0, str(SRC))
@@ -433,7 +489,8 @@ from pepelugpt.app import make_server  # noqa: E402
 from pepelugpt.security import SECURITY_HEADERS  # noqa: E402  #@11-12
 from pepelugpt.security import MAX_QUESTION_LENGTH, SECURITY_HEADERS  # noqa: E402  #@12
 from pepelugpt.wisdom import SAYINGS  # noqa: E402  #@4-15
-from pepelugpt.wisdom import MODES, SAYINGS  # noqa: E402  #@15
+from pepelugpt.wisdom import MODES, SAYINGS  # noqa: E402  #@15-20
+from pepelugpt.wisdom import MODES, SAYINGS, answer  # noqa: E402  #@20
 
 
 class ServiceTest(unittest.TestCase):
@@ -533,6 +590,34 @@ class ServiceTest(unittest.TestCase):
         self.assertEqual(status, 200)  #@19
         self.assertIn("/health", body["routes"])  #@19
         self.assertEqual(body["version"], __version__)  #@19
+#@20
+    def test_the_ask_page_answers_in_html(self):  #@20
+        question = "Should I rotate keys?"  #@20
+        status, page, response = self.request("GET", f"/ask?q={quote(question)}&mode=cosmic")  #@20
+        self.assertEqual(status, 200)  #@20
+        self.assertEqual(response.getheader("Content-Type"), "text/html; charset=utf-8")  #@20
+        page = page.decode()  #@20
+        self.assertIn('<html lang="en">', page)  #@20
+        self.assertIn(escape(answer(question, "cosmic")), page)  #@20
+        self.assertIn('<option value="cosmic" selected>', page)  #@20
+#@20
+    def test_the_ask_page_offers_the_form_before_a_question(self):  #@20
+        status, page, _ = self.request("GET", "/ask")  #@20
+        self.assertEqual(status, 200)  #@20
+        self.assertIn('<label for="q">', page.decode())  #@20
+        self.assertNotIn("The answer", page.decode())  #@20
+#@20
+    def test_the_ask_page_escapes_what_it_repeats(self):  #@20
+        status, page, _ = self.request("GET", f"/ask?q={quote('<script>alert(1)</script>')}")  #@20
+        self.assertEqual(status, 200)  #@20
+        self.assertNotIn("<script>", page.decode())  #@20
+        self.assertIn("&lt;script&gt;", page.decode())  #@20
+#@20
+    def test_the_ask_page_refuses_what_the_api_refuses(self):  #@20
+        for query in ("q=" + "a" * (MAX_QUESTION_LENGTH + 1), "q=hello&mode=shouting"):  #@20
+            status, page, _ = self.request("GET", f"/ask?{query}")  #@20
+            self.assertEqual(status, 400, query)  #@20
+            self.assertIn('<p role="alert">', page.decode())  #@20
 
 
 if __name__ == "__main__":
@@ -629,6 +714,384 @@ _DEPLOY = Path(__file__).resolve().parent / "repo_files" / "deploy"
 DEPLOY_SERVE = (_DEPLOY / "serve.py").read_text(encoding="utf-8")
 DEPLOY_SWITCH = (_DEPLOY / "switch.py").read_text(encoding="utf-8")
 
+PAGE = '''\
+"""The oracle for people: one HTML page, /ask, with a form and the answer.
+
+Plain HTML with no script and no style (the Content-Security-Policy allows neither), so
+it reads the same in every browser and screen reader. Everything it repeats is escaped.
+"""
+
+from html import escape
+
+from pepelugpt import __version__
+from pepelugpt.wisdom import MODES
+
+PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+</head>
+<body>
+<main>
+<h1>Ask PepeluGPT</h1>
+<form method="get" action="/ask">
+<p><label for="q">Your question</label>
+<input id="q" name="q" type="text" maxlength="500" required value="{question}"></p>
+<p><label for="mode">Personality</label>
+<select id="mode" name="mode">{options}</select></p>
+<p><button type="submit">Ask the oracle</button></p>
+</form>
+{outcome}
+</main>
+<footer><p>PepeluGPT {version} · <a href="/api/v1/modes">the modes as JSON</a></p></footer>
+</body>
+</html>
+"""
+
+
+def ask_page(question: str = "", mode: str = "oracle", *, answer="", problem="") -> str:
+    """The page for `question` in `mode`: with its `answer`, or the `problem` that kept
+    the oracle from answering, or neither (the empty form)."""
+    options = "".join(
+        f'<option value="{name}"{" selected" if name == mode else ""}>{name}</option>'
+        for name in MODES
+    )
+    if problem:
+        title, outcome = "Not answered", f'<p role="alert">{escape(problem)}</p>'
+    elif answer:
+        title = "The answer"
+        outcome = (
+            '<section aria-labelledby="answer"><h2 id="answer">The answer</h2>'
+            f"<p>{escape(answer)}</p></section>"
+        )
+    else:
+        title, outcome = "Ask", ""
+    return PAGE.format(
+        title=f"{title} · PepeluGPT",
+        question=escape(question),
+        options=options,
+        outcome=outcome,
+        version=__version__,
+    )
+'''
+
+A11Y = '''\
+"""Check the service's HTML pages for accessibility, and write what was found as axe-core
+writes its results, so that a release gate can count the violations:
+
+    python scripts/a11y.py [--path /ask ...] [--output axe.json]
+
+It starts the service on a free loopback port, reads each page (by default the ones a
+person sees: the empty form, an answer, a refusal) and gives one JSON list, one object per
+page, as the axe command line does:
+
+    [{"url": ..., "testEngine": {"name": "pepelugpt-a11y", "version": "1.0"},
+      "violations": [{"id", "impact", "help", "nodes": [{"html", "target"}]}],
+      "passes": [{"id", "help"}], "inapplicable": [{"id", "help"}]}]
+
+on standard output, or into FILE with --output (then a line per page is printed).
+
+It is not axe-core. It reads the HTML the server sends with the standard library's parser:
+no browser runs, so no script runs and no style applies, and what needs them (colour
+contrast, focus order) is not checked. The rules it checks are named by their axe-core
+ids: html-has-lang, document-title, landmark-one-main, page-has-heading-one, image-alt,
+label, select-name, button-name, link-name, duplicate-id, meta-viewport.
+
+The exit code is 0 whatever it found (the gate counts the violations); a page that does
+not answer with HTML ends it with an error and no report.
+"""
+
+import argparse
+import json
+import re
+import sys
+import threading
+from collections import Counter
+from datetime import datetime, timezone
+from html.parser import HTMLParser
+from http.client import HTTPConnection
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from pepelugpt.app import make_server  # noqa: E402
+
+ENGINE = {"name": "pepelugpt-a11y", "version": "1.0"}
+PAGES = [
+    "/ask",
+    "/ask?q=" + quote("Should I rotate my keys?") + "&mode=cosmic",
+    "/ask?q=" + "a" * 501,
+]
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
+NOT_LABELLED = {"hidden", "submit", "button", "reset", "image"}
+
+
+class Element:
+    def __init__(self, tag: str, attrs: list, html: str, parent):
+        self.tag, self.attrs, self.html, self.parent = tag, dict(attrs), html, parent
+        self.children: list = []  # elements and text, in document order
+
+    def attr(self, name: str) -> str:
+        return (self.attrs.get(name) or "").strip()
+
+    def elements(self):
+        for child in self.children:
+            if isinstance(child, Element):
+                yield child
+                yield from child.elements()
+
+    def text(self) -> str:
+        """The text a screen reader reads for it: its text, and its images' alt text."""
+        parts = []
+        for child in self.children:
+            if isinstance(child, str):
+                parts.append(child)
+            elif child.tag == "img":
+                parts.append(child.attr("alt"))
+            else:
+                parts.append(child.text())
+        return " ".join(" ".join(parts).split())
+
+    def ancestors(self):
+        node = self.parent
+        while node is not None:
+            yield node
+            node = node.parent
+
+    def target(self) -> str:
+        return f"#{self.attr('id')}" if self.attr("id") else self.tag
+
+
+class Document(HTMLParser):
+    """The page as a tree of elements (end tags a page forgot close what they must)."""
+
+    def __init__(self, html: str):
+        super().__init__(convert_charrefs=True)
+        self.root = self.open = Element("#document", [], "", None)
+        self.feed(html)
+        self.close()
+        self.all = list(self.root.elements())
+        self.ids = {e.attr("id"): e for e in self.all if e.attr("id")}
+
+    def handle_starttag(self, tag, attrs):
+        element = Element(tag, attrs, self.get_starttag_text(), self.open)
+        self.open.children.append(element)
+        if tag not in VOID:
+            self.open = element
+
+    def handle_startendtag(self, tag, attrs):
+        self.open.children.append(Element(tag, attrs, self.get_starttag_text(), self.open))
+
+    def handle_endtag(self, tag):
+        node = self.open
+        while node is not self.root and node.tag != tag:
+            node = node.parent
+        if node is not self.root:  # a stray end tag closes nothing
+            self.open = node.parent
+
+    def handle_data(self, data):
+        self.open.children.append(data)
+
+    def tagged(self, *tags: str) -> list:
+        return [e for e in self.all if e.tag in tags]
+
+    def name_of(self, element) -> str:
+        """The accessible name of a form field or a control (the parts this check knows)."""
+        if element.attr("aria-label"):
+            return element.attr("aria-label")
+        labelled_by = [self.ids.get(i) for i in element.attr("aria-labelledby").split()]
+        if any(labelled_by):
+            return " ".join(e.text() for e in labelled_by if e)
+        if element.attr("id"):
+            for label in self.tagged("label"):
+                if label.attr("for") == element.attr("id") and label.text():
+                    return label.text()
+        for ancestor in element.ancestors():
+            if ancestor.tag == "label" and ancestor.text():
+                return ancestor.text()
+        return element.attr("title")
+
+
+# --- The rules: (id, impact, help, check); check(document) -> (nodes checked, failing) ---
+RULES = []
+
+
+def rule(rule_id: str, impact: str, help_text: str):
+    def register(check):
+        RULES.append((rule_id, impact, help_text, check))
+        return check
+
+    return register
+
+
+@rule("html-has-lang", "serious", "<html> element must have a lang attribute")
+def html_has_lang(doc):
+    html = doc.tagged("html")
+    if not html:
+        return ["html"], ["<html>"]
+    return html, [e for e in html if not e.attr("lang")]
+
+
+@rule("document-title", "serious", "Documents must have <title> element to aid in navigation")
+def document_title(doc):
+    titled = any(e.text() for e in doc.tagged("title"))
+    return ["html"], [] if titled else ["<head>"]
+
+
+@rule("landmark-one-main", "moderate", "Document should have one main landmark")
+def landmark_one_main(doc):
+    mains = [e for e in doc.all if e.tag == "main" or e.attr("role") == "main"]
+    if not mains:
+        return ["html"], ["<body>"]
+    return mains, mains[1:]  # the second and later ones are too many
+
+
+@rule("page-has-heading-one", "moderate", "Page should contain a level-one heading")
+def page_has_heading_one(doc):
+    return ["html"], [] if any(e.text() for e in doc.tagged("h1")) else ["<body>"]
+
+
+@rule("image-alt", "critical", "Images must have alternative text")
+def image_alt(doc):
+    images = doc.tagged("img")
+    decorative = {"presentation", "none"}
+    failing = [
+        e
+        for e in images
+        if "alt" not in e.attrs and not e.attr("aria-label") and e.attr("role") not in decorative
+    ]
+    return images, failing
+
+
+@rule("label", "critical", "Form elements must have labels")
+def form_field_label(doc):
+    fields = [
+        e
+        for e in doc.tagged("input", "textarea")
+        if e.tag == "textarea" or (e.attr("type") or "text").lower() not in NOT_LABELLED
+    ]
+    return fields, [e for e in fields if not doc.name_of(e)]
+
+
+@rule("select-name", "critical", "Select element must have an accessible name")
+def select_name(doc):
+    selects = doc.tagged("select")
+    return selects, [e for e in selects if not doc.name_of(e)]
+
+
+@rule("button-name", "critical", "Buttons must have discernible text")
+def button_name(doc):
+    buttons = doc.tagged("button")
+    inputs = [e for e in doc.tagged("input") if e.attr("type").lower() == "button"]
+    failing = [e for e in buttons if not (e.text() or doc.name_of(e))]
+    failing += [e for e in inputs if not (e.attr("value") or doc.name_of(e))]
+    return buttons + inputs, failing
+
+
+@rule("link-name", "serious", "Links must have discernible text")
+def link_name(doc):
+    links = [e for e in doc.tagged("a") if "href" in e.attrs]
+    return links, [e for e in links if not (e.text() or doc.name_of(e))]
+
+
+@rule("duplicate-id", "minor", "id attribute value must be unique")
+def duplicate_id(doc):
+    with_id = [e for e in doc.all if e.attr("id")]
+    counts = Counter(e.attr("id") for e in with_id)
+    return with_id, [e for e in with_id if counts[e.attr("id")] > 1]
+
+
+@rule("meta-viewport", "critical", "Zooming and scaling must not be disabled")
+def meta_viewport(doc):
+    metas = [e for e in doc.tagged("meta") if e.attr("name").lower() == "viewport"]
+    failing = []
+    for meta in metas:
+        content = meta.attr("content").lower().replace(" ", "")
+        scale = re.search(r"maximum-scale=([0-9.]+)", content)
+        if "user-scalable=no" in content or (scale and float(scale.group(1)) < 2):
+            failing.append(meta)
+    return metas, failing
+
+
+def _node(node) -> dict:
+    if isinstance(node, str):
+        return {"html": node, "target": ["html"]}
+    return {"html": node.html, "target": [node.target()]}
+
+
+def check(url: str, html: str) -> dict:
+    """One page's results, shaped as axe-core shapes them."""
+    doc = Document(html)
+    result = {
+        "url": url,
+        "timestamp": datetime.now(timezone.utc).isoformat(),
+        "testEngine": ENGINE,
+        "violations": [],
+        "passes": [],
+        "inapplicable": [],
+    }
+    for rule_id, impact, help_text, rule_check in RULES:
+        checked, failing = rule_check(doc)
+        entry = {"id": rule_id, "impact": impact, "help": help_text}
+        if failing:
+            nodes = [_node(n) for n in failing]
+            result["violations"].append({**entry, "nodes": nodes})
+        elif checked:
+            result["passes"].append({"id": rule_id, "help": help_text})
+        else:
+            result["inapplicable"].append({"id": rule_id, "help": help_text})
+    return result
+
+
+def fetch(port: int, path: str) -> str:
+    connection = HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        body = response.read()
+    finally:
+        connection.close()
+    content_type = response.getheader("Content-Type") or "no content type"
+    if not content_type.startswith("text/html"):
+        sys.exit(f"GET {path} answered {response.status} with {content_type}, not an HTML page")
+    return body.decode("utf-8", errors="replace")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Check the HTML pages for accessibility.")
+    parser.add_argument("--path", action="append", help="a page to check (repeatable)")
+    parser.add_argument("--output", type=Path, help="write the report to this file")
+    args = parser.parse_args()
+    server = make_server(port=0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_port
+    try:
+        results = [
+            check(f"http://127.0.0.1:{port}{path}", fetch(port, path))
+            for path in args.path or PAGES
+        ]
+    finally:
+        server.shutdown()
+        server.server_close()
+    report = json.dumps(results, indent=1)
+    if not args.output:
+        print(report)
+        return
+    args.output.write_text(report + "\\n")
+    for path, result in zip(args.path or PAGES, results):
+        shown = path if len(path) <= 60 else path[:57] + "..."
+        found = ", ".join(v["id"] for v in result["violations"]) or "none"
+        print(f"{shown}: {len(result['passes'])} rules passed; violations: {found}")
+
+
+if __name__ == "__main__":
+    main()
+'''
+
 # path -> (the step that adds the file, its text with markers)
 FILES: dict[str, tuple[int, str]] = {
     ".gitignore": (1, GITIGNORE),
@@ -645,6 +1108,8 @@ FILES: dict[str, tuple[int, str]] = {
     "src/pepelugpt/security.py": (11, SECURITY),
     "deploy/serve.py": (2, DEPLOY_SERVE),
     "deploy/switch.py": (2, DEPLOY_SWITCH),
+    "src/pepelugpt/page.py": (20, PAGE),
+    "scripts/a11y.py": (20, A11Y),
 }
 
 _MARKER = re.compile(r"\s*#@(\d*)(?:-(\d+))?$")

@@ -381,9 +381,14 @@ def demo_release_ensure(*, project):
 
 
 # The demo's validation run: (name, argv, report format, report path, gate key, timeout).
+# It measures every automated gate of gates.defaults, so that a validated v0.3.0 has no
+# gate left pending (a gate nothing measures blocks every release until it is waived).
 # The tests run under coverage first; the coverage report that follows carries their exit
 # code (gates.run_kinds). pip-audit runs with --strict, so a worker that cannot reach the
 # vulnerability service fails the scan ("not measured") instead of reporting no findings.
+# The accessibility report is the demo repository's own checker (scripts/a11y.py, the
+# standard library only, no browser): the pages' HTML against a set of WCAG rules, written
+# in axe-core's results format.
 DEMO_VALIDATION_COMMANDS = [
     (
         "Tests under coverage",
@@ -450,6 +455,14 @@ DEMO_VALIDATION_COMMANDS = [
         "perf.json",
         "performance-regression",
         300,
+    ),
+    (
+        "Accessibility report",
+        ["{python}", "scripts/a11y.py", "--output", "axe.json"],
+        "axe",
+        "axe.json",
+        "accessibility",
+        120,
     ),
 ]
 

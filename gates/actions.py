@@ -2,7 +2,7 @@
 
 from django.urls import reverse
 
-from gates.models import ValidationCommand
+from gates.models import GateStatus, ValidationCommand
 from gates.selectors import release_gates
 from gates.services import VALIDATABLE
 from liftoff.roles import Role, has_role
@@ -12,8 +12,8 @@ from releases.sections import PageAction
 
 def gate_actions(*, user, release) -> list[PageAction]:
     """Validate, to a release manager, once the release is prepared and until it reaches
-    production. It is the next step right after a successful Prepare, and while a gate
-    has no result for the current head."""
+    production. It is the next step right after a successful Prepare, and while an
+    automated gate is pending (no result for the current head, and no waiver)."""
     if not has_role(user, {Role.RELEASE_MANAGER}) or release.status not in VALIDATABLE:
         return []
     if not release.prepared_at or not release.head_commit:
@@ -23,8 +23,10 @@ def gate_actions(*, user, release) -> list[PageAction]:
     if release.status == ReleaseStatus.PREPARING:
         next_step = True
     elif release.status == ReleaseStatus.VALIDATING:
+        # A gate waived before anything measured it has no result either, but waits for
+        # nothing: only a pending one makes Validate the next step.
         next_step = any(
-            view.gate.is_automated and view.result is None
+            view.gate.is_automated and view.status == GateStatus.PENDING
             for view in release_gates(release=release)
         )
     else:

@@ -151,7 +151,10 @@ def release_approvals_endpoint(request, release_id: int):
 @extend_schema(
     request=WaiverPostSerializer,
     responses={201: GateSerializer, 400: API_ERROR, 403: API_ERROR, 409: API_CONFLICT},
-    summary="Waive a failed or unmeasured automated gate, with a written reason",
+    summary=(
+        "Waive an automated gate that failed, could not be measured or is not measured yet "
+        "(pending), with a written reason"
+    ),
 )
 @api_view(["POST"])
 @permission_classes([roles_allowed(read=READ_ROLES, write={Role.APPROVER})])
@@ -166,7 +169,7 @@ def release_waivers_endpoint(request, release_id: int):
 @extend_schema(
     request=None,
     responses={200: GateSerializer, 403: API_ERROR, 404: API_ERROR, 409: API_CONFLICT},
-    summary="Revoke a gate's waiver: it counts as failed or unmeasured again",
+    summary="Revoke a gate's waiver: it counts as failed, unmeasured or pending again",
 )
 @api_view(["DELETE"])
 @permission_classes([roles_allowed(read=READ_ROLES, write={Role.APPROVER})])

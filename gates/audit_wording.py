@@ -41,6 +41,14 @@ def _decided(verb):
     return describe
 
 
+def _waived(event, ctx):
+    # A gate waived while pending had no measurement on the head: the sentence says so
+    # (events recorded before the status was kept have none, and read as before).
+    pending = event.after.get("status") == GateStatus.PENDING
+    unmeasured = " before anything measured it" if pending else ""
+    return f"waived {_gate(event, ctx)}{unmeasured}: {quoted(event.after['reason'])}"
+
+
 def _result(event, ctx):
     after = event.after
     status = STATUSES.get(after["status"], after["status"]).lower()
@@ -64,11 +72,7 @@ def _rule_change(event, ctx):
 register_audit_context(_gate_names)
 register_describer("gate.approved", _decided("approved"), kind="gates")
 register_describer("gate.rejected", _decided("rejected"), kind="gates")
-register_describer(
-    "gate.waived",
-    lambda e, ctx: f"waived {_gate(e, ctx)}: {quoted(e.after['reason'])}",
-    kind="gates",
-)
+register_describer("gate.waived", _waived, kind="gates")
 register_describer(
     "gate.waiver_revoked",
     lambda e, ctx: f"revoked the waiver of {_gate(e, ctx)} (given by {e.after['waived_by']})",

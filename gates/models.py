@@ -172,7 +172,8 @@ class Approval(models.Model):
 
 
 class Waiver(models.Model):
-    """An approver's written decision to let a failed or unmeasured automated gate pass."""
+    """An approver's written decision to let an automated gate pass for the release head:
+    one that failed, could not be measured, or that nothing measured yet (pending)."""
 
     release = models.ForeignKey("releases.Release", on_delete=models.CASCADE, related_name="+")
     gate = models.ForeignKey(QualityGate, on_delete=models.CASCADE, related_name="waivers")

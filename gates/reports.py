@@ -292,10 +292,24 @@ def _axe(text, name, exit_code, output):
         raise _Unreadable(f"{name} is not an axe-core report (no “violations” list).")
     violations = [v for p in pages for v in p["violations"]]
     ids = sorted({str(v.get("id")) for v in violations if isinstance(v, dict)})
-    reason = f"{len(violations)} accessibility violations"
+    plural = "s" if len(pages) != 1 else ""
+    reason = f"{len(violations)} accessibility violations on {len(pages)} page{plural}"
     if ids:
         reason += f" ({', '.join(ids[:5])}{', …' if len(ids) > 5 else ''})"
+    # What checked them, as the report names it: axe-core, or a checker that writes its
+    # results in axe-core's shape (the demo's) and checks fewer rules than axe does.
+    if engines := _axe_engines(pages):
+        reason += f"; checked by {engines}"
     return float(len(violations)), reason, False
+
+
+def _axe_engines(pages: list[dict]) -> str:
+    engines = set()
+    for page in pages:
+        engine = page.get("testEngine")
+        if isinstance(engine, dict) and isinstance(engine.get("name"), str):
+            engines.add(f"{engine['name']} {engine.get('version') or ''}".strip()[:80])
+    return " and ".join(sorted(engines))
 
 
 _PARSERS = {

@@ -48,8 +48,14 @@ OPEN_FOR_APPROVAL = [
 ]
 # Before validation: a manual gate is shown as upcoming, not as work.
 APPROVALS_UPCOMING = frozenset({ReleaseStatus.PLANNED, ReleaseStatus.PREPARING})
-# Automated gate statuses a signer may waive.
-WAIVABLE = frozenset({GateStatus.FAILED, GateStatus.NOT_MEASURED})
+# Automated gate statuses a signer may waive: failed or not measured (a measurement said
+# no), and pending (nothing measured it on this head: a check that never reports is what
+# a waiver is for, as GitHub's bypass of a required status check is).
+WAIVABLE = frozenset({GateStatus.FAILED, GateStatus.NOT_MEASURED, GateStatus.PENDING})
+# The waivable statuses that ask a signer for a decision (the approvals inbox): what a
+# measurement refused. A pending gate waits for its measurement (a validation run, a CI
+# report) first; it may be waived from the release's gates, but is not listed as work.
+WAIVER_ASKED = frozenset({GateStatus.FAILED, GateStatus.NOT_MEASURED})
 # The moves a release is judged on: its gates are recorded as they stand then
 # (`gates.services.gate_judgement_record`), from leaving validation to shipping.
 JUDGED_ON = frozenset(
@@ -150,9 +156,17 @@ class GateView:
         if self.status == GateStatus.PENDING:
             if gate.kind == GateKind.MANUAL:
                 return f"Gate “{gate.name}” needs approval ({self.approvals_label})."
+            # Waivable too (`WAIVABLE`): a check that never reports must not hold the
+            # release for ever, and the approver reading this learns they may act.
             if self.older_result is not None:
-                return f"Gate “{gate.name}” was measured on an older commit: validate again."
-            return f"Gate “{gate.name}” is not measured yet: run the validation."
+                return (
+                    f"Gate “{gate.name}” was measured on an older commit: validate again, "
+                    "or an approver may waive it."
+                )
+            return (
+                f"Gate “{gate.name}” is not measured yet: run the validation, or an approver "
+                "may waive it."
+            )
         if self.status == GateStatus.NOT_MEASURED:
             reason = self.result.reason if self.result else ""
             return f"Gate “{gate.name}” could not be measured ({reason})"
@@ -172,6 +186,33 @@ class GateView:
         if self.status == GateStatus.NOT_MEASURED:
             return MUST_ACT_NOBODY
         return MUST_ACT_RELEASE_MANAGER
+
+
+def waiver_problem(*, release, view: GateView) -> str | None:
+    """Why the automated gate of `view` cannot be waived as it stands, whoever asks (who
+    may is `gate_signer_problem`), or None when it can: the service refuses with it and
+    the pages offer Waive only where it is None.
+
+    1. a gate already waived, or one that passed, is not waived (`WAIVABLE`);
+    2. a pending gate is waived once sign-offs are open (validation and later): before,
+       nothing has tried to measure it yet, as a manual gate's sign-off is "upcoming".
+    """
+    gate = view.gate
+    if not gate.is_automated:
+        return "Manual gates are approved, not waived."
+    if view.status == GateStatus.WAIVED:
+        return f"“{gate.name}” is waived already."
+    if view.status not in WAIVABLE:
+        return (
+            f"“{gate.name}” is {view.status_label.lower()}: only a failed, unmeasured or "
+            "pending gate is waived."
+        )
+    if view.status == GateStatus.PENDING and release.status in APPROVALS_UPCOMING:
+        return (
+            f"“{gate.name}” is not measured yet and v{release.version} is not in validation: "
+            "a pending gate may be waived once the release is in validation."
+        )
+    return None
 
 
 def release_gates(*, release, gates=None, reports: bool = False) -> list[GateView]:
@@ -219,7 +260,8 @@ def _gate_status(view: GateView) -> str:
             return GateStatus.PASSED
         return GateStatus.PENDING
     if view.result is None:
-        return GateStatus.PENDING
+        # Nothing measured it on this head; a waiver given for this head lets it pass.
+        return GateStatus.WAIVED if view.waiver else GateStatus.PENDING
     if view.result.status in {GateStatus.FAILED, GateStatus.NOT_MEASURED} and view.waiver:
         return GateStatus.WAIVED
     return view.result.status
@@ -283,9 +325,10 @@ def approvals_waiting(*, user, for_count: bool = False) -> list[Waiting]:
     On releases whose sign-offs are open (`OPEN_FOR_APPROVAL`: validating and later),
     among gates `user` may sign (`gate_signer_problem`):
     1. manual gates still pending that `user` has not decided on;
-    2. automated gates whose current result failed or could not be measured and that no
-       live waiver lets pass (the signer may waive them; the release is blocked until
-       someone does, or the release manager fixes it).
+    2. automated gates whose current result failed or could not be measured
+       (`WAIVER_ASKED`) and that no live waiver lets pass (the signer may waive them; the
+       release is blocked until someone does, or the release manager fixes it). A pending
+       automated gate waits for its measurement first: waivable, but not listed.
 
     Four queries whatever the number of releases (releases, active gates, live approvals,
     results with the commit of each one's live waiver), one when nothing is in flight.
@@ -331,6 +374,8 @@ def approvals_waiting(*, user, for_count: bool = False) -> list[Waiting]:
             ):
                 # Only its commit decides whether the waiver counts; a listed gate never
                 # has a counting waiver (it would be waived), so nothing shows this row.
+                # A waived gate with no result at all is not seen here: it would be
+                # pending without its waiver, and a pending gate is not listed either.
                 waivers[result.release_id].append(
                     Waiver(
                         release_id=result.release_id,
@@ -371,7 +416,7 @@ def _waits_for(user, release, view: GateView) -> bool:
         return False
     if view.gate.kind == GateKind.MANUAL:
         return view.status == GateStatus.PENDING and view.decided_by(user) is None
-    return view.status in WAIVABLE
+    return view.status in WAIVER_ASKED
 
 
 def _views_from_rows(release, gates, results, approvals, waivers) -> list[GateView]:

@@ -219,7 +219,11 @@ class ApprovalPostSerializer(serializers.Serializer):
 
 
 class WaiverPostSerializer(serializers.Serializer):
-    gate = serializers.SlugField(min_length=1, max_length=50, help_text="The automated gate's key.")
+    gate = serializers.SlugField(
+        min_length=1,
+        max_length=50,
+        help_text="The key of an automated gate that failed, is not measured or is pending.",
+    )
     reason = serializers.CharField(
         allow_blank=True, max_length=4000, help_text="Why it may pass; 10 characters or more."
     )

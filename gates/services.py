@@ -32,6 +32,7 @@ from gates.selectors import (
     approval_is_current,
     gate_signer_problem,
     release_gates,
+    waiver_problem,
 )
 from liftoff.audit import audit_record
 from liftoff.errors import Conflict, NotAllowed, ValidationFailed
@@ -597,7 +598,9 @@ def approvals_request(event) -> None:
 
 
 def waiver_grant(*, release, gate: QualityGate, actor, reason: str) -> Waiver:
-    """Let a failed (or unmeasured) automated gate pass, with a written reason."""
+    """Let an automated gate pass for the release head, with a written reason: one that
+    failed, could not be measured, or that nothing measured yet (pending: a check that
+    never reports). Which gate may be waived is `waiver_problem`; who, `_require_signer`."""
     if gate.project_id != release.project_id:
         raise ValidationFailed(
             "That gate is not one of this release's.", errors={"gate": ["Unknown gate."]}
@@ -614,13 +617,8 @@ def waiver_grant(*, release, gate: QualityGate, actor, reason: str) -> Waiver:
         )
     _require_signer(release=release, gate=gate, actor=actor, what="waive")
     view = next(v for v in release_gates(release=release) if v.gate.pk == gate.pk)
-    if view.status == GateStatus.WAIVED:
-        raise Conflict(f"“{gate.name}” is waived already.")
-    if view.status not in {GateStatus.FAILED, GateStatus.NOT_MEASURED}:
-        raise Conflict(
-            f"“{gate.name}” is {view.status_label.lower()}: only a failed or unmeasured gate "
-            "is waived."
-        )
+    if problem := waiver_problem(release=release, view=view):
+        raise Conflict(problem)
     with transaction.atomic():
         Waiver.objects.filter(release=release, gate=gate, revoked_at__isnull=True).update(
             revoked_at=timezone.now()
@@ -636,13 +634,20 @@ def waiver_grant(*, release, gate: QualityGate, actor, reason: str) -> Waiver:
             actor=actor,
             action="gate.waived",
             obj=release,
-            after={"gate": gate.key, "reason": reason[:500], "commit": release.head_commit},
+            # What was waived: a failed or unmeasured result, or nothing measured (pending).
+            after={
+                "gate": gate.key,
+                "reason": reason[:500],
+                "commit": release.head_commit,
+                "status": view.status,
+            },
         )
     return waiver
 
 
 def waiver_revoke(*, release, gate: QualityGate, actor) -> Waiver:
-    """Withdraw the live waiver of a gate: it counts as failed or unmeasured again."""
+    """Withdraw the live waiver of a gate: it counts as failed, unmeasured or pending
+    again."""
     _require_signer(release=release, gate=gate, actor=actor, what="revoke the waiver of")
     with transaction.atomic():
         waiver = (

@@ -23,7 +23,6 @@ from gates.models import GateKind, GateStatus
 from gates.reports import coverage_summary
 from gates.selectors import (
     APPROVALS_UPCOMING,
-    WAIVABLE,
     approvals_waiting,
     approvals_waiting_count,
     gate_get_by_id,
@@ -31,6 +30,7 @@ from gates.selectors import (
     may_sign,
     release_gates,
     release_judgement,
+    waiver_problem,
 )
 from gates.services import (
     VALIDATABLE,
@@ -66,7 +66,7 @@ def gate_rows(*, user, release, gates) -> list[dict]:
                 and release.status in APPROVALS_UPCOMING,
                 "mine": view.decided_by(user),
                 "can_decide": allowed and view.gate.kind == GateKind.MANUAL,
-                "can_waive": allowed and view.gate.is_automated and view.status in WAIVABLE,
+                "can_waive": allowed and waiver_problem(release=release, view=view) is None,
                 "can_revoke": allowed and view.waiver is not None,
             }
         )

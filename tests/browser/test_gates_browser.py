@@ -1,8 +1,9 @@
 """Gates in a real headless Chromium: the gate form switching its fields with the kind,
-the configuration warning, a released release's recorded gates, the coverage summary;
-axe (WCAG 2.1 AA) on each, and no CSP error."""
+the configuration warning, a released release's recorded gates, the coverage summary, a
+gate nothing measures waived in place; axe (WCAG 2.1 AA) on each, and no CSP error."""
 
 import pytest
+from playwright.sync_api import expect
 
 from gates.models import GateResultSource, QualityGate
 from gates.services import approval_record, gate_result_record, gate_save, waiver_grant
@@ -11,7 +12,7 @@ from releases.models import Release
 from releases.policy import project_created
 from releases.services import release_create, release_transition
 from tests.factories import ProjectFactory
-from tests.helpers import axe_violations
+from tests.helpers import axe_violations, htmx_settled
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -146,5 +147,43 @@ def test_an_approver_sees_one_number_and_upcoming_sign_offs(
     assert page.locator("li.gate").count() == 4
     page.goto(f"{live_server.url}/releases/{preparing.pk}/")
     assert page.locator("#release-gates .gate-upcoming").count() == 3
+    assert axe_violations(page) == []
+    assert csp_errors == []
+
+
+def test_an_approver_waives_a_gate_nothing_measures(
+    page, live_server, login_page, project, manager, approver, csp_errors
+):
+    """Accessibility is never reported: the release page tells the approver they may
+    waive it, the waiver is given in place, and what blocks the release follows."""
+    release = release_create(
+        actor=manager, project=project, release_type="minor", version="1.0.0", codename="Orion"
+    )
+    Release.objects.filter(pk=release.pk).update(status="validating", head_commit=HEAD)
+    for gate in QualityGate.objects.filter(project=project, kind="automated"):
+        if gate.key != "accessibility":
+            gate_result_record(
+                release=release, gate=gate, source="ci", value=gate.threshold, commit=HEAD
+            )
+    accessibility = QualityGate.objects.get(project=project, key="accessibility")
+    left = "is not measured yet: run the validation, or an approver may waive it."
+
+    login_page(approver)
+    page.goto(f"{live_server.url}/releases/{release.pk}/")
+    cockpit = page.locator("#release-cockpit")
+    expect(cockpit.get_by_text(left)).to_have_count(1)
+    assert axe_violations(page) == []
+    row = page.locator(f"#gate-{release.pk}-{accessibility.pk}")
+    row.get_by_label(f"Why “{accessibility.name}” may be waived").fill(
+        "Nothing runs axe on this service yet; checked by hand."
+    )
+    row.get_by_role("button", name="Waive").click()
+
+    page.locator(f"#gate-{release.pk}-{accessibility.pk}").get_by_text(
+        "Waived by approver-user"
+    ).wait_for()
+    # The blockers panel refreshes itself on the release-changed event.
+    expect(page.locator("#release-cockpit").get_by_text(left)).to_have_count(0)
+    htmx_settled(page)
     assert axe_violations(page) == []
     assert csp_errors == []

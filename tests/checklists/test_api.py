@@ -180,8 +180,10 @@ def test_ready_is_refused_until_items_and_gates_pass_then_allowed(
     assert refused.json()["missing"] == [
         "Pre-release: “Branch cut” is not ticked.",
         "Manual tests: “Smoke scenario” has no test result.",
-        "Gate “Test coverage” is not measured yet: run the validation.",
-        "Gate “High and critical vulnerabilities” is not measured yet: run the validation.",
+        "Gate “Test coverage” is not measured yet: run the validation, or an approver may "
+        "waive it.",
+        "Gate “High and critical vulnerabilities” is not measured yet: run the validation, "
+        "or an approver may waive it.",
         "Gate “Security review” needs approval (0 of 1).",
         "Gate “Documentation complete” needs approval (0 of 2).",
     ]

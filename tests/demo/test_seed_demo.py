@@ -10,6 +10,7 @@ import sys
 from datetime import datetime
 from io import StringIO
 from pathlib import Path
+from urllib.parse import urlsplit
 from urllib.request import ProxyHandler, build_opener
 
 import git
@@ -20,6 +21,8 @@ from django.test import RequestFactory
 
 from checklists.models import ChecklistItem
 from demo.services import DEMO_CODENAMES, DEMO_REPO_NAME, demo_repo_ensure
+from gates.defaults import DEFAULT_GATES
+from gates.reports import parse_report
 from liftoff.models import AuditEvent
 from liftoff.roles import Role, user_roles
 from releases.models import Project, Release
@@ -309,7 +312,17 @@ def test_the_demo_project_is_validated_by_the_real_tools(prebuilt):
             "perf.json",
             "performance-regression",
         ),
+        (
+            "Accessibility report",
+            ["{python}", "scripts/a11y.py", "--output"],
+            "axe",
+            "axe.json",
+            "accessibility",
+        ),
     ]
+    # Every automated gate a new project gets is measured: none is left pending.
+    automated = {g["key"] for g in DEFAULT_GATES if g["kind"] == "automated"}
+    assert {c[4] for c in commands if c[4]} == automated
     # Offline, pip-audit must fail rather than report "no known vulnerabilities".
     assert "--strict" in project.validation_commands.get(report_format="pip_audit").argv
     event = AuditEvent.objects.filter(action="validation_command.saved").first()
@@ -360,7 +373,13 @@ def test_a_clone_holds_the_service_with_its_version_and_health_handler(clone):
     init = (root / "src/pepelugpt/__init__.py").read_text()
     assert re.search(r'^__version__ = "0\.2\.0"$', init, re.MULTILINE)
     assert '"/health"' in (root / "src/pepelugpt/app.py").read_text()
-    for path in ("README.md", "pyproject.toml", "tests/test_app.py", "scripts/perf.py"):
+    for path in (
+        "README.md",
+        "pyproject.toml",
+        "tests/test_app.py",
+        "scripts/perf.py",
+        "scripts/a11y.py",
+    ):
         assert (root / path).is_file(), path
 
     # The service itself, started as documented, answers /health on loopback.
@@ -414,3 +433,83 @@ def test_the_performance_report_prints_the_documented_json(clone):
     written = Path(clone.working_dir) / "perf.json"
     assert json.loads(written.read_text()) == report
     assert not clone.is_dirty(untracked_files=True)  # the report is git-ignored
+
+
+def test_the_accessibility_report_is_written_as_axe_core_writes_it(clone):
+    """Offline, with the standard library: the pages a person sees, checked, in the shape
+    Liftoff's axe report format reads (one object per page, each with its violations)."""
+    result = subprocess.run(
+        [sys.executable, "scripts/a11y.py", "--output", "axe.json"],
+        cwd=clone.working_dir,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout.count("violations: none") == 3, result.stdout
+    written = Path(clone.working_dir) / "axe.json"
+    pages = json.loads(written.read_text())
+    # The empty form, an answer, and a refusal (a question over 500 characters).
+    urls = [urlsplit(p["url"]) for p in pages]
+    assert [(u.hostname, u.path) for u in urls] == [("127.0.0.1", "/ask")] * 3
+    assert [u.query for u in urls] == [
+        "",
+        "q=Should%20I%20rotate%20my%20keys%3F&mode=cosmic",
+        "q=" + "a" * 501,
+    ]
+    assert all(p["testEngine"] == {"name": "pepelugpt-a11y", "version": "1.0"} for p in pages)
+    assert {r["id"] for r in pages[1]["passes"]} >= {"html-has-lang", "label", "button-name"}
+    measured = parse_report("axe", written, 0)
+    assert (measured.value, measured.failed) == (0, False)
+    assert measured.reason == (
+        "0 accessibility violations on 3 pages; checked by pepelugpt-a11y 1.0"
+    )
+    assert not clone.is_dirty(untracked_files=True)  # the report is git-ignored
+
+
+# Each rule of the demo's checker broken once.
+INACCESSIBLE = """<head><meta name="viewport" content="width=device-width, user-scalable=no">
+</head><body><main></main><main></main><img src="x.png"><input id="a"><input id="a"
+type="button"><select></select><a href="/x"></a><button></button>
+<label>Name <input name="n"></label><label for="b">Note</label><textarea id="b"></textarea>
+<a href="/y"><img src="y.png" alt="Home"></a></body>"""
+
+
+def test_the_accessibility_checker_finds_what_breaks_its_rules(clone):
+    """Not a rubber stamp: every rule the checker names fails on a page that breaks it,
+    and a labelled field (by a wrapping label or `for`) or a link named by its image's
+    alt text passes."""
+    code = (
+        "import json, sys; sys.path.insert(0, 'scripts'); import a11y; "
+        "print(json.dumps(a11y.check('page', sys.stdin.read())))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=clone.working_dir,
+        env=clean_env(),
+        input=INACCESSIBLE,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    found = {
+        v["id"]: [n["html"] for n in v["nodes"]] for v in json.loads(result.stdout)["violations"]
+    }
+    assert set(found) == {
+        "html-has-lang",
+        "document-title",
+        "landmark-one-main",
+        "page-has-heading-one",
+        "image-alt",
+        "label",
+        "select-name",
+        "button-name",
+        "link-name",
+        "duplicate-id",
+        "meta-viewport",
+    }
+    assert found["label"] == ['<input id="a">']
+    assert found["link-name"] == ['<a href="/x">']
+    assert found["button-name"] == ["<button>", '<input id="a"\ntype="button">']

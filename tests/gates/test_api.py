@@ -403,7 +403,7 @@ def test_a_passed_gate_is_not_waived(release, client_as, approver):
     _measure(release, "vulns", 0)
     response = _waive(client_as(approver), release, "vulns")
     assert response.status_code == 409
-    assert "only a failed or unmeasured gate is waived" in response.json()["detail"]
+    assert "only a failed, unmeasured or pending gate is waived" in response.json()["detail"]
 
 
 @pytest.mark.parametrize(

@@ -211,7 +211,25 @@ def test_axe_counts_violations_of_one_page_or_many():
     assert parse_report("axe", json.dumps(page), 0).value == 1
     measured = parse_report("axe", json.dumps([page, {**page, "violations": []}, page]), 1)
     assert measured.value == 2
-    assert "(color-contrast)" in measured.reason
+    assert measured.reason == "2 accessibility violations on 3 pages (color-contrast)"
+
+
+def test_axe_says_what_checked_the_pages():
+    """A checker that writes axe-core's shape without being axe-core (the demo's) is named
+    in the reason, as axe-core is: the evidence says what measured it."""
+    page = {"url": "http://127.0.0.1/", "violations": [], "passes": []}
+    engines = [
+        {"name": "axe-core", "version": "4.10.2"},
+        {"name": "pepelugpt-a11y", "version": "1.0"},
+    ]
+    one = parse_report("axe", json.dumps({**page, "testEngine": engines[0]}), 0)
+    assert one.reason == "0 accessibility violations on 1 page; checked by axe-core 4.10.2"
+    both = [{**page, "testEngine": engine} for engine in engines] + [page]
+    measured = parse_report("axe", json.dumps(both), 0)
+    assert measured.value == 0 and not measured.failed
+    assert measured.reason.endswith("; checked by axe-core 4.10.2 and pepelugpt-a11y 1.0")
+    odd = parse_report("axe", json.dumps({**page, "testEngine": {"name": 3}}), 0)
+    assert odd.reason == "0 accessibility violations on 1 page"
 
 
 def test_exit_code_only():
