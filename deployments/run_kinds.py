@@ -446,5 +446,7 @@ DEPLOYMENT = register_kind(
         lock_keys=_lock_keys,
         secrets=_secrets,
         on_finish=_cleanup,
+        not_retryable="A deployment is not retried as a run: deploy the release again (a new "
+        "deployment, checked against the environment as it is now).",
     )
 )

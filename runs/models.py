@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
-from runs.registry import kind_label
+from runs.registry import kind_label, kind_retry_refusal
 
 
 class RunStatus(models.TextChoices):
@@ -121,6 +121,12 @@ class Run(models.Model):
     @property
     def kind_label(self) -> str:
         return kind_label(self.kind)
+
+    @property
+    def can_retry(self) -> bool:
+        return self.status in {RunStatus.FAILED, RunStatus.CANCELLED} and not kind_retry_refusal(
+            self.kind
+        )
 
     @property
     def duration(self):

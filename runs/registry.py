@@ -29,6 +29,9 @@ class RunKind:
     secrets: Callable = field(default=lambda run: [])
     # Called (in the worker, after the final status is written) to let the app react.
     on_finish: Callable | None = None
+    # A failed or cancelled run may be run again as it was (Retry). A kind whose runs
+    # carry a record of their own (a deployment) says why not; it is started anew instead.
+    not_retryable: str = ""
 
 
 _KINDS: dict[str, RunKind] = {}
@@ -45,6 +48,12 @@ def register_kind(kind: RunKind) -> RunKind:
 
 def get_kind(name: str) -> RunKind:
     return _KINDS[name]
+
+
+def kind_retry_refusal(name: str) -> str:
+    """Why runs of `name` are not retried ("" when they are)."""
+    kind = _KINDS.get(name)
+    return kind.not_retryable if kind else ""
 
 
 def kind_label(name: str) -> str:

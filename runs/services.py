@@ -36,7 +36,7 @@ from runs.models import (
     Step,
     StepStatus,
 )
-from runs.registry import get_kind
+from runs.registry import get_kind, kind_retry_refusal
 
 logger = logging.getLogger(__name__)
 
@@ -269,6 +269,8 @@ def run_retry(*, run: Run, actor) -> Run:
     """A new run of the same kind and subject, linked to the one it retries."""
     if run.status not in {RunStatus.FAILED, RunStatus.CANCELLED}:
         raise Conflict("Only a failed or cancelled run can be retried.")
+    if refusal := kind_retry_refusal(run.kind):
+        raise Conflict(refusal)
     return run_create(
         kind=run.kind,
         subject=run.subject_type.get_object_for_this_type(pk=run.subject_id),

@@ -30,6 +30,7 @@ from liftoff.errors import Conflict, NotAllowed, ValidationFailed
 from releases.models import ReleaseStatus
 from releases.policy import release_blockers
 from releases.services import release_transition
+from runs.services import run_retry
 from tests.factories import ProjectFactory, ReleaseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -345,3 +346,19 @@ def test_an_environment_may_not_take_the_name_of_a_project_page(project, admin_u
         )
     assert "name" in refused.value.errors
     assert not Environment.objects.filter(name="freezes").exists()
+
+
+def test_a_deployments_run_is_not_retried_as_a_run_but_deployed_again(project, manager, client_as):
+    staging = _environment(project)
+    release = _release(project, manager)
+    deployment = deployment_start(release=release, environment=staging, actor=manager)
+    deployment_cancel(deployment=deployment, actor=manager)
+    deployment.refresh_from_db()
+    assert deployment.status == DeploymentStatus.CANCELLED
+    with pytest.raises(Conflict, match="deploy the release again"):
+        run_retry(run=deployment.run, actor=manager)
+    page = client_as(manager).get(f"/runs/{deployment.run_id}/").content.decode()
+    assert ">Retry<" not in page
+    # Deploying again is a new deployment.
+    again = deployment_start(release=release, environment=staging, actor=manager)
+    assert again.pk != deployment.pk and again.status == DeploymentStatus.QUEUED
