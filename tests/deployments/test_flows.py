@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import git
 import pytest
+from django.test import override_settings
 
 from deployments.models import Deployment, DeploymentStatus, Environment, SecretVariable
 from deployments.selectors import environment_current
@@ -25,9 +26,10 @@ from deployments.services import (
     secret_variable_set,
 )
 from liftoff.errors import Conflict
+from liftoff.models import AuditEvent
 from releases.models import Release, ReleaseStatus
 from runs.models import LogChunk, RunLock
-from runs.services import runs_reap_stale
+from runs.services import runs_reap_stale, runs_sweep_queued
 from tests.deployments.conftest import command_environment, free_port, reload
 from tests.helpers import wait_for
 
@@ -362,3 +364,42 @@ def test_a_worker_killed_mid_deploy_fails_it_frees_the_environment_and_a_retry_w
     again = _ended(deployment_start(release=second, environment=staging, actor=manager))
     assert again.status == DeploymentStatus.SUCCEEDED, again.error
     assert environment_current(environment=staging).version == "1.2.0"
+
+
+def test_a_deploy_clicked_while_the_broker_is_down_is_queued_and_runs_once_when_it_is_back(
+    start_worker, shop, health_service, manager, client_as
+):
+    command_environment(
+        shop["project"],
+        health_service,
+        name="staging",
+        order=1,
+        phase="staging",
+        url_slot="staging",
+    )
+    start_worker()
+    client = client_as(manager)
+    with override_settings(CELERY_BROKER_URL="redis://127.0.0.1:9/0"):  # nothing listens
+        started = time.monotonic()
+        response = client.post(
+            "/api/v1/deployments/",
+            {"release": shop["good"].pk, "environment": "staging"},
+            content_type="application/json",
+        )
+        answered = time.monotonic() - started
+    assert response.status_code == 202, response.content
+    assert answered < 1.5, f"answered in {answered:.2f} s"
+    deployment = Deployment.objects.get()
+    assert deployment.status == DeploymentStatus.QUEUED
+    assert deployment.run.dispatched_at is None
+    assert "queued" in client.get(f"/deployments/{deployment.pk}/").content.decode().lower()
+
+    time.sleep(2.1)  # past the sweeper's wait for the on-commit dispatch
+    assert runs_sweep_queued() == [deployment.run_id]
+    deployment = _ended(deployment)
+    assert deployment.status == DeploymentStatus.SUCCEEDED, deployment.error
+    assert runs_sweep_queued() == []
+    started_events = AuditEvent.objects.filter(
+        action="run.started", object_id=str(deployment.run_id)
+    )
+    assert started_events.count() == 1
