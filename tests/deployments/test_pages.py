@@ -16,7 +16,7 @@ from deployments.models import (
     FreezeWindow,
     HealthSample,
 )
-from deployments.services import deployment_start
+from deployments.services import deployment_start, environment_health_record
 from liftoff.models import AuditEvent
 from liftoff.roles import Role
 from releases.models import ReleaseType
@@ -564,3 +564,24 @@ def test_the_release_page_with_environments_makes_constant_queries(
             assert client.get(f"/releases/{release.pk}/").status_code == 200
         counts.append(len(captured))
     assert counts[0] == counts[1]
+
+
+def test_the_dashboard_shows_each_environments_health_and_version(
+    client_as, stakeholder, manager, project, staging, production, django_assert_max_num_queries
+):
+    release = _release(project, manager)
+    _grow([staging], release, 3)
+    environment_health_record(
+        environment=staging, ok=False, detail="503 on /health", milliseconds=4
+    )
+    client = client_as(stakeholder)
+    client.get("/")
+    counts = []
+    for size in (3, 300):
+        _grow([staging, production], release, size)
+        with django_assert_max_num_queries(20) as captured:
+            page = client.get("/").content.decode()
+        counts.append(len(captured))
+    assert counts[0] == counts[1]
+    assert "Svc · staging" in page or "staging</a>" in page
+    assert "503 on /health" in page and "Failing" in page
