@@ -312,11 +312,14 @@ def release_deployments_context(*, user, release, errored=None) -> dict:
     if not environments:
         return {"deployment_rows": []}
     board_rows = _project_board(release)
-    may_deploy = has_role(user, {Role.RELEASE_MANAGER})
+    is_manager = has_role(user, {Role.RELEASE_MANAGER})
     rows = []
     for environment in environments:
         row = board_rows.get(environment.pk)
         entry = {"environment": environment, "row": row, "blockers": [], "form": None}
+        # A release manager deploys; an approver only a hotfix into a frozen environment,
+        # with the override (deployments.services.deployment_start decides the same).
+        may_deploy = is_manager or (row is not None and _may_override(user, release, row))
         if may_deploy and row is not None:
             entry["blockers"] = _blockers(release, environment)
             if errored and errored[0] == environment.pk:
@@ -385,7 +388,7 @@ def release_deployments(request, release_id: int):
 
 
 @require_POST
-@role_required(Role.RELEASE_MANAGER)
+@role_required(Role.RELEASE_MANAGER, Role.APPROVER)  # an approver: a freeze override only
 def release_deploy(request, release_id: int, environment_id: int):
     """Deploy now, or at the time given. A refusal re-renders the release's Deployments
     page with the form as typed and what is missing (400)."""

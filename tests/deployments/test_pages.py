@@ -585,3 +585,26 @@ def test_the_dashboard_shows_each_environments_health_and_version(
     assert counts[0] == counts[1]
     assert "Svc · staging" in page or "staging</a>" in page
     assert "503 on /health" in page and "Failing" in page
+
+
+def test_an_approver_deploys_a_frozen_hotfix_with_the_override_and_nothing_else(
+    client_as, approver, manager, project, staging
+):
+    now = timezone.now()
+    FreezeWindow.objects.create(
+        project=project,
+        reason="Release freeze",
+        starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(hours=1),
+    )
+    _release(project, manager, version="1.0.0", status="released")
+    hotfix = _release(project, manager, version="1.0.1", type=ReleaseType.HOTFIX)
+    client = client_as(approver)
+    assert "override_reason" in _text(client.get(f"/deployments/releases/{hotfix.pk}/"))
+    url = f"/deployments/releases/{hotfix.pk}/deploy/{staging.pk}/"
+    # Without the override an approver may not deploy: refused, nothing made.
+    assert client.post(url, {}).status_code == 400
+    assert not Deployment.objects.exists()
+    response = client.post(url, {"override_reason": "login is broken for everyone"})
+    assert response.status_code == 302
+    assert EmergencyChange.objects.get().approved_by == approver
