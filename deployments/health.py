@@ -5,7 +5,6 @@ what the board and the dashboard show between deployments."""
 from concurrent.futures import ThreadPoolExecutor, wait
 
 from django.conf import settings
-from django.db import close_old_connections
 
 from deployments.models import Environment, HealthCheck
 from deployments.run_kinds import check_problem
@@ -28,7 +27,6 @@ def environments_check_health(*, environments=None) -> dict[int, bool]:
     HEALTH_CHECK_CONCURRENCY at a time; record each environment's health. Returns
     {environment id: healthy}. Checks that did not answer within the budget count as
     failing with that reason."""
-    close_old_connections()
     environments = list(environments if environments is not None else Environment.objects.all())
     checks = list(
         HealthCheck.objects.filter(environment__in=environments).order_by("environment_id", "order")
