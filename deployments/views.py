@@ -155,8 +155,8 @@ def environment_detail(request, project: str, name: str):
     return render(request, "deployments/environment.html", context)
 
 
-@require_POST
 @role_required(Role.RELEASE_MANAGER)
+@require_POST
 def environment_lock_view(request, project: str, name: str):
     environment = _environment(project, name)
     form = LockForm(request.POST)
@@ -173,8 +173,8 @@ def environment_lock_view(request, project: str, name: str):
     return render(request, "deployments/environment.html", context, status=400)
 
 
-@require_POST
 @role_required(Role.RELEASE_MANAGER)
+@require_POST
 def environment_unlock_view(request, project: str, name: str):
     environment = _environment(project, name)
     try:
@@ -235,8 +235,8 @@ def deployment_detail(request, pk: int):
     return render(request, "deployments/deployment.html", context)
 
 
-@require_POST
 @role_required(Role.RELEASE_MANAGER)
+@require_POST
 def deployment_cancel_view(request, pk: int):
     deployment = _deployment(pk)
     try:
@@ -387,8 +387,8 @@ def release_deployments(request, release_id: int):
     return _release_deployments_page(request, release)
 
 
-@require_POST
 @role_required(Role.RELEASE_MANAGER, Role.APPROVER)  # an approver: a freeze override only
+@require_POST
 def release_deploy(request, release_id: int, environment_id: int):
     """Deploy now, or at the time given. A refusal re-renders the release's Deployments
     page with the form as typed and what is missing (400)."""
