@@ -68,8 +68,11 @@ def rollback_target(*, environment: Environment, current: Deployment | None) -> 
     """The last stable version of an environment, to roll back to: the newest deployment
     verified there of another release than the one running now (versions that never
     verified are skipped: they were never known to work)."""
-    verified = Deployment.objects.filter(environment=environment, verified=True).select_related(
-        "release"
+    verified = (
+        Deployment.objects.filter(environment=environment, verified=True)
+        # A release rolled back once is no stable version to go back to.
+        .exclude(release__status=ReleaseStatus.ROLLED_BACK)
+        .select_related("release")
     )
     if current is not None:
         verified = verified.exclude(release_id=current.release_id)

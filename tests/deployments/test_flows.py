@@ -331,8 +331,12 @@ def test_emergency_rollback_skips_versions_that_never_verified(
 
 
 def test_a_worker_killed_mid_deploy_fails_it_frees_the_environment_and_a_retry_works(
-    start_worker, shop, health_service, manager, settings
+    start_worker, shop, health_service, manager, settings, monkeypatch
 ):
+    # Short clocks (the engine's own test holds the default bound of 30 + 10 s): the worker
+    # beats every second, the reaper here calls a run stale after four.
+    monkeypatch.setenv("RUN_HEARTBEAT_SECONDS", "1")
+    settings.RUN_STALE_AFTER_SECONDS = 4
     project = shop["project"]
     staging = command_environment(
         project, health_service, name="staging", order=1, phase="staging", url_slot="staging"

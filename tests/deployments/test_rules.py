@@ -16,7 +16,11 @@ from deployments.models import (
     Environment,
     FreezeWindow,
 )
-from deployments.selectors import emergency_changes_unreviewed
+from deployments.selectors import (
+    emergency_changes_unreviewed,
+    environment_current,
+    rollback_target,
+)
 from deployments.services import (
     deployment_cancel,
     deployment_start,
@@ -362,3 +366,28 @@ def test_a_deployments_run_is_not_retried_as_a_run_but_deployed_again(project, m
     # Deploying again is a new deployment.
     again = deployment_start(release=release, environment=staging, actor=manager)
     assert again.pk != deployment.pk and again.status == DeploymentStatus.QUEUED
+
+
+def test_the_rollback_target_skips_unverified_and_rolled_back_releases(project, manager):
+    staging = _environment(project)
+    now = timezone.now()
+
+    def deployed(version, status, verified, minutes_ago):
+        release = _release(project, manager, version=version, status=status)
+        return Deployment.objects.create(
+            environment=staging,
+            release=release,
+            status="succeeded" if verified else "failed",
+            strategy="command",
+            version=version,
+            commit=HEAD,
+            verified=verified,
+            finished_at=now - timedelta(minutes=minutes_ago),
+        )
+
+    stable = deployed("1.0.0", "released", True, 50)
+    deployed("1.1.0", "rolled_back", True, 40)  # verified once, then rolled back
+    deployed("1.2.0", "ready", False, 30)  # never verified
+    current = deployed("1.3.0", "production", True, 20)
+    assert environment_current(environment=staging) == current
+    assert rollback_target(environment=staging, current=current) == stable
