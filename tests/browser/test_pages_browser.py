@@ -44,7 +44,7 @@ def test_every_section_renders_its_empty_state_accessibly(
     expectations = {
         "Releases": "No releases yet",
         "Approvals": "Nothing waits for your approval",
-        "Deployments": "No deployments yet",
+        "Deployments": "No environments yet",
         "Incidents": "No incidents yet",
         "Metrics": "No metrics yet",
     }
