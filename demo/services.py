@@ -739,4 +739,8 @@ def demo_baseline_ensure(
         steps.append(step)
         if step.outcome == "failed":
             break
+    if any(s.outcome == "deployed" for s in steps):
+        # The health the board shows was recorded before the redeploy (down): ask again
+        # now rather than at beat's next check, up to a minute later.
+        environments_check_health(environments=list(project.environments.all()))
     return steps
