@@ -6,6 +6,7 @@ asks for passwords to be reset), so `manage.py seed_demo` may run on every `make
 
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,13 +17,16 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from demo.pepelugpt_repo import PEPE, STEPS, files_at
-from deployments.services import environment_create, health_check_set
+from deployments.health import environments_check_health
+from deployments.models import EnvironmentPhase
+from deployments.selectors import deployment_blockers, environment_active, environment_current
+from deployments.services import deployment_start, environment_create, health_check_set
 from gates.services import validation_command_save
 from liftoff.audit import audit_record
 from liftoff.errors import Conflict, DomainError, ValidationFailed
 from liftoff.git import list_refs
 from liftoff.roles import Role
-from releases.models import RELEASE_IN_FLIGHT, Project, Release
+from releases.models import RELEASE_IN_FLIGHT, Project, Release, ReleaseStatus
 from releases.services import (
     project_create,
     project_refs_record,
@@ -632,3 +636,111 @@ def demo_environments_ensure(*, project) -> list[str]:
             health_check_set(environment=environment, actor=None, checks=checks)
         added.append(fields["name"])
     return added
+
+
+# --- The baseline: what the board says runs in the demo's environments, really running ----
+# A bound per deployment: a clone, the service's start (serve.py waits at most 20 s) and the
+# 5 s verification window, with room for a busy machine.
+DEMO_BASELINE_WAIT_SECONDS = 120
+
+
+@dataclass(frozen=True)
+class BaselineStep:
+    environment: str
+    outcome: str  # "running" (left alone), "deployed", "failed" or "skipped"
+    detail: str
+
+
+def _demo_baseline_release(*, project):
+    """The demo's last released version (v0.2.0 on a fresh seed): what runs in staging and
+    production before the manager's next release goes there."""
+    return (
+        Release.objects.filter(project=project, status=ReleaseStatus.RELEASED)
+        .order_by("-major", "-minor", "-patch")
+        .first()
+    )
+
+
+def _deployment_wait(deployment, *, timeout: float):
+    """The deployment once it has ended, or None after `timeout` seconds (it goes on in
+    the worker: the run engine, not this wait, decides how it ends)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        deployment.refresh_from_db()
+        if deployment.is_final:
+            return deployment
+        time.sleep(0.25)
+    return None
+
+
+def _demo_environment_baseline(*, environment, fallback, timeout: float) -> BaselineStep:
+    """One environment: left alone when what the board shows there answers its health
+    checks; otherwise that version deployed again (or `fallback`, the last released
+    version, where nothing was ever verified or that release may no longer be deployed),
+    then waited for."""
+    name = environment.name
+    current = environment_current(environment=environment)
+    if current is not None and environments_check_health(environments=[environment]).get(
+        environment.pk
+    ):
+        return BaselineStep(name, "running", f"v{current.version} answers")
+    if environment_active(environment=environment) is not None:
+        return BaselineStep(name, "skipped", "a deployment is in progress there already")
+    candidates = [r for r in (current.release if current else None, fallback) if r is not None]
+    blockers: list = []
+    for release in dict.fromkeys(candidates):  # the current release first, no repeats
+        if blockers := deployment_blockers(release=release, environment=environment):
+            continue
+        try:
+            deployment = deployment_start(release=release, environment=environment, actor=None)
+        except DomainError as error:
+            blockers = [error.message]
+            continue
+        ended = _deployment_wait(deployment, timeout=timeout)
+        if ended is None:
+            return BaselineStep(
+                name, "failed", f"v{release.version} still not verified after {timeout:.0f} s"
+            )
+        if not ended.verified:
+            return BaselineStep(
+                name, "failed", f"v{release.version} {ended.status}: {ended.error[:300]}"
+            )
+        return BaselineStep(name, "deployed", f"v{release.version} (deployment #{ended.pk})")
+    if not candidates:
+        return BaselineStep(name, "skipped", "no released version to deploy")
+    return BaselineStep(name, "skipped", "; ".join(str(b) for b in blockers))
+
+
+def demo_baseline_ensure(
+    *, project, timeout: float = DEMO_BASELINE_WAIT_SECONDS
+) -> list[BaselineStep]:
+    """Make what the board says runs in the demo's environments really run (`make run`
+    calls it through `manage.py demo_baseline` once the worker is up):
+
+    1. the environments in order (staging, then production: production takes only a
+       commit verified on staging), each through `_demo_environment_baseline`;
+    2. every deployment is a real one of the run engine (`deployment_start`, as the
+       system, with the blockers any deployment has), waited for at most `timeout` s;
+    3. an environment that fails stops the ones after it (they would take a version
+       their previous environment does not run).
+
+    On a fresh seed this deploys the last released version (v0.2.0) to staging and then to
+    production (blue), so that the next release has a version to roll back to. After a
+    restart (Ctrl-C of `make run` stopped the services) it deploys again what ran there."""
+    steps = []
+    for environment in project.environments.order_by("order", "id"):
+        if environment.phase not in {EnvironmentPhase.STAGING, EnvironmentPhase.PRODUCTION}:
+            continue
+        step = _demo_environment_baseline(
+            environment=environment,
+            fallback=_demo_baseline_release(project=project),
+            timeout=timeout,
+        )
+        steps.append(step)
+        if step.outcome == "failed":
+            break
+    if any(s.outcome == "deployed" for s in steps):
+        # The health the board shows was recorded before the redeploy (down): ask again
+        # now rather than at beat's next check, up to a minute later.
+        environments_check_health(environments=list(project.environments.all()))
+    return steps

@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import connection
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from deployments.freezes import freeze_in_force
@@ -297,13 +299,21 @@ def board(*, projects) -> list[tuple[object, list[EnvironmentRow]]]:
         .order_by("project__name", "order", "name")
     )
     ids = [e.pk for e in environments]
-    current = {
-        d.environment_id: d
-        for d in Deployment.objects.filter(environment_id__in=ids, verified=True)
-        .select_related("release", "requested_by")
-        .order_by("environment_id", "-finished_at", "-id")
-        .distinct("environment_id")
-    }
+    verified = Deployment.objects.filter(environment_id__in=ids, verified=True).select_related(
+        "release", "requested_by"
+    )
+    if connection.features.can_distinct_on_fields:
+        verified = verified.order_by("environment_id", "-finished_at", "-id").distinct(
+            "environment_id"
+        )
+    else:
+        # SQLite (`make run`'s embedded default) has no DISTINCT ON: the same rows from one
+        # query with a correlated subquery (the newest verified deployment per environment).
+        newest = Deployment.objects.filter(
+            environment_id=OuterRef("environment_id"), verified=True
+        ).order_by("-finished_at", "-id")
+        verified = verified.filter(pk=Subquery(newest.values("pk")[:1]))
+    current = {d.environment_id: d for d in verified}
     active = {
         d.environment_id: d
         for d in Deployment.objects.filter(

@@ -123,7 +123,9 @@ def is_housekeeping(message: str, logger: str) -> bool:
         return True
     if _PERIODIC.search(message):
         return True
-    return logger == "django.server" and '"GET /healthz' in message
+    # httpx's INFO line per request: the periodic health check asks every environment's
+    # checks each minute (the demo's answer once deployed); the runs keep their own log.
+    return logger == "httpx" or (logger == "django.server" and '"GET /healthz' in message)
 
 
 class Stream:
@@ -259,6 +261,7 @@ def main() -> int:
     ready_deadline = time.monotonic() + READY_TIMEOUT
     state = "starting"  # -> "asked" (heartbeat sent) -> "ready" (banner printed)
     asked: subprocess.Popen | None = None
+    baseline: subprocess.Popen | None = None
     while not stopping:
         for name, stream in streams.items():
             if stream.process.poll() is not None:
@@ -293,9 +296,15 @@ def main() -> int:
             and streams["beat"].seen[started].is_set()
             and _healthy(port)
         ):
+            # The demo's environments run what the board says (real deployments through
+            # the worker, bounded: docs/deployments.md), before the URL is printed.
+            baseline, baseline_pump = _demo_baseline_start(log_dir, echo_lock=print_lock)
+            state = "baseline"
+        elif state == "baseline" and baseline is not None and baseline.poll() is not None:
+            baseline_pump.join(timeout=2)  # its last lines before the URL
             _banner(port, log_dir, echo_lock=print_lock)
             state = "ready"
-        elif state != "ready" and time.monotonic() > ready_deadline:
+        elif state not in {"baseline", "ready"} and time.monotonic() > ready_deadline:
             with print_lock:
                 print(
                     f"Not ready after {READY_TIMEOUT} s (no answer from /healthz or no "
@@ -307,6 +316,10 @@ def main() -> int:
 
     if asked is not None and asked.poll() is None:
         asked.kill()
+    if baseline is not None and baseline.poll() is None:
+        baseline.terminate()  # only its waiting: the worker's stop ends the deployment
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            baseline.wait(timeout=5)
     # SIGTERM to each leader only: the Celery worker then stops its own pool (a signal to
     # the whole group would kill the pool children under it, which it logs as errors).
     for stream in streams.values():
@@ -326,6 +339,40 @@ def main() -> int:
     if demo:
         print(f"Stopped the demo services: {', '.join(demo)}.", flush=True)
     return exit_code
+
+
+def _demo_baseline_start(
+    log_dir: Path, *, echo_lock: threading.Lock
+) -> tuple[subprocess.Popen, threading.Thread]:
+    """`manage.py demo_baseline` in the background: its lines go to the terminal (as the
+    launcher's own, indented) and to DATA_DIR/logs/demo.log."""
+    log_path = log_dir / "demo.log"
+    _rotate(log_path)
+    process = subprocess.Popen(
+        [PY, "manage.py", "demo_baseline"],
+        cwd=ROOT,
+        start_new_session=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+    )
+
+    def pump() -> None:
+        with log_path.open("w", encoding="utf-8") as log:
+            for line in process.stdout:
+                log.write(line)
+                log.flush()
+                with echo_lock:
+                    print(f"  {line.rstrip()}", flush=True)
+
+    with echo_lock:
+        print("  Deploying the demo's environments (the worker runs them)...", flush=True)
+    thread = threading.Thread(target=pump, name="devserver-demo", daemon=True)
+    thread.start()
+    return process, thread
 
 
 def _banner(port: int, log_dir: Path, *, echo_lock: threading.Lock) -> None:
