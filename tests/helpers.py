@@ -3,6 +3,7 @@ check of a page."""
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -128,3 +129,10 @@ def htmx_settled(page) -> None:
     # A locator, not wait_for_function: the pages' CSP refuses eval.
     busy = ".htmx-added, .htmx-request, .htmx-settling, .htmx-swapping"
     expect(page.locator(busy)).to_have_count(0)
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 nothing listens on now (the OS's choice)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -6,7 +6,6 @@ stopped by its PID at the end. The suite's slow end-to-end test: one test, one s
 
 import http.client
 import json
-import socket
 from pathlib import Path
 
 import pytest
@@ -28,7 +27,7 @@ from liftoff.roles import Role
 from releases.models import Release, ReleaseStatus
 from releases.policy import release_blockers
 from tests.factories import UserFactory
-from tests.helpers import axe_violations, htmx_settled, wait_for
+from tests.helpers import axe_violations, free_port, htmx_settled, wait_for
 
 pytestmark = [
     pytest.mark.worker,
@@ -38,12 +37,6 @@ pytestmark = [
 
 PASSWORD = "demo-flow-password"
 RUN_SECONDS = 120_000  # ms: a deployment clones, starts a service and verifies for 5 s
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _get(port: int, path: str) -> tuple[int, dict, str]:
@@ -78,7 +71,7 @@ def demo(settings, tmp_path):
     """The demo seeded into a data folder of the test's own, its services on free ports;
     every service a deployment started is stopped by its PID at the end."""
     settings.DATA_DIR = tmp_path / "data"
-    ports = {name: _free_port() for name in ("STAGING", "PRODUCTION", "BLUE", "GREEN")}
+    ports = {name: free_port() for name in ("STAGING", "PRODUCTION", "BLUE", "GREEN")}
     for name, port in ports.items():
         setattr(settings, f"DEMO_{name}_PORT", port)
     seed = demo_seed(root=settings.DATA_DIR / "demo", with_users=True, password=PASSWORD)

@@ -24,15 +24,9 @@ from deployments.services import deployment_start, environment_rollback
 from liftoff.devserver import demo_services_stop
 from runs.models import LogChunk
 from tests.factories import ProjectFactory, ReleaseFactory
-from tests.helpers import wait_for
+from tests.helpers import free_port, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def get(port: int, path: str) -> tuple[int, dict, str]:

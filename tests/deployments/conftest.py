@@ -8,7 +8,6 @@ deploy. The deploy script and the service share a folder of state files:
 """
 
 import json
-import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -20,6 +19,7 @@ from django.utils import timezone
 from deployments.services import environment_create, health_check_set
 from releases.models import Release
 from tests.factories import ProjectFactory, ReleaseFactory
+from tests.helpers import free_port
 
 DEPLOY_SCRIPT = """\
 import os, pathlib, sys, time
@@ -40,12 +40,6 @@ import os, pathlib, sys
 (pathlib.Path(sys.argv[1]) / "active").write_text(os.environ["LIFTOFF_COLOR"])
 print("switched to", os.environ["LIFTOFF_COLOR"])
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class HealthService:
@@ -172,4 +166,4 @@ def reload(obj):
     return type(obj).objects.get(pk=obj.pk)
 
 
-__all__ = ["Release", "command_environment", "free_port", "reload"]
+__all__ = ["Release", "command_environment", "reload"]

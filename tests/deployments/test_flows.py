@@ -30,8 +30,8 @@ from liftoff.models import AuditEvent
 from releases.models import Release, ReleaseStatus
 from runs.models import LogChunk, RunLock
 from runs.services import runs_reap_stale, runs_sweep_queued
-from tests.deployments.conftest import command_environment, free_port, reload
-from tests.helpers import wait_for
+from tests.deployments.conftest import command_environment, reload
+from tests.helpers import free_port, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

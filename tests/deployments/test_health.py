@@ -9,8 +9,8 @@ from deployments.services import (
     environment_health_record,
     health_check_set,
 )
-from tests.deployments.conftest import free_port
 from tests.factories import ProjectFactory
+from tests.helpers import free_port
 
 pytestmark = pytest.mark.django_db
 

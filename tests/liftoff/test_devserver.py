@@ -5,7 +5,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,17 +14,11 @@ from pathlib import Path
 import pytest
 
 from liftoff import devserver
-from tests.helpers import ROOT
+from tests.helpers import ROOT, free_port
 
 pytestmark = pytest.mark.worker
 
 LOGINS = "  Log in as admin, manager, approver or stakeholder, password: liftoff-demo"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _processes_using(data_dir: Path) -> list[int]:
@@ -54,13 +47,16 @@ def _health(port: int) -> dict | None:
 
 
 def test_make_run_serves_with_a_worker_and_ctrl_c_stops_everything(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {
         k: v
         for k, v in os.environ.items()
         if k not in {"DATABASE_URL", "REDIS_URL", "LIFTOFF_BROKER_DIR", "DJANGO_SETTINGS_MODULE"}
     }
     env.update(LIFTOFF_DATA_DIR=str(tmp_path), LIFTOFF_QUEUE="liftoff-devserver-test")
+    # The demo's services on free ports: a developer's own `make run` may hold the defaults.
+    for name in ("STAGING", "PRODUCTION", "BLUE", "GREEN"):
+        env[f"DEMO_{name}_PORT"] = str(free_port())
     log = tmp_path / "devserver.log"
     with log.open("w") as out:
         launcher = subprocess.Popen(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, free_port
 
 pytestmark = pytest.mark.worker
 
@@ -98,6 +98,9 @@ def test_the_readme_shows_its_commands_in_code_blocks():
 def test_every_readme_command_works_as_printed_after_make_run(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in UNSET}
     env.update(LIFTOFF_DATA_DIR=str(tmp_path), LIFTOFF_QUEUE=f"liftoff-readme-{os.getpid()}")
+    # The demo's environments name their ports when seeded: free ones, never a developer's.
+    for name in ("STAGING", "PRODUCTION", "BLUE", "GREEN"):
+        env[f"DEMO_{name}_PORT"] = str(free_port())
     begun = time.monotonic()
     # The data folder as `make run` leaves it: dev.env, migrations, the demo (same code).
     subprocess.run(
