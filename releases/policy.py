@@ -56,6 +56,9 @@ class Blocker(str):
         return blocker
 
 
+# The anchor of the one blocker Ship itself removes (the missing tag).
+SHIP_ANCHOR = "ship"
+
 BlockerFn = Callable[[object, str], list[Blocker]]
 PlannedHook = Callable[[object], None]
 
@@ -99,7 +102,10 @@ def _own_blockers(release, to: str) -> list[Blocker]:
         )
     if to == ReleaseStatus.RELEASED and not release.tagged_at:
         missing.append(
-            Blocker(f"The tag {release.tag} is not created yet: use Ship to tag and push.")
+            Blocker(
+                f"The tag {release.tag} is not created yet: use Ship to tag and push.",
+                anchor=SHIP_ANCHOR,
+            )
         )
     return missing
 

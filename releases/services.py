@@ -16,7 +16,7 @@ from releases.models import (
     default_cadence_days,
 )
 from releases.notes import commits_between
-from releases.policy import project_created, release_blockers, release_planned
+from releases.policy import SHIP_ANCHOR, project_created, release_blockers, release_planned
 from releases.selectors import project_mirror_path, project_sync_problem
 from releases.versioning import (
     Version,
@@ -431,6 +431,16 @@ def release_ship(*, release, actor):
         )
     if not release.head_commit:
         raise Conflict("The release has no head commit.", missing=["Prepare the release."])
+    # What else keeps it from being released (a production environment where it is not
+    # verified yet: its deployment tags and releases it instead) refuses Ship too: the
+    # ship run's own move skips the checks, so they are made here.
+    others = [
+        b
+        for b in release_blockers(release=release, to=ReleaseStatus.RELEASED)
+        if b.anchor != SHIP_ANCHOR
+    ]
+    if others:
+        raise Conflict(f"v{release.version} cannot be shipped yet.", missing=others)
     return run_create(
         kind="release.ship", subject=release, scope=release.project.slug, requested_by=actor
     )

@@ -33,7 +33,7 @@ from deployments.services import (
 from liftoff.errors import Conflict, NotAllowed, ValidationFailed
 from releases.models import ReleaseStatus
 from releases.policy import release_blockers
-from releases.services import release_transition
+from releases.services import release_ship, release_transition
 from runs.services import run_retry
 from tests.factories import ProjectFactory, ReleaseFactory, UserFactory
 
@@ -391,3 +391,16 @@ def test_the_rollback_target_skips_unverified_and_rolled_back_releases(project, 
     current = deployed("1.3.0", "production", True, 20)
     assert environment_current(environment=staging) == current
     assert rollback_target(environment=staging, current=current) == stable
+
+
+def test_ship_is_refused_where_a_production_environment_has_not_verified_the_release(
+    project, manager
+):
+    _environment(project, name="production", order=1, phase="production")
+    release = _release(project, manager, status="production")
+    with pytest.raises(Conflict) as refused:
+        release_ship(release=release, actor=manager)
+    assert any("to production yet" in m for m in refused.value.extra["missing"])
+    # A project without environments ships as before.
+    plain = _release(ProjectFactory(slug="plain"), manager, status="production")
+    assert release_ship(release=plain, actor=manager).kind == "release.ship"
