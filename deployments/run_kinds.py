@@ -57,7 +57,9 @@ def _deployment(ctx) -> Deployment:
 
 
 def _root(project) -> Path:
-    return Path(settings.DATA_DIR) / "deployments" / project.slug
+    # The id too: a project deleted and made again with the same slug (or another remote)
+    # never inherits an old cache's tags.
+    return Path(settings.DATA_DIR) / "deployments" / f"{project.slug}-{project.pk}"
 
 
 def checkout_path(deployment: Deployment) -> Path:
@@ -156,12 +158,18 @@ def _tag_if_needed(ctx, repo: git.Repo, deployment: Deployment) -> str:
         return ""
     if not release.tag or ref_name_problem(release.tag):
         raise StepFailed(f"The release's tag “{release.tag}” is not a usable tag name.")
+    # The remote decides, not the cache: a tag only the cache has (a push that failed
+    # half-way, an old remote) is made again.
+    on_remote = _remote_tag_commit(repo, release.tag)
+    if on_remote and on_remote != deployment.commit:
+        raise StepFailed(
+            f"The tag {release.tag} exists already on the remote on another commit "
+            f"({on_remote[:10]}): the remote and the release disagree."
+        )
     existing = next((t for t in repo.tags if t.name == release.tag), None)
     if existing is not None and existing.commit.hexsha != deployment.commit:
-        raise StepFailed(
-            f"The tag {release.tag} exists already on another commit "
-            f"({existing.commit.hexsha[:10]}): the remote and the release disagree."
-        )
+        repo.delete_tag(existing)
+        existing = None
     if existing is None:
         message = f'v{release.version} "{release.codename}" – {release.summary}'.rstrip(" –")
         repo_identity_set(repo, **LIFTOFF_IDENTITY)  # an annotated tag has a tagger
@@ -176,6 +184,21 @@ def _tag_if_needed(ctx, repo: git.Repo, deployment: Deployment) -> str:
     with transaction.atomic():
         release_git_facts_record(release=release, tagged_at=timezone.now())
     return f"pushed the tag {release.tag}"
+
+
+def _remote_tag_commit(repo: git.Repo, tag: str) -> str:
+    """The commit `tag` points at on the remote ("" when the remote has no such tag)."""
+    out = repo.git.ls_remote(
+        "--tags",
+        "origin",
+        f"refs/tags/{tag}",
+        f"refs/tags/{tag}^{{}}",
+        env=git_env(),  # no prompt for credentials, a bounded SSH connect
+        kill_after_timeout=120,
+    )
+    commits = dict(reversed(line.split("\t", 1)) for line in out.splitlines() if "\t" in line)
+    # An annotated tag: the peeled line (^{}) names the commit; a lightweight one, itself.
+    return commits.get(f"refs/tags/{tag}^{{}}") or commits.get(f"refs/tags/{tag}", "")
 
 
 def _new_commits(repo: git.Repo, deployment: Deployment) -> list[dict]:

@@ -407,3 +407,21 @@ def test_a_deploy_clicked_while_the_broker_is_down_is_queued_and_runs_once_when_
         action="run.started", object_id=str(deployment.run_id)
     )
     assert started_events.count() == 1
+
+
+def test_production_refuses_a_tag_the_remote_has_on_another_commit(
+    start_worker, shop, health_service, manager
+):
+    project, release = shop["project"], shop["good"]
+    # Someone tagged v1.0.0 by hand, on the other commit.
+    git.Repo(shop["bare"]).create_tag("v1.0.0", ref=shop["broken_commit"])
+    production = command_environment(
+        project, health_service, name="production", order=1, phase="production", url_slot="live"
+    )
+    Release.objects.filter(pk=release.pk).update(status=ReleaseStatus.STAGING)
+    start_worker()
+    deployment = _ended(deployment_start(release=release, environment=production, actor=manager))
+    assert deployment.status == DeploymentStatus.FAILED
+    assert "exists already on the remote on another commit" in deployment.error
+    assert reload(release).tagged_at is None
+    assert git.Repo(shop["bare"]).tags["v1.0.0"].commit.hexsha == shop["broken_commit"]
