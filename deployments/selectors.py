@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from deployments.freezes import freeze_in_force
@@ -294,12 +295,22 @@ def board(*, projects) -> list[tuple[object, list[EnvironmentRow]]]:
         .order_by("project__name", "order", "name")
     )
     ids = [e.pk for e in environments]
+    # Each environment's newest verified deployment, found through the index
+    # deployment_env_verified by one subquery per environment (a LIMIT 1 each), then read
+    # by primary key. The DISTINCT ON it replaces sorted every verified deployment of the
+    # environments, whole rows: 28 ms at 10,000 deployments (docs/performance.md).
+    newest = (
+        Deployment.objects.filter(environment_id=OuterRef("pk"), verified=True)
+        .order_by("-finished_at", "-id")
+        .values("pk")[:1]
+    )
     current = {
         d.environment_id: d
-        for d in Deployment.objects.filter(environment_id__in=ids, verified=True)
-        .select_related("release", "requested_by")
-        .order_by("environment_id", "-finished_at", "-id")
-        .distinct("environment_id")
+        for d in Deployment.objects.filter(
+            pk__in=Environment.objects.filter(pk__in=ids)
+            .annotate(current_id=Subquery(newest))
+            .values("current_id")
+        ).select_related("release", "requested_by")
     }
     active = {
         d.environment_id: d
