@@ -31,8 +31,8 @@ class Probe:
 
 # The probes' client, one per process, shared by its threads (httpx.Client is thread-safe).
 # `httpx.get` built a client for every probe, and a client builds an SSL context (loads
-# the CA bundle) even for plain HTTP: about 40 ms of CPU each, which made 200 probes of
-# endpoints on loopback take 9-12 s (docs/performance.md). No connection is kept between
+# the CA bundle) even for plain HTTP: tens of ms of CPU each, which made 200 probes of
+# endpoints on loopback take 6-10 s (docs/performance.md). No connection is kept between
 # probes (max_keepalive_connections=0): each probe still opens its own connection and asks
 # the service as it is now, never an old process behind a kept socket. Nor does it keep
 # cookies: one service's cookie (cookies ignore ports) must not reach another's probe.
