@@ -56,8 +56,14 @@ PAGES = [
     ("/releases/<id>/", "/releases/{release}/", True, {}),
     ("/runs/", "/runs/", True, {}),
     ("/runs/<id>/", "/runs/{run}/", True, {}),
+    ("/deployments/", "/deployments/", True, {}),
+    ("/deployments/<project>/<env>/", "/deployments/bench-01/production/", True, {}),
+    ("/deployments/<id>/", "/deployments/{deployment}/", True, {}),
     ("/runs/<id>/progress/ (htmx)", "/runs/{run}/progress/", True, HTMX),
 ]
+# The progress fragment of the running deployment's run, as its deployment page polls it
+# (unchanged: 204), measured right after the run's, against the same ceiling around them.
+DEPLOYMENT_UNCHANGED_LABEL = "deployment's run fragment, unchanged (204)"
 CEILING = ("ceiling (no-op view)", "/ceiling", True, {})
 # The aim for the progress fragment, polled every second by every open run page. It is
 # measured last, between two ceiling runs of its own, so that its ratio holds even when
@@ -168,6 +174,99 @@ Release.objects.filter(pk=release.pk).update(
 )
 print(f"bench-release={release.pk}")
 print(f"bench-run={run.pk}")
+
+# Deployments: staging and production in three projects, five released versions each,
+# BENCH_DEPLOYMENTS rows in all (bulk_create: no run, no audit, as history left them),
+# newest first a minute apart, most succeeded and a third of those verified, a few
+# failed or rollbacks; and one deployment running on bench-01's production with its run
+# (the deployment kind's 6 steps, the first two done, 40 log chunks), whose page polls
+# the run's progress fragment.
+from deployments.models import Deployment, Environment
+from deployments.run_kinds import DEPLOYMENT
+
+environments = []
+for slug in ("bench-01", "bench-02", "bench-03"):
+    p = Project.objects.get(slug=slug)
+    for order, name in enumerate(("staging", "production"), 1):
+        environments.append(Environment.objects.get_or_create(
+            project=p, name=name,
+            defaults={"phase": name, "order": order, "deploy_commands": [["true"]]},
+        )[0])
+    for minor in range(1, 6):
+        Release.objects.get_or_create(
+            project=p, version=f"0.{minor}.0",
+            defaults={"major": 0, "minor": minor, "patch": 0, "type": "minor",
+                      "status": "released", "head_commit": f"{minor:040x}",
+                      "created_by": user, "released_at": now},
+        )
+releases = {p: list(Release.objects.filter(project_id=p, status="released"))
+            for p in {e.project_id for e in environments}}
+wanted = int(os.environ["BENCH_DEPLOYMENTS"])
+have = Deployment.objects.filter(environment__in=environments).exclude(status="running").count()
+rows = []
+for i in range(have, wanted):
+    environment = environments[i % len(environments)]
+    release = releases[environment.project_id][(i // len(environments)) % 5]
+    at = now - timedelta(minutes=i + 1)
+    failed, rollback = i % 11 == 5, i % 29 == 7
+    rows.append(Deployment(
+        environment=environment, release=release, strategy=environment.strategy,
+        kind="rollback" if rollback else "deploy", status="failed" if failed else "succeeded",
+        version=release.version, commit=release.head_commit, requested_by=user,
+        started_at=at, finished_at=at + timedelta(seconds=40),
+        verified=not failed and (i // len(environments)) % 3 == 0,
+        verified_at=None if failed else at,
+        error="deploy command exited with 1" if failed else "",
+        new_commits=[{"sha": release.head_commit, "committed_at": at.isoformat()}],
+    ))
+made = Deployment.objects.bulk_create(rows, batch_size=2000)
+# auto_now_add stamped them all now: spread them back in time, as they happened.
+if made:
+    from django.db import connection
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE deployments_deployment SET created_at = started_at "
+            "WHERE id >= %s AND id <= %s", [made[0].pk, made[-1].pk],
+        )
+        # What autovacuum would do after such a load: the planner's statistics.
+        cursor.execute("ANALYZE deployments_deployment")
+production = environments[1]
+active = Deployment.objects.filter(environment=production, status="running").first()
+if active is None:
+    release = releases[production.project_id][-1]
+    deploy_run = Run.objects.create(
+        kind=DEPLOYMENT.name, scope=production.project.slug, params={"bench": "deployment"},
+        requested_by=user, subject_type=ContentType.objects.get_for_model(Deployment),
+        subject_id="0",
+    )
+    steps = Step.objects.bulk_create(
+        Step(run=deploy_run, order=i, key=s.key, name=s.name)
+        for i, s in enumerate(DEPLOYMENT.steps)
+    )
+    for i, step in enumerate(steps[:2]):
+        step.status, step.summary = "succeeded", "done"
+        step.started_at, step.finished_at = now - timedelta(seconds=30 - 10 * i), now
+        step.save()
+    steps[2].status, steps[2].started_at = "running", now - timedelta(seconds=10)
+    steps[2].save()
+    LogChunk.objects.bulk_create(
+        LogChunk(run=deploy_run, step=steps[2], seq=seq, text=f"deploying {seq}\\n")
+        for seq in range(40)
+    )
+    active = Deployment.objects.create(
+        environment=production, release=release, strategy=production.strategy,
+        status="running", version=release.version, commit=release.head_commit,
+        requested_by=user, started_at=now, run=deploy_run,
+    )
+    Run.objects.filter(pk=deploy_run.pk).update(subject_id=str(active.pk))
+Run.objects.filter(pk=active.run_id).update(
+    status="running", started_at=now - timedelta(seconds=30), heartbeat_at=now,
+    finished_at=None, error="", cancel_requested_at=None, worker="bench@localhost",
+    log_size=sum(len(t) for t in LogChunk.objects.filter(run_id=active.run_id)
+                 .values_list("text", flat=True)),
+)
+print(f"bench-deployment={active.pk}")
+print(f"bench-deployment-run={active.run_id}")
 """
 
 
@@ -419,14 +518,16 @@ def progress_version(port: int, path: str, cookie: str) -> str:
     return found.group(1).decode()
 
 
-def measure_unchanged(port: int, path: str, cookie: str, args) -> Result:
+def measure_unchanged(
+    port: int, path: str, cookie: str, args, label: str = PROGRESS_UNCHANGED_LABEL
+) -> Result:
     """The fragment polled with the version it shows now: 204 as long as nothing changes.
     The version includes the run's "X ago" text, which can move while wrk runs (then the
     check after the run fails): measure once more with the new version."""
     for attempt in range(2):
         current = f"{path}?{urlencode({'v': progress_version(port, path, cookie)})}"
         try:
-            return measure(PROGRESS_UNCHANGED_LABEL, port, current, cookie, args, HTMX, 204)
+            return measure(label, port, current, cookie, args, HTMX, 204)
         except BenchError:
             if attempt:
                 raise
@@ -478,6 +579,9 @@ def main() -> int:
     parser.add_argument(
         "--finished-runs", type=int, default=30, help="finished runs in the bench data"
     )
+    parser.add_argument(
+        "--deployments", type=int, default=10_000, help="deployments in the bench data"
+    )
     args = parser.parse_args()
     # Also when started in the background, where SIGINT would otherwise be ignored.
     signal.signal(signal.SIGINT, _interrupt)
@@ -503,6 +607,7 @@ def main() -> int:
                 "BENCH_PASSWORD": password,
                 "BENCH_PROJECTS": str(args.projects),
                 "BENCH_FINISHED_RUNS": str(args.finished_runs),
+                "BENCH_DEPLOYMENTS": str(args.deployments),
             },
             "shell",
             "-c",
@@ -512,7 +617,16 @@ def main() -> int:
         release = re.search(r"^bench-release=(\d+)$", seeded, re.M)
         if not found or not release:
             raise BenchError(f"the seed printed no run or release id:\n{seeded[-2000:]}")
-        ids = {"run": found.group(1), "release": release.group(1)}
+        deployment = re.search(r"^bench-deployment=(\d+)$", seeded, re.M)
+        deployment_run = re.search(r"^bench-deployment-run=(\d+)$", seeded, re.M)
+        if not deployment or not deployment_run:
+            raise BenchError(f"the seed printed no deployment:\n{seeded[-2000:]}")
+        ids = {
+            "run": found.group(1),
+            "release": release.group(1),
+            "deployment": deployment.group(1),
+        }
+        deployment_fragment = f"/runs/{deployment_run.group(1)}/progress/"
         pages = [
             (label, path.format(**ids), signed_in, headers)
             for label, path, signed_in, headers in PAGES
@@ -553,21 +667,31 @@ def main() -> int:
             results.append(measure(label, app_port, path, cookie_or_none, args, headers))
             if label == PROGRESS_LABEL:
                 results.append(measure_unchanged(app_port, path, cookie, args))
+                results.append(
+                    measure_unchanged(
+                        app_port, deployment_fragment, cookie, args, DEPLOYMENT_UNCHANGED_LABEL
+                    )
+                )
         last = measure(f"{ceiling_label}, last", ceiling_port, ceiling_path, cookie, args)
         ceiling_rps = (first.requests_per_s + last.requests_per_s) / 2
         around = (before.requests_per_s + last.requests_per_s) / 2
         report = table(
             [*results, first, before, last],
             ceiling_rps,
-            {PROGRESS_LABEL: around, PROGRESS_UNCHANGED_LABEL: around},
+            {
+                PROGRESS_LABEL: around,
+                PROGRESS_UNCHANGED_LABEL: around,
+                DEPLOYMENT_UNCHANGED_LABEL: around,
+            },
         )
         header = (
             f"{datetime.now():%Y-%m-%d %H:%M}: wrk -t{args.threads} -c{args.connections} "
             f"-d{args.duration}s, gunicorn {args.workers} sync workers, DEBUG=0, "
-            f"PostgreSQL, {args.projects} projects, {args.finished_runs + 1} runs (the "
+            f"PostgreSQL, {args.projects} projects, {args.deployments} deployments, "
+            f"{args.finished_runs + 1} runs (the "
             f"progress fragment's: 6 steps, 200 log chunks); {host}. "
             f"Ratios are to the mean of the first and last ceiling runs; the progress "
-            f"fragment's (both rows) is to the mean of the two around it."
+            f"fragment's (its three rows) is to the mean of the two around it."
         )
         progress, unchanged = (
             next(r for r in results if r.label == label)

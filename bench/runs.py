@@ -72,13 +72,13 @@ def database_recreate(url: str) -> None:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(ident))
 
 
-def child_env(data_dir: Path, database_url: str, redis_url: str) -> dict[str, str]:
+def child_env(data_dir: Path, database_url: str, redis_url: str, queue: str) -> dict[str, str]:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "liftoff.settings",
         "PYTHONPATH": str(ROOT),
         "LIFTOFF_DATA_DIR": str(data_dir),
-        "LIFTOFF_QUEUE": QUEUE,
+        "LIFTOFF_QUEUE": queue,
         "DEBUG": "1",
         "LOG_LEVEL": "WARNING",
     }
@@ -117,15 +117,17 @@ def nearest_rank(values: list[float], pct: float) -> float:
 
 def table(results: list[dict]) -> str:
     lines = [
-        "| broker | n | median ms | p99 ms | max ms | min ms | median to claim ms |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| broker | n | median ms | p99 ms | max ms | min ms | committed | sent | claimed |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
-        lat, claim = r["latencies_ms"], r["claim_ms"]
+        lat = r["latencies_ms"]
+        marks = " | ".join(
+            f"{statistics.median(r[key]):.1f}" for key in ("committed_ms", "sent_ms", "claim_ms")
+        )
         lines.append(
             f"| {r['label']} | {len(lat)} | {statistics.median(lat):.1f} | "
-            f"{nearest_rank(lat, 99):.1f} | {max(lat):.1f} | {min(lat):.1f} | "
-            f"{statistics.median(claim):.1f} |"
+            f"{nearest_rank(lat, 99):.1f} | {max(lat):.1f} | {min(lat):.1f} | {marks} |"
         )
     return "\n".join(lines)
 
@@ -140,11 +142,11 @@ def parent(args) -> int:
     try:
         if "redis" in args.brokers:
             database_recreate(database_url)
-            env = child_env(temp / "redis", database_url, redis_url)
+            env = child_env(temp / "redis", database_url, redis_url, args.queue)
             print("Redis + PostgreSQL ...", flush=True)
             results.append(run_configuration("Redis + PostgreSQL", env, args))
         if "filesystem" in args.brokers:
-            env = child_env(temp / "embedded", "", "")
+            env = child_env(temp / "embedded", "", "", args.queue)
             print("filesystem broker + SQLite ...", flush=True)
             results.append(run_configuration("filesystem + SQLite", env, args))
     except BenchError as exc:
@@ -159,7 +161,9 @@ def parent(args) -> int:
         f"{datetime.now():%Y-%m-%d %H:%M}: enqueue to first step, {args.runs} runs of "
         f"`test.slow` (0 s) per broker, one prefork worker (concurrency 1), one run at a "
         f"time; {os.cpu_count()} cores, load average before the bench {load}. "
-        f'p99 is nearest-rank. "to claim" is created_at to the worker\'s claim.'
+        "p99 is nearest-rank. The last three columns are medians, in ms after the run's "
+        "created_at, of the commit of run_create's transaction, the end of the message's "
+        "send (on commit) and the worker's claim."
     )
     report = table(results)
     print(f"\n{header}\n\n{report}\n")
@@ -227,16 +231,25 @@ def worker_stop(proc) -> None:
         pass
 
 
-def one_run(user, worker, log_path: Path, timeout: float) -> tuple[float, float]:
-    """Create a run, wait for its first step to start and for the run to end; returns
-    (created to first step, created to claim) in ms."""
+def one_run(user, worker, log_path: Path, timeout: float) -> dict[str, float]:
+    """Create a run, wait for its first step to start and for the run to end; returns the
+    milestones in ms after the run's created_at: committed (run_create's transaction),
+    sent (the message, on commit), claimed (the worker's claim) and first_step."""
     from django.db import transaction
+    from django.utils import timezone
 
     from runs.models import FINAL_STATES, Run, Step
     from runs.services import run_create
 
+    # on_commit callbacks run in the order they were registered: the first stamps the
+    # commit, run_create's sends the message, the last stamps the end of the send. (The
+    # run's dispatched_at is no use here: a worker quicker than the web side claims the
+    # run before run_dispatch records the send, which then writes nothing.)
+    moments = {}
     with transaction.atomic():
+        transaction.on_commit(lambda: moments.setdefault("committed", timezone.now()))
         run = run_create(kind="test.slow", subject=user, requested_by=user, params={"seconds": 0})
+        transaction.on_commit(lambda: moments.setdefault("sent", timezone.now()))
     deadline = time.monotonic() + timeout
     started = None
     while time.monotonic() < deadline:
@@ -251,10 +264,11 @@ def one_run(user, worker, log_path: Path, timeout: float) -> tuple[float, float]
         if started is not None:
             fresh = Run.objects.get(pk=run.pk)
             if fresh.status in FINAL_STATES:
-                return (
-                    (started - fresh.created_at).total_seconds() * 1000,
-                    (fresh.started_at - fresh.created_at).total_seconds() * 1000,
-                )
+                at = {**moments, "claimed": fresh.started_at, "first_step": started}
+                return {
+                    name: (moment - fresh.created_at).total_seconds() * 1000
+                    for name, moment in at.items()
+                }
         time.sleep(0.01)
     fresh = Run.objects.get(pk=run.pk)
     raise BenchError(
@@ -286,18 +300,22 @@ def child(label: str, runs: int) -> int:
     try:
         # Warm-up (not counted): the worker's start-up and its first connections.
         one_run(user, worker, log_path, timeout=30)
-        latencies, claims = [], []
+        milestones = []
         for _ in range(runs):
             time.sleep(random.uniform(0, 0.1))
-            latency, claim = one_run(user, worker, log_path, timeout=10)
-            latencies.append(latency)
-            claims.append(claim)
+            milestones.append(one_run(user, worker, log_path, timeout=10))
     except BenchError as exc:
         print(f"bench failed: {exc}", flush=True)
         return 1
     finally:
         worker_stop(worker)
-    result = {"label": label, "latencies_ms": latencies, "claim_ms": claims}
+    result = {
+        "label": label,
+        "latencies_ms": [m["first_step"] for m in milestones],
+        "claim_ms": [m["claimed"] for m in milestones],
+        "committed_ms": [m["committed"] for m in milestones],
+        "sent_ms": [m["sent"] for m in milestones],
+    }
     print(RESULT_PREFIX + json.dumps(result), flush=True)
     return 0
 
@@ -314,6 +332,11 @@ def main() -> int:
         "--database-url",
         default=DEFAULT_DATABASE_URL,
         help="PostgreSQL database for the Redis run (dropped and re-created)",
+    )
+    parser.add_argument(
+        "--queue",
+        default=QUEUE,
+        help="Celery queue of the bench's worker (another bench on the same Redis needs its own)",
     )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()

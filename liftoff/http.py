@@ -6,10 +6,13 @@ with a reason, never a worker stuck.
 """
 
 import json
+import os
+import threading
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import httpx
 from standardwebhooks.webhooks import Webhook
@@ -26,13 +29,36 @@ class Probe:
     milliseconds: int
 
 
+# The probes' client, one per process, shared by its threads (httpx.Client is thread-safe).
+# `httpx.get` built a client for every probe, and a client builds an SSL context (loads
+# the CA bundle) even for plain HTTP: tens of ms of CPU each, which made 200 probes of
+# endpoints on loopback take 6-10 s (docs/performance.md). No connection is kept between
+# probes (max_keepalive_connections=0): each probe still opens its own connection and asks
+# the service as it is now, never an old process behind a kept socket. Nor does it keep
+# cookies: one service's cookie (cookies ignore ports) must not reach another's probe.
+_probe_client: tuple[int, httpx.Client] | None = None
+_probe_client_lock = threading.Lock()
+
+
+def _client() -> httpx.Client:
+    global _probe_client
+    with _probe_client_lock:
+        if _probe_client is None or _probe_client[0] != os.getpid():  # new after a fork
+            client = httpx.Client(
+                follow_redirects=False,
+                headers={"User-Agent": USER_AGENT},
+                cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
+                limits=httpx.Limits(max_connections=None, max_keepalive_connections=0),
+            )
+            _probe_client = (os.getpid(), client)
+        return _probe_client[1]
+
+
 def probe(url: str, *, timeout: float) -> Probe:
     """GET `url` once."""
     started = time.monotonic()
     try:
-        response = httpx.get(
-            url, timeout=timeout, follow_redirects=False, headers={"User-Agent": USER_AGENT}
-        )
+        response = _client().get(url, timeout=timeout)
     except httpx.TimeoutException:
         return Probe(url, None, None, f"no answer within {timeout:g} s", _ms(started))
     except httpx.HTTPError as exc:

@@ -2,6 +2,7 @@
 rollback), a deployment (cancel, abort), and deploying from the release page. Every page
 and action as an allowed role, a read-only role and an outsider; constant queries."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -383,6 +384,27 @@ def test_emergency_rollback_with_nothing_to_go_back_to_says_so(
 
 
 # --- A deployment ------------------------------------------------------------------------
+
+
+def test_the_deployment_page_polls_its_run_and_an_unchanged_poll_is_cheap(
+    client_as, stakeholder, manager, project, staging, django_assert_max_num_queries
+):
+    """The deployment page's progress fragment is its run's: polled with the version the
+    page carries, nothing changed gets 204 from the session, the user, their roles and
+    the version (the issue's aim is 3: the roles' query is the fourth)."""
+    release = _release(project, manager)
+    deployment = deployment_start(release=release, environment=staging, actor=manager)
+    client = client_as(stakeholder)
+    page = _text(client.get(f"/deployments/{deployment.pk}/"))
+    found = re.search(r"""hx-vals='\{"v": "([0-9a-f]+)"\}'""", page)
+    assert found, "the deployment page's progress carries no version"
+    with django_assert_max_num_queries(4):
+        response = client.get(
+            f"/runs/{deployment.run_id}/progress/",
+            {"v": found.group(1)},
+            headers={"HX-Request": "true"},
+        )
+    assert response.status_code == 204 and response.content == b""
 
 
 def test_the_deployment_page_shows_its_facts_and_live_progress(
