@@ -38,7 +38,12 @@ $(VENV)/.synced: uv.lock pyproject.toml | $(BIN)/uv
 	$(BIN)/uv sync --frozen --quiet
 	@touch $@
 
+# Every target of a checkout also writes the development file once (DEBUG=1 and a key of
+# its own, in the data folder; never overwritten): `.venv/bin/python manage.py ...` then
+# works in a new shell after any `make`, not only after `make run`. Production never runs
+# make (the Dockerfile installs with uv) and sets DEBUG=0, which wins over the file.
 install: $(VENV)/.synced
+	@$(BIN)/python -c "from liftoff.env import dev_env_write; p = dev_env_write(); p and print(f'Wrote {p} (DEBUG=1, a generated SECRET_KEY) for this checkout.')"
 
 run: install
 	@$(BIN)/python -m liftoff.devserver --port $(PORT)

@@ -38,8 +38,9 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
             "SECRET_KEY is required when DEBUG is off. Production: set it in the "
-            f"environment. Development: `make run` writes {dev_env_path()} (DEBUG=1 and "
-            "a generated key) for the commands of this checkout."
+            f"environment. Development: `make install` (and every other make target) "
+            f"writes {dev_env_path()} (DEBUG=1 and a generated key) for the commands of "
+            "this checkout."
         )
     SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"  # noqa: S105
 

@@ -87,3 +87,29 @@ def test_the_environment_wins_over_the_development_file(tmp_path, monkeypatch):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["DEBUG", "False", "KEY", "producti"]
+
+
+def test_any_make_target_leaves_manage_py_working_in_a_new_shell(tmp_path):
+    """A newcomer who ran `make install` (or `make test`, `make lint`), not `make run`,
+    then `.venv/bin/python manage.py check` in a new shell: it works."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}
+    }
+    env["LIFTOFF_DATA_DIR"] = str(tmp_path)
+    made = subprocess.run(
+        ["make", "install"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert made.returncode == 0, made.stderr
+    assert (tmp_path / "dev.env").exists()
+    check = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "python"), "manage.py", "check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert check.returncode == 0, check.stderr
+    assert "no issues" in check.stdout
