@@ -12,7 +12,6 @@ environment's secret variables (masked in every log): never interpolated into a 
 """
 
 import contextlib
-import fcntl
 import shutil
 import sys
 import time
@@ -36,6 +35,7 @@ from liftoff.commands import command_env
 from liftoff.git import (
     LIFTOFF_IDENTITY,
     clone_or_fetch,
+    folder_locked,
     git_env,
     git_secret_values,
     push_ref_args,
@@ -64,26 +64,6 @@ def _root(project) -> Path:
 
 def checkout_path(deployment: Deployment) -> Path:
     return _root(deployment.environment.project) / f"deployment-{deployment.pk}"
-
-
-@contextlib.contextmanager
-def _cache_locked(ctx, project):
-    """One deployment at a time uses a project's cache (two environments may deploy at
-    once); a deployment waiting here still honours cancel."""
-    root = _root(project)
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".lock", "w") as handle:
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                ctx.check_cancelled()
-                time.sleep(0.2)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _not_used(deployment: Deployment, what: str) -> str:
@@ -126,7 +106,7 @@ def step_checkout(ctx):
     cache = _root(project) / "cache"
     checkout = checkout_path(deployment)
     commit = deployment.commit
-    with _cache_locked(ctx, project):
+    with folder_locked(ctx, _root(project)):
         repo = clone_or_fetch(ctx, url=project.repo_url, path=cache)
         try:
             repo.git.cat_file("-e", f"{commit}^{{commit}}")

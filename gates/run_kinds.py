@@ -11,13 +11,10 @@ Never a user's working copy, and never an old report: the checkout is new for ev
 and each command's report file is deleted before the command runs.
 """
 
-import contextlib
-import fcntl
 import json
 import re
 import shutil
 import sys
-import time
 from pathlib import Path
 
 import git
@@ -30,7 +27,7 @@ from gates.selectors import release_gates
 from gates.services import gate_result_record
 from liftoff.commands import command_env
 from liftoff.events import emit
-from liftoff.git import clone_or_fetch, git_env, git_secret_values
+from liftoff.git import clone_or_fetch, folder_locked, git_env, git_secret_values
 from releases.selectors import release_of_run
 from runs.errors import StepFailed
 from runs.registry import RunKind, StepSpec, register_kind
@@ -66,26 +63,6 @@ def _commit(ctx) -> str:
     return commit
 
 
-@contextlib.contextmanager
-def _cache_locked(ctx, project):
-    """One run at a time uses a project's cache (two releases of a project may validate
-    at once); a run waiting here still honours cancel."""
-    root = validation_root(project)
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".lock", "w") as handle:
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                ctx.check_cancelled()
-                time.sleep(0.5)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def validate_checkout(ctx):
     """1. Clone the remote into the cache (first run) or fetch it; 2. check the commit is
     there; 3. add a fresh detached worktree of it for this run."""
@@ -93,7 +70,7 @@ def validate_checkout(ctx):
     project = release.project
     commit = _commit(ctx)
     cache, checkout = _cache_path(project), checkout_path(project, ctx.run)
-    with _cache_locked(ctx, project):
+    with folder_locked(ctx, validation_root(project)):
         repo = clone_or_fetch(ctx, url=project.repo_url, path=cache)
         try:
             repo.git.cat_file("-e", f"{commit}^{{commit}}")

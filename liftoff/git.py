@@ -4,9 +4,12 @@ Later issues add the GitPython-based operations (fetch, branch, commit, tag) bes
 """
 
 import base64
+import contextlib
+import fcntl
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -198,6 +201,25 @@ def list_refs(path) -> list[dict]:
 
 def clone_args(url: str, path) -> list[str]:
     return ["git", "-c", "protocol.ext.allow=never", "clone", "--", url, str(path)]
+
+
+@contextlib.contextmanager
+def folder_locked(ctx, root: Path):
+    """Hold `root`'s lock file (one run at a time uses a clone kept there: two releases'
+    validations, two environments' deployments). A run waiting here still honours cancel."""
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".lock", "w") as handle:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                ctx.check_cancelled()
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def clone_or_fetch(ctx, *, url: str, path: Path) -> git.Repo:
