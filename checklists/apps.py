@@ -8,6 +8,7 @@ class ChecklistsConfig(AppConfig):
     def ready(self):
         # Registering needs the app's models loaded, so these imports wait for ready().
         from checklists.selectors import checklist_blockers
+        from checklists.selectors import release_page_rows as checklists_page_rows
         from checklists.services import (
             on_run_finished,
             project_templates_install,
@@ -16,7 +17,7 @@ class ChecklistsConfig(AppConfig):
         from checklists.views import release_checklists_context
         from liftoff.events import subscribe
         from releases import policy
-        from releases.sections import ReleaseSection, register_section
+        from releases.sections import ReleaseSection, register_page_rows, register_section
 
         policy.register_blocker("checklists", checklist_blockers)
         # A succeeded Prepare or Ship run ticks the items that ask for what it did.
@@ -28,6 +29,7 @@ class ChecklistsConfig(AppConfig):
             "checklists",
             lambda project, actor: project_templates_install(project=project, actor=actor),
         )
+        register_page_rows("checklists", checklists_page_rows)
         register_section(
             ReleaseSection(
                 name="checklists",

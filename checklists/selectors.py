@@ -20,6 +20,7 @@ from checklists.models import (
     ItemResult,
     Phase,
 )
+from liftoff.kept import Rows
 from releases.models import RELEASE_PHASES, ReleaseStatus
 from releases.policy import Blocker, memoized
 
@@ -283,3 +284,12 @@ def releases_checklist_progress(*, release_ids) -> dict[int, Progress]:
 
 def project_templates(*, project):
     return list(project.checklist_templates.prefetch_related("items"))
+
+
+def release_page_rows(release) -> list:
+    """Every row the release page's Checklists section and blocker read
+    (releases.sections.register_page_rows): the release's checklists and their items."""
+    return [
+        Rows(Checklist, "release_id = %s", (release.pk,)),
+        Rows(ChecklistItem, "release_id = %s", (release.pk,)),
+    ]

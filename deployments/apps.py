@@ -10,16 +10,23 @@ class DeploymentsConfig(AppConfig):
         from deployments import run_kinds  # noqa: F401 - registers the run kind deployment.run
         from deployments.config_views import emergency_changes_section
         from deployments.selectors import release_deployment_blockers
+        from deployments.selectors import release_page_rows as deployments_page_rows
         from deployments.services import deployment_run_finished
         from deployments.views import deployment_actions, release_deployments_context
         from gates.approvals_sections import ApprovalsSection
         from gates.approvals_sections import register as register_approvals_section
         from liftoff import events
         from releases import policy
-        from releases.sections import ReleaseSection, register_actions, register_section
+        from releases.sections import (
+            ReleaseSection,
+            register_actions,
+            register_page_rows,
+            register_section,
+        )
 
         policy.register_blocker("deployments", release_deployment_blockers)
         events.subscribe("run.finished", deployment_run_finished)
+        register_page_rows("deployments", deployments_page_rows)
         register_section(
             ReleaseSection(
                 name="deployments",

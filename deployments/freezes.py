@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import croniter
 
 from deployments.models import FreezeKind, FreezeWindow
+from liftoff.kept import valid_until
 
 
 def zone_problem(name: str) -> str | None:
@@ -26,7 +27,41 @@ def cron_problem(expression: str) -> str | None:
 
 
 def freeze_in_force(window: FreezeWindow, at: datetime) -> bool:
-    """Whether `window` holds at `at` (an aware datetime)."""
+    """Whether `window` holds at `at` (an aware datetime). A page kept rendered
+    (liftoff.kept) that asks is kept only until the answer changes."""
+    valid_until(freeze_changes_at(window, at))
+    return _in_force(window, at)
+
+
+def freeze_changes_at(window: FreezeWindow, at: datetime) -> datetime | None:
+    """The first moment after `at` at which `window` starts or stops holding (None: never
+    again). Exact for every kind: a one-off's ends, a weekly window's next start or end
+    (in its zone, over the coming eight days), a cron window's next firing or the end of
+    the current one."""
+    if window.kind == FreezeKind.ONE_OFF:
+        ends = [t for t in (window.starts_at, window.ends_at) if t and t > at]
+        return min(ends) if ends else None
+    zone = ZoneInfo(window.time_zone)
+    local = at.astimezone(zone)
+    if window.kind == FreezeKind.WEEKLY:
+        if window.start_time is None or window.end_time is None:
+            return None
+        moments = [
+            datetime.combine(local.date() + timedelta(days=d), t, tzinfo=zone)
+            for d in range(9)
+            for t in (window.start_time, window.end_time)
+        ]
+        later = [m for m in moments if m > local]
+        return min(later) if later else None
+    if window.kind == FreezeKind.CRON and window.cron and croniter.is_valid(window.cron):
+        fired = croniter(window.cron, local + timedelta(seconds=1)).get_prev(datetime)
+        following = croniter(window.cron, local).get_next(datetime)
+        ends = fired + timedelta(minutes=window.duration_minutes)
+        return min(m for m in (following, ends) if m > local) if ends > local else following
+    return None
+
+
+def _in_force(window: FreezeWindow, at: datetime) -> bool:
     if window.kind == FreezeKind.ONE_OFF:
         return bool(window.starts_at and window.ends_at and window.starts_at <= at < window.ends_at)
     local = at.astimezone(ZoneInfo(window.time_zone))

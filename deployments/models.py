@@ -342,6 +342,13 @@ class Deployment(models.Model):
                 condition=Q(verified=True),
                 name="deployment_env_verified",
             ),
+            # Where a commit is verified (the release policy, every release page): without it,
+            # every verified deployment of the project's environments is read (3 ms at 10,000).
+            models.Index(
+                fields=["commit", "environment"],
+                condition=Q(verified=True),
+                name="deployment_commit_verified",
+            ),
             # An environment's history on its page, and the board's "in progress".
             models.Index(fields=["environment", "-created_at"], name="deployment_env_recent"),
             # The scheduler: scheduled deployments that are due.

@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.contrib.auth import get_user_model
+from django.core.exceptions import EmptyResultSet
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
@@ -10,6 +12,7 @@ from deployments.freezes import freeze_in_force
 from deployments.models import (
     DEPLOYMENT_ACTIVE_STATES,
     Deployment,
+    DeploymentKind,
     DeploymentStatus,
     EmergencyChange,
     Environment,
@@ -17,7 +20,8 @@ from deployments.models import (
     FreezeWindow,
     HealthSample,
 )
-from releases.models import RELEASE_FINAL_STATES, ReleaseStatus, ReleaseType
+from liftoff.kept import Rows
+from releases.models import RELEASE_FINAL_STATES, Project, Release, ReleaseStatus, ReleaseType
 from releases.policy import (
     MUST_ACT_ADMIN,
     MUST_ACT_APPROVER,
@@ -101,10 +105,14 @@ def _verified_environment_ids(project_id: int, commit: str) -> set[int]:
     return memoized(
         ("verified", project_id, commit),
         lambda: set(
-            Deployment.objects.filter(
-                environment__project_id=project_id, commit=commit, verified=True, kind="deploy"
-            ).values_list("environment_id", flat=True)
+            _verified_deployments(project_id, commit).values_list("environment_id", flat=True)
         ),
+    )
+
+
+def _verified_deployments(project_id: int, commit: str):
+    return Deployment.objects.filter(
+        environment__project_id=project_id, commit=commit, verified=True, kind="deploy"
     )
 
 
@@ -286,6 +294,106 @@ class EnvironmentRow:
     history: list
 
 
+# The board's health history: the newest samples of each environment, as small marks.
+HEALTH_MARKS = 20
+
+
+def _current_deployments(environments):
+    """What runs in each of `environments` (a queryset): its newest verified deployment."""
+    newest = (
+        Deployment.objects.filter(environment_id=OuterRef("pk"), verified=True)
+        .order_by("-finished_at", "-id")
+        .values("pk")[:1]
+    )
+    return Deployment.objects.filter(
+        pk__in=environments.annotate(current_id=Subquery(newest)).values("current_id")
+    )
+
+
+def _active_deployments(**where):
+    return Deployment.objects.filter(status__in=DEPLOYMENT_ACTIVE_STATES, **where)
+
+
+# `_current_deployments` in SQL, for digests: each environment's newest verified deployment
+# (through the index deployment_env_verified), one row per environment of `e`.
+_CURRENT_SQL = (
+    "SELECT (SELECT d.id FROM deployments_deployment d WHERE d.environment_id = e.id "
+    "AND d.verified ORDER BY d.finished_at DESC, d.id DESC LIMIT 1) FROM deployments_environment e"
+)
+
+
+def board_page_rows() -> list[Rows]:
+    """Every row `board` reads for every project (liftoff.kept): the projects, their
+    environments and freeze windows, what runs in each and what is in progress (and their
+    releases), the newest health samples, and the people who deployed. Only placeholders
+    and our own SQL go into the text; the states are parameters."""
+    states = tuple(sorted(DEPLOYMENT_ACTIVE_STATES))
+    active = "status IN (" + ", ".join(["%s"] * len(states)) + ")"
+    current = f"id IN ({_CURRENT_SQL})"
+    per_environment = "SELECT %s * greatest(1, count(*)) FROM deployments_environment"
+    releases_of = "SELECT release_id FROM deployments_deployment WHERE"
+    return [
+        Rows(Project),
+        Rows(Environment),
+        Rows(FreezeWindow),
+        # Two sets, not one with OR: each uses its index (an OR read all 10,000 rows).
+        Rows(Deployment, current),
+        Rows(Deployment, active, states),
+        Rows(Release, f"id IN ({releases_of} {current})"),
+        Rows(Release, f"id IN ({releases_of} {active})", states),
+        Rows(
+            HealthSample, tail=f"ORDER BY at DESC LIMIT ({per_environment})", params=(HEALTH_MARKS,)
+        ),
+        Rows(get_user_model()),
+    ]
+
+
+def history_page_rows(deployments) -> list[Rows]:
+    """The rows a page of the history (`deployment_list`, sliced) shows: its deployments,
+    and the environments, projects and people it names."""
+    try:
+        sql, params = deployments.values("pk").query.sql_with_params()
+        page = Rows(Deployment, f"id IN ({sql})", tuple(params))
+    except EmptyResultSet:  # a filter nothing can match: no rows
+        page = Rows(Deployment, "FALSE")
+    return [
+        page,
+        Rows(Environment),
+        Rows(Project),
+        Rows(get_user_model()),
+    ]
+
+
+def environment_names() -> list[str]:
+    """The names environments have, across projects (the history's filter)."""
+    return list(Environment.objects.order_by("name").values_list("name", flat=True).distinct())
+
+
+def release_page_rows(release) -> list[Rows]:
+    """Every row the release page's Deployments section, blocker and actions read
+    (releases.sections.register_page_rows): the project's environments and freeze windows,
+    what runs in each (`_current_deployments`), what is in progress there
+    (`_active_deployments`) and where the head is verified (`_verified_deployments`)."""
+    project = release.project_id
+    in_project = "environment_id IN (SELECT id FROM deployments_environment WHERE project_id = %s)"
+    active = ", ".join(["%s"] * len(DEPLOYMENT_ACTIVE_STATES))
+    return [
+        Rows(Environment, "project_id = %s", (project,)),
+        Rows(FreezeWindow, "project_id = %s", (project,)),
+        Rows(Deployment, f"id IN ({_CURRENT_SQL} WHERE e.project_id = %s)", (project,)),
+        Rows(
+            Deployment,
+            f"status IN ({active}) AND {in_project}",
+            (*sorted(DEPLOYMENT_ACTIVE_STATES), project),
+        ),
+        Rows(
+            Deployment,
+            f"commit = %s AND verified AND kind = %s AND {in_project}",
+            (release.head_commit, DeploymentKind.DEPLOY, project),
+        ),
+    ]
+
+
 def board(*, projects) -> list[tuple[object, list[EnvironmentRow]]]:
     """The environment board: per project, each environment with what runs there, what is
     in progress, freezes in force and a short health history. A fixed number of queries,
@@ -302,32 +410,23 @@ def board(*, projects) -> list[tuple[object, list[EnvironmentRow]]]:
     # deployment_env_verified by one subquery per environment (a LIMIT 1 each), then read
     # by primary key. The DISTINCT ON it replaces sorted every verified deployment of the
     # environments, whole rows: 28 ms at 10,000 deployments (docs/performance.md).
-    newest = (
-        Deployment.objects.filter(environment_id=OuterRef("pk"), verified=True)
-        .order_by("-finished_at", "-id")
-        .values("pk")[:1]
-    )
     current = {
         d.environment_id: d
-        for d in Deployment.objects.filter(
-            pk__in=Environment.objects.filter(pk__in=ids)
-            .annotate(current_id=Subquery(newest))
-            .values("current_id")
-        ).select_related("release", "requested_by")
+        for d in _current_deployments(Environment.objects.filter(pk__in=ids)).select_related(
+            "release", "requested_by"
+        )
     }
     active = {
         d.environment_id: d
-        for d in Deployment.objects.filter(
-            environment_id__in=ids, status__in=DEPLOYMENT_ACTIVE_STATES
-        ).select_related("release", "run")
+        for d in _active_deployments(environment_id__in=ids).select_related("release", "run")
     }
     now = timezone.now()
     windows = list(FreezeWindow.objects.filter(project__in=projects))
     samples: dict[int, list] = {i: [] for i in ids}
     for sample in HealthSample.objects.filter(environment_id__in=ids).order_by("-at")[
-        : 20 * max(1, len(ids))
+        : HEALTH_MARKS * max(1, len(ids))
     ]:
-        if len(samples[sample.environment_id]) < 20:
+        if len(samples[sample.environment_id]) < HEALTH_MARKS:
             samples[sample.environment_id].append(sample)
     rows: dict[int, list[EnvironmentRow]] = {p.pk: [] for p in projects}
     for environment in environments:

@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -20,6 +21,7 @@ from django.views.decorators.http import require_POST
 from deployments.forms import DeployForm, DeploymentFilterForm, LockForm
 from deployments.freezes import describe, freeze_in_force
 from deployments.models import (
+    DEPLOYMENT_ACTIVE_STATES,
     Deployment,
     DeploymentStatus,
     EmergencyChange,
@@ -30,11 +32,14 @@ from deployments.models import (
 )
 from deployments.selectors import (
     board,
+    board_page_rows,
     deployment_blockers,
     deployment_get,
     deployment_list,
     environment_active,
     environment_current,
+    environment_names,
+    history_page_rows,
     rollback_target,
     verified_on,
 )
@@ -48,6 +53,7 @@ from deployments.services import (
 )
 from liftoff.errors import Conflict, DomainError
 from liftoff.forms import form_add_domain_errors
+from liftoff.kept import kept_html, rows_version
 from liftoff.roles import READ_ROLES, Role, has_role, role_required
 from releases.models import ReleaseStatus, ReleaseType
 from releases.policy import memoized, policy_snapshot
@@ -90,27 +96,59 @@ def _deployment(pk: int) -> Deployment:
 # --- The board and the history ---------------------------------------------------------
 
 
-def _board_progress(rows, user) -> None:
+def _in_progress(user) -> list[dict]:
     """The live progress of what is in progress (at most one per environment: the
     database holds that), so the cost follows the environments, never the history."""
-    for _, environment_rows in rows:
-        for row in environment_rows:
-            row.progress = None
-            if row.active is not None and row.active.run is not None:
-                row.progress = progress_context(row.active.run, user=user, compact=True)
+    active = Deployment.objects.filter(status__in=DEPLOYMENT_ACTIVE_STATES, run__isnull=False)
+    return [
+        progress_context(d.run, user=user, compact=True)
+        for d in active.select_related("run", "run__requested_by").order_by("pk")
+    ]
 
 
 @role_required(*READ_ROLES)
 def index(request):
+    """The board and the history. Both are kept rendered per process under the version of
+    the rows they show (liftoff.kept): most views find nothing changed, and rendering them
+    was most of the page (docs/performance.md); what is in progress shows live."""
     projects = list(project_list())
-    rows = board(projects=projects)
-    _board_progress(rows, request.user)
-    names = sorted({row.environment.name for _, env_rows in rows for row in env_rows})
+    names = environment_names()
     form = DeploymentFilterForm(request.GET or None, projects=projects, environment_names=names)
     filters = form.cleaned_data if form.is_valid() else {}
     page = Paginator(deployment_list(filters=filters), PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"board": rows, "form": form, "page": page, "projects": projects}
+    zone = timezone.get_current_timezone_name()
+
+    def render_board(csrf_token):
+        context = {"board": board(projects=projects)}
+        return render_to_string("deployments/index.html#board", context, request)
+
+    board_key = ("deployments-board", rows_version(board_page_rows()), zone)
+    context = {
+        "board_html": kept_html(request, key=board_key, render=render_board),
+        "has_environments": bool(names),
+        "progress": _in_progress(request.user),
+        "form": form,
+        "history_html": _history(request, page, zone),
+    }
     return render(request, "deployments/index.html", context)
+
+
+def _history(request, page, zone: str) -> str:
+    """A page of the history, kept under the version of its rows (and of the names it
+    shows), its place among the pages and the query string its links keep."""
+
+    def render_rows(csrf_token):
+        return render_to_string("deployments/index.html#history", {"page": page}, request)
+
+    key = (
+        "deployments-history",
+        rows_version(history_page_rows(page.object_list)),
+        page.number,
+        page.paginator.count,
+        request.GET.urlencode(),
+        zone,
+    )
+    return kept_html(request, key=key, render=render_rows)
 
 
 # --- An environment ----------------------------------------------------------------------

@@ -10,6 +10,7 @@ class GatesConfig(AppConfig):
         from gates import run_kinds  # noqa: F401 - registers the run kind release.validate
         from gates.actions import gate_actions
         from gates.selectors import gate_blockers, gate_check_lines
+        from gates.selectors import release_page_rows as gates_page_rows
         from gates.services import (
             approvals_request,
             gate_judgement_record,
@@ -19,12 +20,18 @@ class GatesConfig(AppConfig):
         from gates.views import release_gates_context
         from liftoff import events
         from releases import cli, policy
-        from releases.sections import ReleaseSection, register_actions, register_section
+        from releases.sections import (
+            ReleaseSection,
+            register_actions,
+            register_page_rows,
+            register_section,
+        )
 
         policy.register_blocker("gates", gate_blockers)
         policy.register_project_hook(
             "gates", lambda project, actor: project_gates_install(project=project, actor=actor)
         )
+        register_page_rows("gates", gates_page_rows)
         register_section(
             ReleaseSection(
                 name="gates",

@@ -23,8 +23,9 @@ from gates.models import (
     ValidationCommand,
     Waiver,
 )
+from liftoff.kept import Rows, kept_value, rows_version
 from liftoff.roles import ROLE_LABELS, Role, has_role, user_roles
-from releases.models import RELEASE_IN_FLIGHT, Release, ReleaseStatus
+from releases.models import RELEASE_IN_FLIGHT, Project, Release, ReleaseStatus
 from releases.policy import (
     MUST_ACT_APPROVER,
     MUST_ACT_NOBODY,
@@ -451,9 +452,33 @@ def approvals_waiting_count(*, user, waiting: list[Waiting] | None = None) -> in
     """The number beside Approvals in the navigation: everything `approvals_waiting`
     lists, the same number the approvals page and the dashboard show. A page that has
     read `approvals_waiting` already passes it in (no second read)."""
-    if waiting is None:
-        waiting = approvals_waiting(user=user, for_count=True)
-    return len(waiting)
+    if waiting is not None:
+        return len(waiting)
+    roles = user_roles(user)
+    if not roles & _SIGNERS:
+        return 0
+    # Kept per process under the version of every row the count reads (liftoff.kept): the
+    # navigation asks on every page a signer opens, and nothing changed on most of them.
+    key = ("approvals-waiting", user.pk, tuple(sorted(roles)), rows_version(_waiting_rows()))
+    return kept_value(key, lambda: len(approvals_waiting(user=user, for_count=True)))
+
+
+def _waiting_rows() -> list[Rows]:
+    """The rows `approvals_waiting` reads: the releases open for sign-off, their projects'
+    gates and the projects themselves, and their sign-offs, results and waivers."""
+    states = ", ".join(["%s"] * len(OPEN_FOR_APPROVAL))
+    # Only placeholders go into the SQL: the states are parameters.
+    open_releases = f"SELECT id FROM releases_release WHERE status IN ({states})"  # noqa: S608
+    their_projects = f"SELECT project_id FROM releases_release WHERE status IN ({states})"  # noqa: S608
+    values = tuple(OPEN_FOR_APPROVAL)
+    return [
+        Rows(Release, f"status IN ({states})", values),
+        Rows(Project, f"id IN ({their_projects})", values),
+        Rows(QualityGate, f"project_id IN ({their_projects})", values),
+        Rows(Approval, f"release_id IN ({open_releases})", values),
+        Rows(GateResult, f"release_id IN ({open_releases})", values),
+        Rows(Waiver, f"release_id IN ({open_releases})", values),
+    ]
 
 
 # --- What a release was judged by -------------------------------------------------------
@@ -514,3 +539,18 @@ def project_gates(*, project):
 
 def project_validation_commands(*, project):
     return list(project.validation_commands.select_related("gate"))
+
+
+def release_page_rows(release) -> list:
+    """Every row the release page's Gates section, blocker and Validate action read
+    (releases.sections.register_page_rows): the project's gates and validation commands,
+    and the release's results, sign-offs, waivers and recorded judgements."""
+    project, this = (release.project_id,), (release.pk,)
+    return [
+        Rows(QualityGate, "project_id = %s", project),
+        Rows(ValidationCommand, "project_id = %s", project),
+        Rows(GateResult, "release_id = %s", this),
+        Rows(Approval, "release_id = %s", this),
+        Rows(Waiver, "release_id = %s", this),
+        Rows(GateJudgement, "release_id = %s", this),
+    ]

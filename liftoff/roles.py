@@ -51,13 +51,16 @@ def user_roles(user) -> frozenset[Role]:
     cached = getattr(user, "_liftoff_roles", None)
     if cached is not None:
         return cached
+    names = [] if user.is_superuser or not user.pk else [g.name for g in user.groups.all()]
+    user._liftoff_roles = roles_from_group_names(user, names)
+    return user._liftoff_roles
+
+
+def roles_from_group_names(user, names) -> frozenset[Role]:
+    """A superuser has every role; anyone else those of their groups that are roles."""
     if getattr(user, "is_superuser", False):
-        roles = frozenset(Role)
-    else:
-        names = {g.name for g in user.groups.all()} if user.pk else set()
-        roles = frozenset(Role(n) for n in names if n in Role._value2member_map_)
-    user._liftoff_roles = roles
-    return roles
+        return frozenset(Role)
+    return frozenset(Role(n) for n in names if n in Role._value2member_map_)
 
 
 def has_role(user, roles: Iterable[Role]) -> bool:

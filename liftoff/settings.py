@@ -237,7 +237,8 @@ WORKER_STALE_AFTER = timedelta(seconds=env_int("WORKER_STALE_AFTER", 60, minimum
 # --- Auth, sessions and login throttling -----------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend that reads the user's roles in the user's own query (one per request).
+    "liftoff.auth.RolesModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"

@@ -78,6 +78,10 @@ def unregister_blocker(name: str) -> None:
     _BLOCKERS.pop(name, None)
 
 
+def blocker_names() -> list[str]:
+    return list(_BLOCKERS)
+
+
 def register_planned_hook(name: str, fn: PlannedHook) -> None:
     _PLANNED_HOOKS[name] = fn
 

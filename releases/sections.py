@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 
 from django.urls import reverse
 
+from releases.policy import blocker_names
+
 
 @dataclass(frozen=True)
 class ReleaseSection:
@@ -106,3 +108,30 @@ def release_actions(*, user, release) -> list[PageAction]:
     for fn in _ACTIONS.values():
         actions += fn(user=user, release=release)
     return sorted(actions, key=lambda a: a.order)
+
+
+# --- What the page reads, for keeping it rendered --------------------------------------
+
+_PAGE_ROWS: dict[str, Callable[..., list]] = {}
+
+
+def register_page_rows(name: str, fn: Callable[..., list]) -> None:
+    """`fn(release) -> list[QuerySet]`: every row the app's section, blockers and actions
+    read for `release` (not evaluated: `liftoff.kept.rows_version` digests them in one
+    query). The release page is kept rendered under that digest (`liftoff.kept`), so an
+    app that shows or decides anything on the page must register its rows under the name
+    of its section, blocker and actions; while one of them has none, the page is rendered
+    on every view."""
+    _PAGE_ROWS[name] = fn
+
+
+def release_page_rows(release) -> list | None:
+    """The rows of every part of the release page, or None if some part did not say
+    which rows it reads (the page is then never kept)."""
+    names = set(_SECTIONS) | set(_ACTIONS) | set(blocker_names())
+    if not names <= set(_PAGE_ROWS):
+        return None
+    querysets = []
+    for name in sorted(names):
+        querysets += _PAGE_ROWS[name](release)
+    return querysets

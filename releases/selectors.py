@@ -2,7 +2,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import F, Q
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -108,6 +110,28 @@ def release_get(*, release_id: int):
     return get_object_or_404(
         Release.objects.select_related("project", "release_manager", "created_by"), pk=release_id
     )
+
+
+def release_facts(*, release_id: int) -> Release:
+    """The few facts of a release its kept page needs before it knows whether it must
+    render (liftoff.kept): its project, head, version and project's name, as an unsaved
+    `Release` with `project_name`; 404 if none. Hand-written: release_get builds four
+    models for it, 2.9 ms against 0.3 (docs/performance.md)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT r.project_id, r.head_commit, r.version, p.name FROM releases_release r "
+            "JOIN releases_project p ON p.id = r.project_id WHERE r.id = %s",
+            [release_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise Http404("No such release.")
+    project_id, head_commit, version, project_name = row
+    release = Release(
+        pk=release_id, project_id=project_id, head_commit=head_commit, version=version
+    )
+    release.project_name = project_name
+    return release
 
 
 def release_latest_run(*, release):

@@ -7,6 +7,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
 from liftoff.errors import DomainError
+from liftoff.kept import not_kept
 from liftoff.roles import READ_ROLES, Role, has_role, role_required
 from runs.forms import RunFilterForm
 from runs.selectors import (
@@ -31,6 +32,8 @@ def progress_context(run, *, user, compact: bool = False) -> dict:
     `compact`: a page about something else (a release, a project) shows the run in full
     while it works and as one line once it has ended. Only those who operate (release
     managers, admins) see the workers' paths in the log, the steps and the error."""
+    if not run.is_final:
+        not_kept()  # a page kept rendered (liftoff.kept) would show it frozen
     steps = run_steps(run=run)
     done = sum(1 for s in steps if s.status in {"succeeded", "skipped"})
     log_tail = run_log_tail(run=run)

@@ -575,14 +575,15 @@ def test_the_release_page_with_environments_makes_constant_queries(
     client_as, manager, project, staging, production, django_assert_max_num_queries
 ):
     """Every environment's blockers share one read of the environments, the freezes and
-    the verified deployments (inside the page's policy snapshot)."""
+    the verified deployments (inside the page's policy snapshot). Each size changes rows
+    the page reads, so this is the page rendered anew, after its digest (liftoff.kept)."""
     release = _release(project, manager)
     client = client_as(manager)
     client.get(f"/releases/{release.pk}/")
     counts = []
     for size in (3, 300):
         _grow([staging, production], release, size)
-        with django_assert_max_num_queries(22) as captured:
+        with django_assert_max_num_queries(24) as captured:
             assert client.get(f"/releases/{release.pk}/").status_code == 200
         counts.append(len(captured))
     assert counts[0] == counts[1]

@@ -404,3 +404,53 @@ def test_ship_is_refused_where_a_production_environment_has_not_verified_the_rel
     # A project without environments ships as before.
     plain = _release(ProjectFactory(slug="plain"), manager, status="production")
     assert release_ship(release=plain, actor=manager).kind == "release.ship"
+
+
+@pytest.mark.parametrize(
+    "window",
+    [
+        {
+            "kind": "one_off",
+            "starts_at": datetime(2026, 12, 2, 9, tzinfo=UTC),
+            "ends_at": datetime(2026, 12, 3, 17, 30, tzinfo=UTC),
+        },
+        {
+            "kind": "weekly",
+            "weekdays": [4],
+            "start_time": time(18),
+            "end_time": time(6),
+            "time_zone": "Europe/Berlin",
+        },
+        {
+            "kind": "weekly",
+            "weekdays": [0, 2],
+            "start_time": time(9, 15),
+            "end_time": time(17, 45),
+            "time_zone": "America/New_York",
+        },
+        {"kind": "cron", "cron": "0 */6 * * *", "duration_minutes": 90, "time_zone": "UTC"},
+        {"kind": "cron", "cron": "30 22 * * 5", "duration_minutes": 600, "time_zone": "Asia/Tokyo"},
+    ],
+    ids=["one-off", "weekly-overnight", "weekly-day", "cron-6h", "cron-weekly-long"],
+)
+def test_a_freeze_holds_or_not_until_the_moment_it_says_it_changes(project, window):
+    """What a kept page relies on (liftoff.kept): between a moment and the change
+    freeze_changes_at names, freeze_in_force says the same; right after a real change it
+    says the other thing."""
+    from deployments.freezes import freeze_changes_at
+
+    w = FreezeWindow(project=project, reason="r", **window)
+    at = datetime(2026, 11, 30, 0, 7, tzinfo=UTC)
+    changes = 0
+    while at < datetime(2026, 12, 8, tzinfo=UTC):
+        state = freeze_in_force(w, at)
+        change = freeze_changes_at(w, at)
+        if change is None:
+            assert freeze_in_force(w, at + timedelta(days=30)) == state
+            break
+        assert change > at
+        assert freeze_in_force(w, change - timedelta(seconds=1)) == state
+        if freeze_in_force(w, change) != state:
+            changes += 1
+        at = change
+    assert changes >= 2

@@ -214,3 +214,47 @@ def test_a_refused_gate_change_tells_nothing(client_as, project, manager, approv
     response = client_as(approver).post(url, {"decision": "reject"}, headers=HTMX)
     assert "A rejection needs a comment." in response.content.decode()
     assert "HX-Trigger" not in response.headers
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "approval",  # a sign-off recorded outside the services
+        "result",  # a gate's result, changed by hand
+        "gate",  # a gate made inactive in the admin
+        "release",  # the release leaves the phases that ask for sign-off
+    ],
+)
+def test_the_navigation_count_follows_every_row_it_reads(
+    client_as, project, manager, approver, change
+):
+    """The count is kept per process under the version of the rows it reads
+    (liftoff.kept): a change to any of them, made anywhere, shows on the next page."""
+    from gates.models import Approval, GateResult
+    from releases.models import Release
+
+    release = _release(project, manager, "1.0.0")
+    _result(release, project, "coverage", 70)  # failed: waivable
+    client = client_as(approver)
+    before = _nav_count(client.get("/releases/").content.decode())
+    assert before == _nav_count(client.get("/runs/").content.decode()) > 0  # kept
+    manual = QualityGate.objects.filter(project=project, kind="manual").first()
+    if change == "approval":
+        Approval.objects.create(
+            release=release,
+            gate=manual,
+            approver=approver,
+            decision="approve",
+            commit=HEAD,
+        )
+        expected = before - 1
+    elif change == "result":
+        GateResult.objects.filter(release=release).update(value=95, status="passed")
+        expected = before - 1
+    elif change == "gate":
+        QualityGate.objects.filter(pk=manual.pk).update(active=False)
+        expected = before - 1
+    else:
+        Release.objects.filter(pk=release.pk).update(status=ReleaseStatus.PREPARING)
+        expected = 0
+    assert _nav_count(client.get("/releases/").content.decode()) == expected
