@@ -21,7 +21,6 @@ from django.views.decorators.http import require_POST
 from deployments.forms import DeployForm, DeploymentFilterForm, LockForm
 from deployments.freezes import describe, freeze_in_force
 from deployments.models import (
-    DEPLOYMENT_ACTIVE_STATES,
     Deployment,
     DeploymentStatus,
     EmergencyChange,
@@ -96,21 +95,12 @@ def _deployment(pk: int) -> Deployment:
 # --- The board and the history ---------------------------------------------------------
 
 
-def _in_progress(user) -> list[dict]:
-    """The live progress of what is in progress (at most one per environment: the
-    database holds that), so the cost follows the environments, never the history."""
-    active = Deployment.objects.filter(status__in=DEPLOYMENT_ACTIVE_STATES, run__isnull=False)
-    return [
-        progress_context(d.run, user=user, compact=True)
-        for d in active.select_related("run", "run__requested_by").order_by("pk")
-    ]
-
-
 @role_required(*READ_ROLES)
 def index(request):
     """The board and the history. Both are kept rendered per process under the version of
     the rows they show (liftoff.kept): most views find nothing changed, and rendering them
-    was most of the page (docs/performance.md); what is in progress shows live."""
+    was most of the page (docs/performance.md). What is in progress loads its own live
+    progress (the board's template)."""
     projects = list(project_list())
     names = environment_names()
     form = DeploymentFilterForm(request.GET or None, projects=projects, environment_names=names)
@@ -126,7 +116,6 @@ def index(request):
     context = {
         "board_html": kept_html(request, key=board_key, render=render_board),
         "has_environments": bool(names),
-        "progress": _in_progress(request.user),
         "form": form,
         "history_html": _history(request, page, zone),
     }

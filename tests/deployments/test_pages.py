@@ -205,9 +205,15 @@ def test_the_board_shows_the_deployment_in_progress_with_its_live_progress(
 ):
     release = _release(project, manager)
     deployment = deployment_start(release=release, environment=staging, actor=manager)
-    page = _text(client_as(stakeholder).get("/deployments/"))
+    client = client_as(stakeholder)
+    page = _text(client.get("/deployments/"))
     assert f'href="/deployments/{deployment.pk}/"' in page
-    assert f'id="run-{deployment.run_id}-progress"' in page and "every 1s" in page
+    # The board loads the run's live progress, which then polls itself.
+    progress_url = f"/runs/{deployment.run_id}/progress/"
+    assert f'id="run-{deployment.run_id}-progress"' in page
+    assert f'hx-get="{progress_url}" hx-trigger="load"' in page
+    fragment = _text(client.get(progress_url, {"compact": "1"}, headers={"HX-Request": "true"}))
+    assert f'id="run-{deployment.run_id}-progress"' in fragment and "every 1s" in fragment
 
 
 def test_the_history_filters_without_javascript(client_as, stakeholder, project, staging, manager):

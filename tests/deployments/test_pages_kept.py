@@ -21,6 +21,7 @@ from tests.runs import kinds  # noqa: F401 - registers the test kinds
 pytestmark = pytest.mark.django_db
 
 PAGES = ["/", "/deployments/"]
+HTMX = {"HX-Request": "true"}
 
 
 @pytest.fixture
@@ -155,9 +156,15 @@ def test_what_is_in_progress_stays_live(client_as, manager, world, production):
         run=run,
     )
     client = client_as(manager)
-    assert "step-succeeded" not in _get(client, "/deployments/")
+    board = _get(client, "/deployments/")
+    assert f'hx-get="/runs/{run.pk}/progress/" hx-trigger="load"' in board
+    fragment = f"/runs/{run.pk}/progress/"
+    assert "step-succeeded" not in client.get(fragment, headers=HTMX).content.decode()
     Step.objects.filter(run=run).update(status="succeeded")  # no deployment row changed
-    assert "step-succeeded" in _get(client, "/deployments/")
+    assert "step-succeeded" in client.get(fragment, headers=HTMX).content.decode()
+    # The board itself changes when the deployment does, and no longer loads it.
+    Deployment.objects.filter(run=run).update(status="succeeded")
+    assert f'hx-get="/runs/{run.pk}/progress/"' not in _get(client, "/deployments/")
 
 
 @pytest.mark.parametrize("path", PAGES)
