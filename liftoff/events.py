@@ -47,6 +47,17 @@ EVENTS: dict[str, str] = {
     "deployment.started": "A deployment or rollback was queued to run now (same payload).",
     "deployment.finished": "A deployment or rollback ended: succeeded (verified), failed or "
     "cancelled (same payload, with its final status).",
+    "emergency_change.recorded": "A frozen environment was deployed to under an approver's "
+    "override and waits for review: deployment, project, environment, reason.",
+    "incident.opened": "An incident was opened: incident, project, environment, severity, "
+    "title, deployment, respond_by.",
+    "incident.acknowledged": "Someone took an incident: incident, by.",
+    "incident.mitigated": "An incident's impact was stopped: incident, by.",
+    "incident.escalated": "An incident passed its response time unacknowledged and the next "
+    "group is told: incident, step, audience.",
+    "incident.resolved": "An incident was resolved: incident, by, summary.",
+    "announcement.published": "A release's announcement was published: release, tone, "
+    "channels.",
 }
 
 WILDCARD = "*"
