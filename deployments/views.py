@@ -166,7 +166,7 @@ def _environment_context(request, environment: Environment, lock_form=None) -> d
         "frozen": any(f["in_force"] for f in freezes),
         "samples": list(reversed(samples)),
         "active": active,
-        "page": page,
+        "history_html": _history(request, page, timezone.get_current_timezone_name()),
         "lock_form": lock_form or LockForm(initial=reason),
         "may_configure": has_role(request.user, {Role.ADMIN}),
     }

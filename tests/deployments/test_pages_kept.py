@@ -187,3 +187,14 @@ def test_a_view_with_nothing_changed_makes_few_queries_at_any_size(
         # session, user, the page's small reads, the digests, the navigation's count
         with django_assert_max_num_queries(10):
             _get(client, path)
+
+
+def test_an_environments_history_follows_its_deployments(client_as, manager, world, staging):
+    client = client_as(manager)
+    path = f"/deployments/{world.project.slug}/{staging.name}/"
+    _get(client, path)
+    deployment = _deployed(staging, world)
+    assert f"#{deployment.pk} v" in _get(client, path)
+    Deployment.objects.filter(pk=deployment.pk).update(status="failed", verified=False)
+    page = _get(client, path)
+    assert f"#{deployment.pk} v{world.version}</a></td>" in page and "status-failed" in page
