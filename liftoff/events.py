@@ -56,8 +56,7 @@ EVENTS: dict[str, str] = {
     "incident.escalated": "An incident passed its response time unacknowledged and the next "
     "group is told: incident, step, audience.",
     "incident.resolved": "An incident was resolved: incident, by, summary.",
-    "announcement.published": "A release's announcement was published: release, tone, "
-    "channels.",
+    "announcement.published": "A release's announcement was published: release, tone, channels.",
 }
 
 WILDCARD = "*"
