@@ -158,6 +158,8 @@ urlpatterns = [
     path("incidents/", include("incidents.urls")),
     path("metrics/", include("metrics.urls")),
     path("runs/", include("runs.urls")),
+    path("notifications/", include("notifications.urls")),
+    path("projects/<slug:slug>/webhooks/", include("notifications.webhook_urls")),
     # Django's admin has its own staff check; only superusers and admins are staff.
     path("admin/", admin.site.urls),
 ]
