@@ -41,7 +41,7 @@ def test_the_inbox_lists_links_and_marks_read(client_as, stakeholder, raise_even
     client = client_as(stakeholder)
     page = client.get(reverse("notifications:inbox")).content.decode()
     assert f'href="{release.get_absolute_url()}"' in page
-    first, second = Notification.objects.filter(user=stakeholder)
+    first, _ = Notification.objects.filter(user=stakeholder)
 
     client.post(reverse("notifications:read", args=[first.pk]))
     assert Notification.objects.filter(user=stakeholder, read_at=None).count() == 1
