@@ -105,7 +105,6 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "dashboard.context_processors.navigation",
-                "notifications.context_processors.inbox",
             ],
             "builtins": ["liftoff.templatetags.liftoff_tags"],
         },

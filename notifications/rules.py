@@ -49,7 +49,8 @@ def audience(event: str, payload: dict) -> frozenset[Role]:
     if event.startswith("incident.") and payload.get("audience"):
         named = payload["audience"]
         named = [named] if isinstance(named, str) else named
-        return frozenset(Role(r) for r in named if r in Role._value2member_map_)
+        roles = frozenset(Role(r) for r in named if r in Role._value2member_map_)
+        return roles or rule.audience
     return rule.audience
 
 

@@ -52,6 +52,7 @@ SEND_TASK = "notifications.send"
 SLACK_BLOCK_LIMIT = 3000
 # How long a rotated-out secret still signs, beside the new one.
 ROTATION_OVERLAP = timedelta(hours=24)
+BROKER_COUNTDOWN_MAX = 600  # seconds
 
 
 # --- The event handler -------------------------------------------------------------------
@@ -380,8 +381,9 @@ def delivery_record(*, delivery: Delivery, outcome: Outcome) -> str | None:
             return None
         if fields["status"] == DeliveryStatus.DISABLED:
             _endpoint_disable(delivery.endpoint, reason=f"410 Gone on {now:%Y-%m-%d %H:%M} UTC")
-    if delay is not None:
-        # Short waits go by the broker's countdown; the sweeper catches the rest.
+    if delay is not None and delay <= BROKER_COUNTDOWN_MAX:
+        # Short waits go by the broker's countdown; the sweeper sends the longer ones (a
+        # countdown past Redis's visibility timeout would be handed out again and again).
         transaction.on_commit(lambda: delivery_dispatch(delivery_id=delivery.pk, countdown=delay))
     return fields["status"]
 

@@ -29,9 +29,15 @@ def test_the_inbox_count_changes_after_an_event(
     assert '1<span class="visually-hidden"> unread' in answer.content.decode()
     with django_assert_max_num_queries(3):
         assert client.get(count_url, {"shown": "1"}, headers=htmx).status_code == 204
-    # The page's header shows it too, and without htmx the URL leads to the inbox.
-    assert '1<span class="visually-hidden"> unread' in client.get("/").content.decode()
+    # Without htmx the URL leads to the inbox.
     assert client.get(count_url).status_code == 302
+
+
+@pytest.mark.django_db
+def test_pages_ask_for_the_count_when_they_load_and_pay_no_query_for_it(client_as, stakeholder):
+    page = client_as(stakeholder).get("/").content.decode()
+    assert 'hx-trigger="load, every 15s" hx-vals=\'{"shown": ""}\'' in page
+    assert 'href="/notifications/"' in page
 
 
 @pytest.mark.django_db
