@@ -111,6 +111,7 @@ def test_an_admin_adds_a_webhook_and_sees_its_secret_once(client_as, admin_user,
     )
     endpoint = WebhookEndpoint.objects.get()
     assert endpoint.secret in answer.content.decode()
+    assert 'aria-current="page">Webhooks</a>' in answer.content.decode()
     assert endpoint.secret not in client.get(url).content.decode()
 
     rotated = client.post(reverse("webhooks:rotate", args=[project.slug, endpoint.pk]))
