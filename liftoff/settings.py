@@ -404,5 +404,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        # httpx logs every request's full URL at INFO; a webhook's URL may hold a secret
+        # (Slack's incoming webhooks carry their token in the path).
+        "httpx": {"level": "WARNING"},
+    },
 }
