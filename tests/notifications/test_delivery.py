@@ -64,6 +64,16 @@ def test_during_a_rotation_both_secrets_sign(
     Webhook(old).verify(request.body, request.headers)
     Webhook(new).verify(request.body, request.headers)
 
+    # Once the overlap is over, only the new secret signs.
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        previous_secret_until=timezone.now() - timezone.timedelta(seconds=1)
+    )
+    [later] = raise_event("release.shipped", release, SHIPPED)
+    delivery_send(delivery_id=later.pk)
+    last = receiver.seen("/ok")[-1]
+    assert len(last.headers["webhook-signature"].split(" ")) == 1
+    Webhook(new).verify(last.body, last.headers)
+
 
 @pytest.mark.django_db
 def test_a_slack_endpoint_gets_text_and_short_blocks(receiver, add_webhook, raise_event, release):

@@ -136,3 +136,19 @@ def test_deliveries_are_dispatched_only_on_commit(
         emit("release.shipped", subject=release, payload=SHIPPED)
         assert rung == []  # nothing leaves the transaction before it commits
     assert rung == list(Delivery.objects.order_by("pk").values_list("pk", flat=True))
+
+
+@pytest.mark.django_db
+def test_an_incident_naming_no_known_role_reaches_managers(people, raise_event, release):
+    raise_event("incident.escalated", release, {"step": 1, "audience": ["on-call"]})
+    assert _inbox(people[Role.RELEASE_MANAGER]) == ["incident.escalated"]
+    assert _inbox(people[Role.STAKEHOLDER]) == []
+
+
+@pytest.mark.django_db
+def test_a_user_without_an_email_address_gets_no_email(make_user, raise_event, release):
+    approver = make_user(Role.APPROVER, "no-mail")
+    approver.email = ""
+    approver.save()
+    assert raise_event("approval.requested", release, {"gates": ["qa"]}) == []
+    assert _inbox(approver) == ["approval.requested"]
