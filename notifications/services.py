@@ -136,8 +136,9 @@ def notifications_on_event(event: Event) -> list[Delivery]:
                 )
     Notification.objects.bulk_create(inbox)
     created = Delivery.objects.bulk_create(outbox)
-    for delivery in created:
-        transaction.on_commit(lambda pk=delivery.pk: delivery_dispatch(delivery_id=pk))
+    if created:
+        ids = [d.pk for d in created]
+        transaction.on_commit(lambda: deliveries_dispatch(delivery_ids=ids))
     return created
 
 
@@ -160,25 +161,34 @@ def webhook_body(format: str, event: Event, data: dict) -> dict:
 
 
 # --- Dispatch ------------------------------------------------------------------------------
-def delivery_dispatch(*, delivery_id: int, countdown: float = 0) -> bool:
-    """Ring the doorbell (after commit). With the broker down it fails fast; the row stays
-    pending and the sweeper sends it again. Never raises."""
+def deliveries_dispatch(*, delivery_ids: list[int], countdown: float = 0) -> int:
+    """Ring the doorbells (after commit), on one broker connection. With the broker down
+    the first one fails fast and the rest are not tried: a request never waits a broker
+    timeout per delivery; the rows stay pending and the sweeper sends them. Returns how
+    many were sent (the first ones of `delivery_ids`). Never raises."""
+    sent = 0
     try:
-        # By name: notifications.tasks imports this module.
-        celery_app.send_task(
-            SEND_TASK,
-            args=[delivery_id],
-            queue=settings.NOTIFICATIONS_QUEUE,
-            countdown=countdown or None,
-        )
+        # The broker of the settings as they are now (an operator's or a test's change).
+        with celery_app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
+            for pk in delivery_ids:
+                # By name: notifications.tasks imports this module.
+                celery_app.send_task(
+                    SEND_TASK,
+                    args=[pk],
+                    queue=settings.NOTIFICATIONS_QUEUE,
+                    countdown=countdown or None,
+                    connection=conn,
+                )
+                sent += 1
     except Exception as exc:
         logger.warning(
-            "Delivery %s not dispatched (broker unavailable: %s); the sweeper will send it.",
-            delivery_id,
+            "%s of %s deliveries not dispatched (broker unavailable: %s); the sweeper will "
+            "send them.",
+            len(delivery_ids) - sent,
+            len(delivery_ids),
             type(exc).__name__,
         )
-        return False
-    return True
+    return sent
 
 
 # --- URL safety --------------------------------------------------------------------------
@@ -384,7 +394,9 @@ def delivery_record(*, delivery: Delivery, outcome: Outcome) -> str | None:
     if delay is not None and delay <= BROKER_COUNTDOWN_MAX:
         # Short waits go by the broker's countdown; the sweeper sends the longer ones (a
         # countdown past Redis's visibility timeout would be handed out again and again).
-        transaction.on_commit(lambda: delivery_dispatch(delivery_id=delivery.pk, countdown=delay))
+        transaction.on_commit(
+            lambda: deliveries_dispatch(delivery_ids=[delivery.pk], countdown=delay)
+        )
     return fields["status"]
 
 
@@ -423,7 +435,7 @@ def deliveries_sweep() -> list[int]:
     ]
     due = Delivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now - grace)
     again += list(due.values_list("pk", flat=True)[:500])
-    return [pk for pk in again if delivery_dispatch(delivery_id=pk)]
+    return again[: deliveries_dispatch(delivery_ids=again)]
 
 
 def delivery_send_again(*, delivery: Delivery, actor) -> Delivery:
@@ -443,7 +455,7 @@ def delivery_send_again(*, delivery: Delivery, actor) -> Delivery:
             object_id=delivery.pk,
             after={"event": delivery.event, "channel": delivery.channel},
         )
-        transaction.on_commit(lambda: delivery_dispatch(delivery_id=delivery.pk))
+        transaction.on_commit(lambda: deliveries_dispatch(delivery_ids=[delivery.pk]))
     delivery.refresh_from_db()
     return delivery
 

@@ -219,8 +219,8 @@ def test_the_sweeper_sends_again_what_waited_and_what_got_stuck(
 ):
     rung = []
     monkeypatch.setattr(
-        "notifications.services.delivery_dispatch",
-        lambda *, delivery_id, countdown=0: rung.append(delivery_id) or True,
+        "notifications.services.deliveries_dispatch",
+        lambda *, delivery_ids, countdown=0: rung.extend(delivery_ids) or len(delivery_ids),
     )
     add_webhook("http://127.0.0.1:9/a")
     add_webhook("http://127.0.0.1:9/b")

@@ -1,8 +1,11 @@
 """Who hears of what: the handler writes inbox rows and outbox rows in the emitting
 transaction, by role and preference, and nothing for a change that rolled back."""
 
+import time
+
 import pytest
 from django.db import transaction
+from django.test import override_settings
 
 from liftoff.events import emit
 from liftoff.roles import Role
@@ -128,8 +131,8 @@ def test_deliveries_are_dispatched_only_on_commit(
 ):
     rung = []
     monkeypatch.setattr(
-        "notifications.services.delivery_dispatch",
-        lambda *, delivery_id, countdown=0: rung.append(delivery_id),
+        "notifications.services.deliveries_dispatch",
+        lambda *, delivery_ids, countdown=0: rung.extend(delivery_ids) or len(delivery_ids),
     )
     add_webhook("http://127.0.0.1:9/all")
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
@@ -152,3 +155,20 @@ def test_a_user_without_an_email_address_gets_no_email(make_user, raise_event, r
     approver.save()
     assert raise_event("approval.requested", release, {"gates": ["qa"]}) == []
     assert _inbox(approver) == ["approval.requested"]
+
+
+@pytest.mark.django_db
+def test_a_dead_broker_never_holds_the_request_and_the_rows_wait(
+    people, release, add_webhook, django_capture_on_commit_callbacks, caplog
+):
+    for n in range(5):
+        add_webhook(f"http://127.0.0.1:9/{n}")
+    # The broker's port is closed, as if Redis were down.
+    with override_settings(CELERY_BROKER_URL="redis://127.0.0.1:9/0"):
+        started = time.monotonic()
+        with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+            emit("release.shipped", subject=release, payload=SHIPPED)
+        elapsed = time.monotonic() - started
+    assert elapsed < 2.0  # one fast failure, not one per delivery
+    assert Delivery.objects.filter(status="pending").count() == 5
+    assert "5 of 5 deliveries not dispatched" in caplog.text

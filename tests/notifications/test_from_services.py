@@ -37,8 +37,8 @@ def test_a_failed_gate_result_tells_managers_and_the_projects_webhooks(
     )
     rung = []
     monkeypatch.setattr(
-        "notifications.services.delivery_dispatch",
-        lambda *, delivery_id, countdown=0: rung.append(delivery_id),
+        "notifications.services.deliveries_dispatch",
+        lambda *, delivery_ids, countdown=0: rung.extend(delivery_ids) or len(delivery_ids),
     )
     coverage = QualityGate.objects.get(project=project, key="coverage")
     with django_capture_on_commit_callbacks(execute=True):

@@ -156,8 +156,8 @@ def test_an_admin_sends_a_failed_delivery_again(
 
     rung = []
     monkeypatch.setattr(
-        "notifications.services.delivery_dispatch",
-        lambda *, delivery_id, countdown=0: rung.append(delivery_id),
+        "notifications.services.deliveries_dispatch",
+        lambda *, delivery_ids, countdown=0: rung.extend(delivery_ids) or len(delivery_ids),
     )
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("notifications:delivery-send-again", args=[delivery.pk]))
