@@ -37,6 +37,7 @@ PERIODIC_TASKS = (
     "runs.sweep",
     "deployments.start_due",
     "deployments.health",
+    "notifications.sweep",
 )
 HEARTBEAT_TASK = "liftoff.worker_heartbeat"
 READY_TIMEOUT = 90
