@@ -250,6 +250,7 @@ class Outcome:
     error: str
     duration_ms: int
     retry_after: float | None = None  # seconds the receiver asked us to wait
+    refused: bool = False  # Liftoff would not send it (the URL's address): no retry
 
 
 def delivery_claim(*, delivery_id: int) -> Delivery | None:
@@ -282,7 +283,7 @@ def _send_webhook(delivery: Delivery) -> Outcome:
     endpoint = delivery.endpoint
     problem = endpoint_url_problem(endpoint.url, allow_private=endpoint.allow_private)
     if problem:
-        return Outcome(None, f"refused: {problem}", 0)
+        return Outcome(None, f"refused: {problem}", 0, refused=True)
     extra = ()
     until = endpoint.previous_secret_until
     if endpoint.previous_secret and until and until > timezone.now():
@@ -365,6 +366,8 @@ def delivery_record(*, delivery: Delivery, outcome: Outcome) -> str | None:
         fields |= {"status": DeliveryStatus.DELIVERED, "delivered_at": now, "last_error": ""}
     elif code == 410 and delivery.channel == Channel.WEBHOOK:
         fields |= {"status": DeliveryStatus.DISABLED}
+    elif outcome.refused:
+        fields |= {"status": DeliveryStatus.FAILED}
     elif code is None or code == 429 or code >= 500 or delivery.channel == Channel.EMAIL:
         delay = _retry_delay(delivery.attempts, outcome.retry_after)
         if delay is None:

@@ -183,7 +183,7 @@ def test_a_refused_address_is_checked_again_when_sending(raise_event, add_webhoo
     endpoint, _ = add_webhook("http://169.254.169.254/latest/")
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(allow_private=False)
     [delivery] = raise_event("release.shipped", release, SHIPPED)
-    delivery_send(delivery_id=delivery.pk)
+    assert delivery_send(delivery_id=delivery.pk) == DeliveryStatus.FAILED
     delivery.refresh_from_db()
     assert delivery.last_error.startswith("refused: ")
 
