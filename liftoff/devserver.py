@@ -37,6 +37,7 @@ PERIODIC_TASKS = (
     "runs.sweep",
     "deployments.start_due",
     "deployments.health",
+    "notifications.sweep",
 )
 HEARTBEAT_TASK = "liftoff.worker_heartbeat"
 READY_TIMEOUT = 90
@@ -206,10 +207,12 @@ def main() -> int:
     prepare()
 
     queue = os.environ.get("LIFTOFF_QUEUE", "liftoff")
+    # The worker also takes the notifications' queue (settings.NOTIFICATIONS_QUEUE).
+    queues = f"{queue},{os.environ.get('LIFTOFF_NOTIFICATIONS_QUEUE', f'{queue}-notify')}"
     celery = [PY, "-m", "celery", "-A", "liftoff"]
     commands = {
         "web": [PY, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-        "worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2", "-Q", queue],
+        "worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2", "-Q", queues],
         "beat": [*celery, "beat", "--loglevel", "INFO"],
     }
     log_dir = data_dir() / "logs"

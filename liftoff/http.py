@@ -87,17 +87,32 @@ class WebhookAnswer:
     text: str
     error: str
     message_id: str
+    # The answer's Retry-After header as sent (seconds or an HTTP date), or "".
+    retry_after: str = ""
 
 
-def webhook_post(url: str, *, payload: dict, secret: str, timeout: float = 30) -> WebhookAnswer:
+def webhook_post(
+    url: str,
+    *,
+    payload: dict,
+    secret: str,
+    timeout: float = 30,
+    message_id: str | None = None,
+    also_sign_with: tuple[str, ...] = (),
+) -> WebhookAnswer:
     """POST `payload` as JSON, signed as the Standard Webhooks specification says:
     `webhook-id`, `webhook-timestamp` and `webhook-signature: v1,<base64 HMAC-SHA256 of
-    id.timestamp.body>` with the `whsec_` secret."""
+    id.timestamp.body>` with the `whsec_` secret.
+
+    `message_id`: the same id on every retry of one message (receivers drop duplicates by
+    it); a new one if None. `also_sign_with`: more secrets (a rotation's previous one), each
+    adding a signature, space-separated as the specification allows."""
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True)
-    message_id = f"msg_{uuid.uuid4().hex}"
-    hook = Webhook(secret)
+    message_id = message_id or f"msg_{uuid.uuid4().hex}"
     now = datetime.now(UTC)
-    signature = hook.sign(message_id, now, body)
+    signature = " ".join(
+        Webhook(key).sign(message_id, now, body) for key in (secret, *also_sign_with)
+    )
     headers = {
         "content-type": "application/json",
         "user-agent": USER_AGENT,
@@ -113,4 +128,10 @@ def webhook_post(url: str, *, payload: dict, secret: str, timeout: float = 30) -
         return WebhookAnswer(None, "", f"no answer within {timeout:g} s", message_id)
     except httpx.HTTPError as exc:
         return WebhookAnswer(None, "", _reason(exc), message_id)
-    return WebhookAnswer(response.status_code, response.text[:2000], "", message_id)
+    return WebhookAnswer(
+        response.status_code,
+        response.text[:2000],
+        "",
+        message_id,
+        response.headers.get("retry-after", ""),
+    )

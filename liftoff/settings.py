@@ -217,7 +217,28 @@ CELERY_BEAT_SCHEDULE = {
         "task": "deployments.health",
         "schedule": float(env_int("HEALTH_CHECK_SECONDS", 60, minimum=5)),
     },
+    "notifications-sweep": {
+        "task": "notifications.sweep",
+        "schedule": float(env_int("NOTIFICATIONS_SWEEP_SECONDS", 30, minimum=1)),
+    },
 }
+# --- Notifications (docs/notifications.md) ----------------------------------------------
+# Links in e-mails are absolute: the address people open Liftoff at.
+LIFTOFF_BASE_URL = env_str("LIFTOFF_BASE_URL", "http://localhost:8000").rstrip("/")
+# E-mails and webhooks go on their own queue, so a slow receiver never holds up a
+# deployment's task; workers listen on both (Makefile, docker-compose.yml).
+NOTIFICATIONS_QUEUE = env_str("LIFTOFF_NOTIFICATIONS_QUEUE", f"{CELERY_TASK_DEFAULT_QUEUE}-notify")
+CELERY_TASK_ROUTES = {"notifications.*": {"queue": NOTIFICATIONS_QUEUE}}
+WEBHOOK_TIMEOUT_SECONDS = float(env_str("WEBHOOK_TIMEOUT_SECONDS", "15"))
+# The Standard Webhooks retry schedule (seconds after each failed attempt); the scale
+# shrinks it (tests use a thousandth). Each delay gets up to 10 % of random jitter.
+WEBHOOK_RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)
+WEBHOOK_RETRY_SCALE = float(env_str("WEBHOOK_RETRY_SCALE", "1"))
+# A delivery due this long and still pending (its doorbell was lost: broker down) is sent
+# again by the sweeper; one left `sending` longer than the timeout plus this is retried.
+NOTIFICATIONS_DISPATCH_GRACE_SECONDS = env_int(
+    "NOTIFICATIONS_DISPATCH_GRACE_SECONDS", 30, minimum=1
+)
 # The periodic health check asks this many endpoints at once, and gives up on the rest
 # after HEALTH_CHECK_BUDGET_SECONDS (they are shown unknown until the next round).
 HEALTH_CHECK_CONCURRENCY = env_int("HEALTH_CHECK_CONCURRENCY", 32, minimum=1)
@@ -383,5 +404,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        # httpx logs every request's full URL at INFO; a webhook's URL may hold a secret
+        # (Slack's incoming webhooks carry their token in the path).
+        "httpx": {"level": "WARNING"},
+    },
 }

@@ -10,6 +10,7 @@ from gates import api as gates_api
 from liftoff import views
 from liftoff.api import ApiSchemaGenerator, api_not_found
 from liftoff.roles import READ_ROLES, public, role_required
+from notifications import api as notifications_api
 from releases import api as releases_api
 from runs import api as runs_api
 
@@ -118,6 +119,8 @@ api_v1 = [
         deployments_api.deployment_abort_endpoint,
         name="deployment-abort",
     ),
+    path("projects/<slug:slug>/webhooks/", notifications_api.webhooks, name="webhooks"),
+    path("inbox/", notifications_api.inbox_endpoint, name="inbox"),
     path("runs/<int:run_id>/", runs_api.run_detail, name="run-detail"),
     path("runs/<int:run_id>/cancel/", runs_api.run_cancel_endpoint, name="run-cancel"),
     path("runs/<int:run_id>/retry/", runs_api.run_retry_endpoint, name="run-retry"),
@@ -158,6 +161,8 @@ urlpatterns = [
     path("incidents/", include("incidents.urls")),
     path("metrics/", include("metrics.urls")),
     path("runs/", include("runs.urls")),
+    path("notifications/", include("notifications.urls")),
+    path("projects/<slug:slug>/webhooks/", include("notifications.webhook_urls")),
     # Django's admin has its own staff check; only superusers and admins are staff.
     path("admin/", admin.site.urls),
 ]

@@ -64,7 +64,7 @@ class WorkerProcess:
             "--hostname",
             f"{self.name}@%h",
             "--queues",
-            settings.CELERY_TASK_DEFAULT_QUEUE,
+            f"{settings.CELERY_TASK_DEFAULT_QUEUE},{settings.NOTIFICATIONS_QUEUE}",
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
