@@ -1,5 +1,6 @@
 """Reads of deployments: what runs where, what blocks a deployment, the board."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -137,6 +138,18 @@ def verified_on(*, environment: Environment, commit: str) -> bool:
     return environment.pk in _verified_environment_ids(environment.project_id, commit)
 
 
+# Blockers of a deployment from apps above deployments (incidents: an open critical
+# incident on production), registered in their AppConfig.ready: `fn(release, environment)
+# -> list[Blocker]`. Rollbacks never ask (they skip the checks on purpose).
+DeploymentBlockerFn = Callable[[object, Environment], list[Blocker]]
+_EXTRA_BLOCKERS: dict[str, DeploymentBlockerFn] = {}
+
+
+def register_deployment_blocker(name: str, fn: DeploymentBlockerFn) -> None:
+    """Register `fn` under `name` (the same name again replaces it)."""
+    _EXTRA_BLOCKERS[name] = fn
+
+
 def deployment_blockers(
     *, release, environment: Environment, at: datetime | None = None, override: bool = False
 ) -> list[Blocker]:
@@ -196,6 +209,8 @@ def deployment_blockers(
                 anchor=f"environment-{previous.pk}",
             )
         )
+    for fn in _EXTRA_BLOCKERS.values():
+        missing += fn(release, environment)
     return missing
 
 
