@@ -19,9 +19,10 @@ from incidents.models import (
     Severity,
     SeverityPolicy,
 )
+from liftoff.kept import Rows
 from liftoff.roles import Role, has_role
 from releases.models import ReleaseStatus
-from releases.policy import MUST_ACT_APPROVER, Blocker
+from releases.policy import MUST_ACT_APPROVER, Blocker, memoized
 
 # Who changes incidents (acknowledge, mitigate, resolve, notes, deployment, postmortem).
 CHANGE_ROLES = frozenset({Role.RELEASE_MANAGER})
@@ -196,7 +197,7 @@ def incident_release_blockers(release, to: str) -> list[Blocker]:
         return []
     return [
         _critical_blocker(incident)
-        for incident in critical_on_production().filter(project_id=release.project_id)
+        for incident in _project_critical(release.project_id)
         if incident.hotfix_release_id != release.pk
     ]
 
@@ -208,9 +209,17 @@ def incident_deployment_blockers(release, environment) -> list[Blocker]:
         return []
     return [
         _critical_blocker(incident)
-        for incident in critical_on_production().filter(project_id=environment.project_id)
+        for incident in _project_critical(environment.project_id)
         if incident.hotfix_release_id != release.pk
     ]
+
+
+def _project_critical(project_id: int) -> list[Incident]:
+    """Read once per page inside a policy_snapshot (every target, every environment)."""
+    return memoized(
+        ("incidents-critical", project_id),
+        lambda: list(critical_on_production().filter(project_id=project_id)),
+    )
 
 
 def _critical_blocker(incident: Incident) -> Blocker:
@@ -232,3 +241,17 @@ def escalation_due_step(incident: Incident, policy: SeverityPolicy, now: datetim
         return policy.max_escalations
     passed = int((now - incident.respond_by).total_seconds())
     return min(policy.max_escalations, 1 + passed // every)
+
+
+def release_page_rows(release) -> list[Rows]:
+    """The rows the incidents blocker reads on the release page
+    (releases.sections.register_page_rows): the project's unresolved critical incidents
+    (the environments' phases are in deployments' rows)."""
+    states = sorted(UNRESOLVED_STATES)
+    return [
+        Rows(
+            Incident,
+            "project_id = %s AND severity = %s AND status IN (%s, %s, %s)",
+            (release.project_id, Severity.CRITICAL, *states),
+        )
+    ]
