@@ -5,4 +5,11 @@ from incidents import views
 app_name = "incidents"
 urlpatterns = [
     path("", views.index, name="index"),
+    path("new/", views.new, name="new"),
+    path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/clock/", views.clock, name="clock"),
+    path("<int:pk>/transition/", views.transition, name="transition"),
+    path("<int:pk>/notes/", views.note, name="note"),
+    path("<int:pk>/deployment/", views.deployment, name="deployment"),
+    path("<int:pk>/postmortem/", views.postmortem, name="postmortem"),
 ]
