@@ -6,6 +6,7 @@ app_name = "incidents"
 urlpatterns = [
     path("", views.index, name="index"),
     path("new/", views.new, name="new"),
+    path("open/", views.open_card, name="open-card"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/clock/", views.clock, name="clock"),
     path("<int:pk>/transition/", views.transition, name="transition"),
