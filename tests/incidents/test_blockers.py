@@ -4,9 +4,9 @@ production, except its own hotfix release; rollbacks are never blocked."""
 import pytest
 
 from deployments.selectors import deployment_blockers
-from deployments.services import environment_create
+from deployments.services import deployment_start, environment_create
 from incidents.services import incident_hotfix_set, incident_open, incident_transition
-from liftoff.errors import ValidationFailed
+from liftoff.errors import Conflict, ValidationFailed
 from releases.models import Release
 from releases.policy import MUST_ACT_APPROVER, release_blockers
 from tests.factories import ReleaseFactory, synced_project
@@ -98,3 +98,12 @@ def test_the_kept_release_page_shows_the_blocker_as_soon_as_the_incident_opens(
     assert "Critical incident" not in client.get(f"/releases/{release.pk}/").content.decode()
     _incident(project, production, manager)
     assert "Critical incident" in client.get(f"/releases/{release.pk}/").content.decode()
+
+
+def test_starting_a_deployment_to_production_is_refused_with_the_incident_named(
+    project, production, release, manager
+):
+    incident = _incident(project, production, manager)
+    with pytest.raises(Conflict) as refused:
+        deployment_start(release=release, environment=production, actor=manager)
+    assert any(f"#{incident.pk}" in m for m in refused.value.extra["missing"])
