@@ -158,7 +158,7 @@ def incidents_unresolved():
 def critical_on_production():
     """Unresolved critical incidents on a production environment (the banner and the
     release blocker): the `incident_unresolved` partial index."""
-    return Incident.objects.select_related("project", "environment").filter(
+    return Incident.objects.select_related("project", "environment__project").filter(
         severity=Severity.CRITICAL,
         status__in=UNRESOLVED_STATES,
         environment__phase=EnvironmentPhase.PRODUCTION,

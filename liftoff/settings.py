@@ -105,6 +105,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "dashboard.context_processors.navigation",
+                "incidents.context_processors.critical_banner",
             ],
             "builtins": ["liftoff.templatetags.liftoff_tags"],
         },

@@ -48,7 +48,7 @@ def test_every_role_reads_the_list_and_an_outsider_is_refused(
 def test_the_list_filters_by_severity_status_and_breach(
     client_as, project, production, manager, stakeholder
 ):
-    _incident(project, production, manager, title="Everything is down")
+    _incident(project, production, manager, severity="high", title="Everything is down")
     low = _incident(project, production, manager, severity="low", title="A typo in the footer")
     incident_transition(incident=low, to="acknowledged", actor=manager)
     client = client_as(stakeholder)
@@ -74,14 +74,14 @@ def test_the_list_makes_a_constant_number_of_queries(
         while Incident.objects.count() < count:
             _incident(project, production, manager)
         # session, user, projects, environment names, count, the page (with its joins),
-        # the navigation's approvals digest: 7 at either size.
-        with django_assert_max_num_queries(7):
+        # the navigation's approvals digest, the critical banner: 8 at either size.
+        with django_assert_max_num_queries(8):
             assert client.get("/incidents/").status_code == 200
 
 
 def test_the_list_pages(client_as, project, production, manager):
     for _ in range(26):
-        _incident(project, production, manager)
+        _incident(project, production, manager, severity="medium")
     client = client_as(manager)
     first = client.get("/incidents/").content.decode()
     assert "Page 1 of 2" in first
