@@ -94,6 +94,11 @@ def _project_environments(project_id: int) -> list[Environment]:
     )
 
 
+def project_environments_once(*, project_id: int) -> list[Environment]:
+    """The same read for apps above (incidents' blocker): once per page."""
+    return _project_environments(project_id)
+
+
 def _project_freezes(project_id: int) -> list[FreezeWindow]:
     return memoized(
         ("freezes", project_id),

@@ -8,6 +8,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from deployments.models import Deployment, DeploymentStatus, EnvironmentPhase
+from deployments.selectors import project_environments_once
 from incidents.defaults import DEFAULT_MATRIX
 from incidents.models import (
     UNRESOLVED_STATES,
@@ -215,7 +216,12 @@ def incident_deployment_blockers(release, environment) -> list[Blocker]:
 
 
 def _project_critical(project_id: int) -> list[Incident]:
-    """Read once per page inside a policy_snapshot (every target, every environment)."""
+    """Read once per page inside a policy_snapshot (every target, every environment); not
+    at all for a project without a production environment (the page reads its
+    environments once, for deployments' blockers too)."""
+    environments = project_environments_once(project_id=project_id)
+    if not any(e.phase == EnvironmentPhase.PRODUCTION for e in environments):
+        return []
     return memoized(
         ("incidents-critical", project_id),
         lambda: list(critical_on_production().filter(project_id=project_id)),
