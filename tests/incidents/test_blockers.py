@@ -4,7 +4,7 @@ production, except its own hotfix release; rollbacks are never blocked."""
 import pytest
 
 from deployments.selectors import deployment_blockers
-from deployments.services import deployment_start, environment_create
+from deployments.services import deployment_start, environment_create, environment_rollback
 from incidents.services import incident_hotfix_set, incident_open, incident_transition
 from liftoff.errors import Conflict, ValidationFailed
 from releases.models import Release
@@ -107,3 +107,14 @@ def test_starting_a_deployment_to_production_is_refused_with_the_incident_named(
     with pytest.raises(Conflict) as refused:
         deployment_start(release=release, environment=production, actor=manager)
     assert any(f"#{incident.pk}" in m for m in refused.value.extra["missing"])
+
+
+def test_an_emergency_rollback_is_never_blocked_by_the_incident(
+    project, production, release, manager, deployed
+):
+    previous = ReleaseFactory(project=project, version="1.9.0", release_manager=manager)
+    deployed(production, 120, release=previous, version="1.9.0", verified=True)
+    deployed(production, 30, verified=True)
+    _incident(project, production, manager)
+    rollback = environment_rollback(environment=production, actor=manager)
+    assert rollback.kind == "rollback" and rollback.version == "1.9.0"

@@ -25,6 +25,7 @@ from incidents.services import (
     incident_postmortem_update,
     incident_transition,
 )
+from liftoff.audit import audit_entries, audit_trail
 from liftoff.errors import Conflict, NotAllowed, ValidationFailed
 from liftoff.events import emit, subscribe, unsubscribe
 from liftoff.models import AuditEvent
@@ -270,3 +271,19 @@ def test_no_automatic_incident_without_the_setting_or_for_a_command_failure(
         setting.save()
         emit("deployment.finished", subject=command, payload=payload)
     assert not Incident.objects.exists()
+
+
+def test_the_audit_trail_reads_incident_actions_as_sentences(project, production, manager):
+    incident = _open(project, production, manager)
+    incident_note_add(incident=incident, actor=manager, text="Rolling back now")
+    incident_transition(
+        incident=incident, to="resolved", actor=manager, summary="Rolled back to v1.9.0."
+    )
+    sentences = [e.sentence for e in audit_entries(audit_trail(obj=incident))]
+    assert sentences == [
+        f"manager-user resolved incident #{incident.pk} “Checkout answers 500”: "
+        "“Rolled back to v1.9.0.”",
+        f"manager-user added a note to incident #{incident.pk}: “Rolling back now”",
+        f"manager-user opened critical incident #{incident.pk} “Checkout answers 500” on "
+        "production",
+    ]
