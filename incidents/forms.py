@@ -87,3 +87,14 @@ class PostmortemForm(forms.Form):
     postmortem = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 10}), help_text="Markdown."
     )
+
+
+class HotfixForm(forms.Form):
+    release = forms.ChoiceField(
+        label="Hotfix release",
+        help_text="It alone may go to production while this critical incident is open.",
+    )
+
+    def __init__(self, *args, releases, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["release"].choices = [(str(r.pk), f"v{r.version}") for r in releases]

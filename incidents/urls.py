@@ -13,4 +13,5 @@ urlpatterns = [
     path("<int:pk>/notes/", views.note, name="note"),
     path("<int:pk>/deployment/", views.deployment, name="deployment"),
     path("<int:pk>/postmortem/", views.postmortem, name="postmortem"),
+    path("<int:pk>/hotfix/", views.hotfix, name="hotfix"),
 ]

@@ -17,6 +17,7 @@ from deployments.models import Deployment, Environment
 from deployments.selectors import environment_names
 from incidents.forms import (
     DeploymentChangeForm,
+    HotfixForm,
     IncidentFilterForm,
     IncidentOpenForm,
     NoteForm,
@@ -36,6 +37,7 @@ from incidents.selectors import (
 )
 from incidents.services import (
     incident_deployment_set,
+    incident_hotfix_set,
     incident_note_add,
     incident_open,
     incident_postmortem_update,
@@ -45,6 +47,7 @@ from liftoff.errors import DomainError, ValidationFailed
 from liftoff.forms import form_add_domain_errors
 from liftoff.markdown import render_markdown
 from liftoff.roles import READ_ROLES, Role, role_required
+from releases.models import Release, ReleaseType
 from releases.selectors import project_list
 
 PAGE_SIZE = 25
@@ -121,6 +124,7 @@ def _detail(request, incident, *, status=200, **forms):
         .order_by("-created_at")[:50]
     )
     initial_deployment = {"deployment": str(incident.deployment_id or "")}
+    hotfixes = _hotfixes(incident)
     context = {
         "incident": incident,
         "timeline": incident_timeline(incident=incident),
@@ -134,10 +138,23 @@ def _detail(request, incident, *, status=200, **forms):
         or DeploymentChangeForm(initial=initial_deployment, deployments=deployments),
         "postmortem_form": forms.get("postmortem_form")
         or PostmortemForm(initial={"postmortem": incident.postmortem}),
+        "hotfix_form": forms.get("hotfix_form")
+        or HotfixForm(
+            initial={"release": str(incident.hotfix_release_id or "")}, releases=hotfixes
+        ),
+        "has_hotfixes": bool(hotfixes),
         "postmortem_html": render_markdown(incident.postmortem),
         "description_html": render_markdown(incident.description),
     }
     return render(request, "incidents/detail.html", context, status=status)
+
+
+def _hotfixes(incident) -> list[Release]:
+    return list(
+        Release.objects.filter(project=incident.project, type=ReleaseType.HOTFIX).order_by("-id")[
+            :50
+        ]
+    )
 
 
 @role_required(*READ_ROLES)
@@ -243,4 +260,19 @@ def postmortem(request, pk: int):
             incident=incident, actor=request.user, postmortem=data["postmortem"]
         ),
         "Postmortem saved.",
+    )
+
+
+@role_required(Role.RELEASE_MANAGER)
+@require_POST
+def hotfix(request, pk: int):
+    incident = incident_get(pk=pk)
+    releases = _hotfixes(incident)
+
+    def act(incident, data):
+        release = next(r for r in releases if str(r.pk) == data["release"])
+        incident_hotfix_set(incident=incident, release=release, actor=request.user)
+
+    return _act(
+        request, pk, HotfixForm, "hotfix_form", act, "Hotfix release linked.", releases=releases
     )

@@ -9,6 +9,8 @@ from django.utils import timezone
 from incidents.models import Incident, IncidentSettings
 from incidents.services import incident_open, incident_transition
 from liftoff.models import AuditEvent
+from releases.models import Release
+from tests.factories import ReleaseFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -241,3 +243,20 @@ def test_the_countdown_fragment_is_cheap_and_stops_when_acknowledged(
     stopped = client.get(url, headers={"HX-Request": "true"})
     assert stopped.status_code == 286  # htmx stops polling
     assert "Responded" in stopped.content.decode()
+
+
+def test_a_manager_links_the_hotfix_release_and_readers_cannot(
+    client_as, project, production, manager, stakeholder
+):
+    hotfix = ReleaseFactory(project=project, version="2.0.1", release_manager=manager)
+    Release.objects.filter(pk=hotfix.pk).update(type="hotfix")
+    incident = _incident(project, production, manager)
+    url = f"/incidents/{incident.pk}/hotfix/"
+    assert (
+        "Link the hotfix" in client_as(manager).get(f"/incidents/{incident.pk}/").content.decode()
+    )
+    assert client_as(stakeholder).post(url, {"release": str(hotfix.pk)}).status_code == 403
+    bad = client_as(manager).post(url, {"release": "999999"})
+    assert bad.status_code == 400
+    assert client_as(manager).post(url, {"release": str(hotfix.pk)}).status_code == 302
+    assert Incident.objects.get(pk=incident.pk).hotfix_release_id == hotfix.pk
