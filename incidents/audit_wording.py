@@ -80,3 +80,15 @@ register_describer(
     lambda event, ctx: "installed the default incident response matrix",
     kind="incidents",
 )
+register_describer(
+    "project.incident_settings_changed",
+    lambda event, ctx: (
+        "changed the incident settings"
+        + (
+            " (stakeholders may open incidents)"
+            if _after(event).get("stakeholders_may_open")
+            else ""
+        )
+    ),
+    kind="incidents",
+)

@@ -98,3 +98,18 @@ class HotfixForm(forms.Form):
     def __init__(self, *args, releases, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["release"].choices = [(str(r.pk), f"v{r.version}") for r in releases]
+
+
+class IncidentSettingsForm(forms.Form):
+    stakeholders_may_open = forms.BooleanField(
+        required=False, label="Stakeholders may open incidents on this project"
+    )
+    auto_open = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Open a high incident when a deployment fails verification on",
+    )
+
+    def __init__(self, *args, environments, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["auto_open"].choices = [(str(e.pk), e.name) for e in environments]

@@ -16,8 +16,10 @@ from incidents.defaults import DEFAULT_MATRIX
 from incidents.models import (
     TRANSITIONS,
     EntryKind,
+    EnvironmentIncidentSetting,
     Incident,
     IncidentEntry,
+    IncidentSettings,
     IncidentStatus,
     Severity,
     SeverityPolicy,
@@ -36,7 +38,7 @@ from incidents.selectors import (
 from liftoff.audit import audit_record
 from liftoff.errors import Conflict, NotAllowed, ValidationFailed
 from liftoff.events import emit
-from liftoff.roles import Role
+from liftoff.roles import Role, require_role
 from releases.models import ReleaseType
 
 SUMMARY_MIN = 10
@@ -380,4 +382,39 @@ def incident_on_failed_verification(event) -> None:
         actor=None,
         source=Source.VERIFICATION,
         deployment=deployment,
+    )
+
+
+# --- A project's incident settings --------------------------------------------------------
+
+
+@transaction.atomic
+def incident_settings_update(
+    *, project, actor, stakeholders_may_open: bool, auto_open_environments: list[Environment]
+) -> None:
+    """Admins: whether stakeholders may open incidents on the project, and which of its
+    environments open a high incident when a deployment fails verification there."""
+    require_role(actor, {Role.ADMIN}, "Only an admin changes a project's incident settings.")
+    if any(e.project_id != project.pk for e in auto_open_environments):
+        raise ValidationFailed(
+            "That environment belongs to another project.",
+            errors={"auto_open": ["Pick environments of this project."]},
+        )
+    IncidentSettings.objects.update_or_create(
+        project=project, defaults={"stakeholders_may_open": stakeholders_may_open}
+    )
+    chosen = {e.pk for e in auto_open_environments}
+    for environment in Environment.objects.filter(project=project):
+        EnvironmentIncidentSetting.objects.update_or_create(
+            environment=environment,
+            defaults={"open_on_failed_verification": environment.pk in chosen},
+        )
+    audit_record(
+        actor=actor,
+        action="project.incident_settings_changed",
+        obj=project,
+        after={
+            "stakeholders_may_open": stakeholders_may_open,
+            "auto_open": sorted(e.name for e in auto_open_environments),
+        },
     )

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("new/", views.new, name="new"),
     path("open/", views.open_card, name="open-card"),
+    path("settings/<slug:slug>/", views.settings_page, name="settings"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/clock/", views.clock, name="clock"),
     path("<int:pk>/transition/", views.transition, name="transition"),

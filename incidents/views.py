@@ -20,11 +20,12 @@ from incidents.forms import (
     HotfixForm,
     IncidentFilterForm,
     IncidentOpenForm,
+    IncidentSettingsForm,
     NoteForm,
     PostmortemForm,
     TransitionForm,
 )
-from incidents.models import TRANSITIONS, IncidentStatus
+from incidents.models import TRANSITIONS, EnvironmentIncidentSetting, IncidentStatus
 from incidents.selectors import (
     incident_clock,
     incident_get,
@@ -33,6 +34,7 @@ from incidents.selectors import (
     incidents_unresolved,
     may_change,
     severity_policy,
+    stakeholders_may_open,
     time_left,
 )
 from incidents.services import (
@@ -41,6 +43,7 @@ from incidents.services import (
     incident_note_add,
     incident_open,
     incident_postmortem_update,
+    incident_settings_update,
     incident_transition,
 )
 from liftoff.errors import DomainError, ValidationFailed
@@ -48,7 +51,7 @@ from liftoff.forms import form_add_domain_errors
 from liftoff.markdown import render_markdown
 from liftoff.roles import READ_ROLES, Role, role_required
 from releases.models import Release, ReleaseType
-from releases.selectors import project_list
+from releases.selectors import project_get, project_list
 
 PAGE_SIZE = 25
 # The actions offered from a status, with their button labels.
@@ -276,3 +279,34 @@ def hotfix(request, pk: int):
     return _act(
         request, pk, HotfixForm, "hotfix_form", act, "Hotfix release linked.", releases=releases
     )
+
+
+@role_required(Role.ADMIN)
+def settings_page(request, slug: str):
+    """A project's incident settings (admins): who may open, and where a failed
+    verification opens one."""
+    project = project_get(slug=slug)
+    environments = list(Environment.objects.filter(project=project).order_by("order", "name"))
+    initial = {
+        "stakeholders_may_open": stakeholders_may_open(project=project),
+        "auto_open": [
+            str(pk)
+            for pk in EnvironmentIncidentSetting.objects.filter(
+                environment__project=project, open_on_failed_verification=True
+            ).values_list("environment_id", flat=True)
+        ],
+    }
+    form = IncidentSettingsForm(request.POST or None, initial=initial, environments=environments)
+    if request.method == "POST" and form.is_valid():
+        chosen = [e for e in environments if str(e.pk) in form.cleaned_data["auto_open"]]
+        incident_settings_update(
+            project=project,
+            actor=request.user,
+            stakeholders_may_open=form.cleaned_data["stakeholders_may_open"],
+            auto_open_environments=chosen,
+        )
+        messages.success(request, f"Incident settings of {project.name} saved.")
+        return redirect("incidents:settings", slug=project.slug)
+    status = 400 if request.method == "POST" else 200
+    context = {"project": project, "form": form}
+    return render(request, "incidents/settings.html", context, status=status)
