@@ -49,7 +49,7 @@ from incidents.services import (
 from liftoff.errors import DomainError, ValidationFailed
 from liftoff.forms import form_add_domain_errors
 from liftoff.markdown import render_markdown
-from liftoff.roles import READ_ROLES, Role, role_required
+from liftoff.roles import READ_ROLES, Role, has_role, role_required
 from releases.models import Release, ReleaseType
 from releases.selectors import project_get, project_list
 
@@ -70,7 +70,14 @@ def index(request):
     filters = form.cleaned_data if form.is_valid() else {}
     page = Paginator(incident_list(filters=filters), PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [(incident, time_left(incident)) for incident in page.object_list]
-    context = {"form": form, "page": page, "rows": rows, "may_open": may_change(request.user)}
+    context = {
+        "form": form,
+        "page": page,
+        "rows": rows,
+        "projects": projects,
+        "may_open": may_change(request.user),
+        "may_configure": has_role(request.user, {Role.ADMIN}),
+    }
     return render(request, "incidents/index.html", context, status=400 if form.errors else 200)
 
 

@@ -15,6 +15,7 @@ def test_an_admin_changes_the_settings_and_they_hold(
 ):
     url = f"/incidents/settings/{project.slug}/"
     client = client_as(admin_user)
+    assert f'href="{url}"' in client.get("/incidents/").content.decode()
     assert client.get(url).status_code == 200
     answer = client.post(url, {"stakeholders_may_open": "on", "auto_open": [str(production.pk)]})
     assert answer.status_code == 302
