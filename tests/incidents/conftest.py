@@ -8,6 +8,10 @@ from django.utils import timezone
 
 from deployments.models import Deployment, DeploymentStatus
 from deployments.services import environment_create
+
+# The deployments' real parts (a git remote with a deploy script, a health service), for
+# the end-to-end test of an incident opened by a failed verification.
+from tests.deployments.conftest import health_service, shop  # noqa: F401
 from tests.factories import ReleaseFactory, synced_project
 
 
