@@ -1,5 +1,6 @@
 """Reads of deployments: what runs where, what blocks a deployment, the board."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -93,6 +94,11 @@ def _project_environments(project_id: int) -> list[Environment]:
     )
 
 
+def project_environments_once(*, project_id: int) -> list[Environment]:
+    """The same read for apps above (incidents' blocker): once per page."""
+    return _project_environments(project_id)
+
+
 def _project_freezes(project_id: int) -> list[FreezeWindow]:
     return memoized(
         ("freezes", project_id),
@@ -135,6 +141,18 @@ def previous_environment(*, environment: Environment) -> Environment | None:
 
 def verified_on(*, environment: Environment, commit: str) -> bool:
     return environment.pk in _verified_environment_ids(environment.project_id, commit)
+
+
+# Blockers of a deployment from apps above deployments (incidents: an open critical
+# incident on production), registered in their AppConfig.ready: `fn(release, environment)
+# -> list[Blocker]`. Rollbacks never ask (they skip the checks on purpose).
+DeploymentBlockerFn = Callable[[object, Environment], list[Blocker]]
+_EXTRA_BLOCKERS: dict[str, DeploymentBlockerFn] = {}
+
+
+def register_deployment_blocker(name: str, fn: DeploymentBlockerFn) -> None:
+    """Register `fn` under `name` (the same name again replaces it)."""
+    _EXTRA_BLOCKERS[name] = fn
 
 
 def deployment_blockers(
@@ -196,6 +214,8 @@ def deployment_blockers(
                 anchor=f"environment-{previous.pk}",
             )
         )
+    for fn in _EXTRA_BLOCKERS.values():
+        missing += fn(release, environment)
     return missing
 
 

@@ -105,6 +105,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "dashboard.context_processors.navigation",
+                "incidents.context_processors.critical_banner",
             ],
             "builtins": ["liftoff.templatetags.liftoff_tags"],
         },
@@ -213,6 +214,8 @@ CELERY_BEAT_SCHEDULE = {
     "runs-reap": {"task": "runs.reap", "schedule": float(env_int("RUN_REAPER_SECONDS", 10))},
     "runs-sweep": {"task": "runs.sweep", "schedule": float(env_int("RUN_SWEEPER_SECONDS", 10))},
     "deployments-due": {"task": "deployments.start_due", "schedule": 15.0},
+    # The incidents' response clocks: breach and escalation steps (each claimed once).
+    "incidents-sla": {"task": "incidents.sla_check", "schedule": 30.0},
     "deployments-health": {
         "task": "deployments.health",
         "schedule": float(env_int("HEALTH_CHECK_SECONDS", 60, minimum=5)),

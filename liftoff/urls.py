@@ -7,6 +7,7 @@ from checklists import api as checklists_api
 from dashboard.views import dashboard
 from deployments import api as deployments_api
 from gates import api as gates_api
+from incidents import api as incidents_api
 from liftoff import views
 from liftoff.api import ApiSchemaGenerator, api_not_found
 from liftoff.roles import READ_ROLES, public, role_required
@@ -121,6 +122,13 @@ api_v1 = [
     ),
     path("projects/<slug:slug>/webhooks/", notifications_api.webhooks, name="webhooks"),
     path("inbox/", notifications_api.inbox_endpoint, name="inbox"),
+    path("incidents/", incidents_api.incidents, name="incidents"),
+    path("incidents/<int:incident_id>/", incidents_api.incident_detail, name="incident-detail"),
+    path(
+        "incidents/<int:incident_id>/transition/",
+        incidents_api.incident_transition_endpoint,
+        name="incident-transition",
+    ),
     path("runs/<int:run_id>/", runs_api.run_detail, name="run-detail"),
     path("runs/<int:run_id>/cancel/", runs_api.run_cancel_endpoint, name="run-cancel"),
     path("runs/<int:run_id>/retry/", runs_api.run_retry_endpoint, name="run-retry"),

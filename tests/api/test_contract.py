@@ -25,6 +25,7 @@ from checklists.models import ChecklistItem
 from deployments.models import Deployment, DeploymentStatus
 from deployments.services import environment_create
 from gates.models import QualityGate
+from incidents.services import incident_open
 from liftoff.api import ApiSchemaGenerator
 from liftoff.roles import Role
 from liftoff.tokens import token_create
@@ -83,7 +84,11 @@ def world(admin_user, manager, settings):
         verified=True,
         finished_at=timezone.now(),
     )
+    incident = incident_open(
+        project=project, environment=staging, severity="high", title="Slow", actor=manager
+    )
     return {
+        "incident_id": incident.pk,
         "name": staging.name,
         "deployment_id": deployment.pk,
         "slug": project.slug,

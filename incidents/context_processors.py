@@ -1,0 +1,22 @@
+"""The critical-incident banner on every page for every signed-in user."""
+
+from django.utils.functional import SimpleLazyObject
+
+from incidents.selectors import critical_on_production
+
+# More than this many at once is one banner with the first few and the list's link.
+BANNER_MAX = 3
+
+
+def critical_banner(request):
+    """Unresolved critical incidents on production, read lazily: only a page that renders
+    the layout pays its one query (the `incident_unresolved` partial index); fragments,
+    the API and redirects pay nothing."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {
+        "critical_incidents": SimpleLazyObject(
+            lambda: list(critical_on_production().order_by("opened_at")[:BANNER_MAX])
+        )
+    }

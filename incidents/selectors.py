@@ -1,0 +1,263 @@
+"""Reads of incidents, and who may do what with them (one place for each rule)."""
+
+from datetime import datetime
+
+from django.db.models import F
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.utils import timezone
+
+from deployments.models import Deployment, DeploymentStatus, EnvironmentPhase
+from deployments.selectors import project_environments_once
+from incidents.defaults import DEFAULT_MATRIX
+from incidents.models import (
+    UNRESOLVED_STATES,
+    EnvironmentIncidentSetting,
+    Incident,
+    IncidentEntry,
+    IncidentSettings,
+    IncidentStatus,
+    Severity,
+    SeverityPolicy,
+)
+from liftoff.kept import Rows
+from liftoff.roles import Role, has_role
+from releases.models import ReleaseStatus
+from releases.policy import MUST_ACT_APPROVER, Blocker, memoized
+
+# Who changes incidents (acknowledge, mitigate, resolve, notes, deployment, postmortem).
+CHANGE_ROLES = frozenset({Role.RELEASE_MANAGER})
+
+
+def may_change(user) -> bool:
+    return has_role(user, CHANGE_ROLES)
+
+
+def may_open(user, *, project) -> bool:
+    """Release managers (and admins) open incidents; stakeholders too where the project
+    allows it; a project token for its own project."""
+    if getattr(user, "is_project_token", False):
+        return user.project.pk == project.pk
+    if has_role(user, CHANGE_ROLES):
+        return True
+    return has_role(user, {Role.STAKEHOLDER}) and stakeholders_may_open(project=project)
+
+
+def stakeholders_may_open(*, project) -> bool:
+    return IncidentSettings.objects.filter(project=project, stakeholders_may_open=True).exists()
+
+
+def severity_policy(*, project, severity: str) -> SeverityPolicy:
+    """The project's row for `severity`; a project made before incidents existed (or by
+    hand, without its project hooks) falls back to the default matrix, unsaved."""
+    row = SeverityPolicy.objects.filter(project=project, severity=severity).first()
+    if row is not None:
+        return row
+    spec = next(s for s in DEFAULT_MATRIX if s["severity"] == severity)
+    return SeverityPolicy(project=project, **spec)
+
+
+def severity_audience(*, policy: SeverityPolicy) -> dict:
+    """Who a severity tells: role names and usernames (an event's payload)."""
+    users = sorted(policy.audience_users.values_list("username", flat=True)) if policy.pk else []
+    return {"roles": list(policy.audience_roles), "users": users}
+
+
+def deployment_at_open(*, environment, started_at: datetime) -> Deployment | None:
+    """The deployment an incident is about, by default: the last one to `environment`
+    that began (or, queued, was made) before the incident started."""
+    if environment is None:
+        return None
+    return (
+        Deployment.objects.filter(environment=environment)
+        .exclude(status=DeploymentStatus.SCHEDULED)
+        .annotate(began=Coalesce("started_at", "created_at"))
+        .filter(began__lt=started_at)
+        .order_by(F("began").desc(), "-id")
+        .first()
+    )
+
+
+def auto_open_wanted(*, environment) -> bool:
+    return EnvironmentIncidentSetting.objects.filter(
+        environment=environment, open_on_failed_verification=True
+    ).exists()
+
+
+def incident_get(*, pk: int) -> Incident:
+    incident = (
+        Incident.objects.select_related(
+            "project",
+            "environment",
+            "deployment",
+            "hotfix_release",
+            "opened_by",
+            "acknowledged_by",
+            "mitigated_by",
+            "resolved_by",
+        )
+        .filter(pk=pk)
+        .first()
+    )
+    if incident is None:
+        raise Http404("No such incident.")
+    return incident
+
+
+def incident_clock(*, pk: int) -> Incident:
+    """Only what the countdown shows: one small query."""
+    incident = (
+        Incident.objects.only(
+            "id", "status", "severity", "respond_by", "breached", "escalation_step"
+        )
+        .filter(pk=pk)
+        .first()
+    )
+    if incident is None:
+        raise Http404("No such incident.")
+    return incident
+
+
+def incident_timeline(*, incident: Incident) -> list[IncidentEntry]:
+    return list(incident.entries.select_related("actor").order_by("at", "id"))
+
+
+def incident_list(*, filters: dict | None = None):
+    """Incidents newest first, with what a list row shows joined (one query a page)."""
+    filters = filters or {}
+    incidents = Incident.objects.select_related("project", "environment", "deployment")
+    if filters.get("project"):
+        incidents = incidents.filter(project__slug=filters["project"])
+    if filters.get("environment"):
+        incidents = incidents.filter(environment__name=filters["environment"])
+    if filters.get("severity"):
+        incidents = incidents.filter(severity=filters["severity"])
+    if filters.get("status"):
+        incidents = incidents.filter(status=filters["status"])
+    if filters.get("breached") in {True, "yes"}:
+        incidents = incidents.filter(breached=True)
+    elif filters.get("breached") in {False, "no"}:
+        incidents = incidents.filter(breached=False)
+    if filters.get("since"):
+        incidents = incidents.filter(opened_at__date__gte=filters["since"])
+    if filters.get("until"):
+        incidents = incidents.filter(opened_at__date__lte=filters["until"])
+    return incidents.order_by("-opened_at", "-id")
+
+
+def incidents_unresolved():
+    """The dashboard's card: unresolved incidents, most severe and oldest deadline first."""
+    order = {s: i for i, s in enumerate(Severity.values)}
+    rows = list(
+        Incident.objects.select_related("project", "environment")
+        .filter(status__in=UNRESOLVED_STATES)
+        .order_by("opened_at")[:50]
+    )
+    return sorted(rows, key=lambda i: (order[i.severity], i.opened_at))
+
+
+def critical_on_production():
+    """Unresolved critical incidents on a production environment (the banner and the
+    release blocker): the `incident_unresolved` partial index."""
+    return Incident.objects.select_related("project", "environment__project").filter(
+        severity=Severity.CRITICAL,
+        status__in=UNRESOLVED_STATES,
+        environment__phase=EnvironmentPhase.PRODUCTION,
+    )
+
+
+def incidents_sla_due(*, now: datetime | None = None) -> list[Incident]:
+    """Open incidents whose response time has passed (the `incident_sla_due` index)."""
+    now = now or timezone.now()
+    return list(
+        Incident.objects.select_related("project")
+        .filter(status=IncidentStatus.OPEN, respond_by__lte=now)
+        .order_by("respond_by")
+    )
+
+
+def time_left(incident: Incident, *, now: datetime | None = None) -> dict:
+    """What the countdown says: seconds left (negative once past), and in words."""
+    if incident.respond_by is None:
+        return {"clock": False, "text": "No response clock", "overdue": False, "seconds": None}
+    if incident.status != IncidentStatus.OPEN:
+        return {"clock": False, "text": "Responded", "overdue": False, "seconds": None}
+    seconds = int((incident.respond_by - (now or timezone.now())).total_seconds())
+    minutes, rest = divmod(abs(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    words = f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {rest:02d} s"
+    text = f"{words} left" if seconds >= 0 else f"{words} overdue"
+    return {"clock": True, "text": text, "overdue": seconds < 0, "seconds": seconds}
+
+
+def incident_release_blockers(release, to: str) -> list[Blocker]:
+    """The release policy's blocker (registered in IncidentsConfig.ready): an unresolved
+    critical incident on the project's production keeps every release but its hotfix out
+    of production."""
+    if to not in {ReleaseStatus.PRODUCTION, ReleaseStatus.RELEASED}:
+        return []
+    return [
+        _critical_blocker(incident)
+        for incident in _project_critical(release.project_id)
+        if incident.hotfix_release_id != release.pk
+    ]
+
+
+def incident_deployment_blockers(release, environment) -> list[Blocker]:
+    """The deployments' extra blocker: the same rule for a deployment to production
+    (rollbacks never ask: they are how a critical incident is mitigated)."""
+    if environment.phase != EnvironmentPhase.PRODUCTION:
+        return []
+    return [
+        _critical_blocker(incident)
+        for incident in _project_critical(environment.project_id)
+        if incident.hotfix_release_id != release.pk
+    ]
+
+
+def _project_critical(project_id: int) -> list[Incident]:
+    """Read once per page inside a policy_snapshot (every target, every environment); not
+    at all for a project without a production environment (the page reads its
+    environments once, for deployments' blockers too)."""
+    environments = project_environments_once(project_id=project_id)
+    if not any(e.phase == EnvironmentPhase.PRODUCTION for e in environments):
+        return []
+    return memoized(
+        ("incidents-critical", project_id),
+        lambda: list(critical_on_production().filter(project_id=project_id)),
+    )
+
+
+def _critical_blocker(incident: Incident) -> Blocker:
+    return Blocker(
+        f"Critical incident #{incident.pk} “{incident.title}” is open on "
+        f"{incident.environment.name}: only its hotfix release may go to production "
+        "until it is resolved.",
+        who=MUST_ACT_APPROVER,
+    )
+
+
+def escalation_due_step(incident: Incident, policy: SeverityPolicy, now: datetime) -> int:
+    """The step an open incident should have reached by `now`: step k is due at
+    respond_by + (k - 1) × escalate_after, at most max_escalations."""
+    if incident.respond_by is None or now < incident.respond_by or policy.max_escalations == 0:
+        return 0
+    every = policy.escalate_after_minutes * 60
+    if every == 0:
+        return policy.max_escalations
+    passed = int((now - incident.respond_by).total_seconds())
+    return min(policy.max_escalations, 1 + passed // every)
+
+
+def release_page_rows(release) -> list[Rows]:
+    """The rows the incidents blocker reads on the release page
+    (releases.sections.register_page_rows): the project's unresolved critical incidents
+    (the environments' phases are in deployments' rows)."""
+    states = sorted(UNRESOLVED_STATES)
+    return [
+        Rows(
+            Incident,
+            "project_id = %s AND severity = %s AND status IN (%s, %s, %s)",
+            (release.project_id, Severity.CRITICAL, *states),
+        )
+    ]
