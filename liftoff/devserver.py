@@ -38,6 +38,7 @@ PERIODIC_TASKS = (
     "deployments.start_due",
     "deployments.health",
     "notifications.sweep",
+    "incidents.sla_check",
 )
 HEARTBEAT_TASK = "liftoff.worker_heartbeat"
 READY_TIMEOUT = 90
