@@ -30,6 +30,7 @@ from deployments.models import (
     HealthSample,
 )
 from deployments.selectors import (
+    HEALTH_MARKS,
     board,
     board_page_rows,
     deployment_blockers,
@@ -61,8 +62,6 @@ from releases.selectors import project_list, release_get
 from runs.views import progress_context
 
 PAGE_SIZE = 25
-# The board's health history: the newest samples, as small marks.
-HEALTH_MARKS = 20
 
 
 def _refusal(request, exc: DomainError) -> None:

@@ -58,7 +58,7 @@ def _add_items(release, count):
 
 
 def test_a_view_that_finds_nothing_changed_reads_the_digest_only(
-    client_as, manager, release, django_assert_max_num_queries, django_assert_num_queries
+    client_as, manager, release, django_assert_max_num_queries
 ):
     client = client_as(manager)
     for extra in (0, 40):  # two checklist sizes: the kept view's queries do not grow
