@@ -174,8 +174,9 @@ def detail(request, pk: int):
 
 @role_required(*READ_ROLES)
 def clock(request, pk: int):
-    """The countdown, polled by htmx: one query of its own (session and user are two
-    more); it stops the polling once the clock no longer runs."""
+    """The countdown, polled by htmx: one query of its own, plus the user with their roles
+    (the session is read from the shared cache); it stops the polling once the clock no
+    longer runs."""
     incident = incident_clock(pk=pk)
     context = {"incident": incident, "clock": time_left(incident)}
     response = render(request, "incidents/detail.html#clock", context)
