@@ -8,6 +8,11 @@ urlpatterns = [
     path("new/", views.new, name="new"),
     path("open/", views.open_card, name="open-card"),
     path("settings/<slug:slug>/", views.settings_page, name="settings"),
+    path(
+        "settings/<slug:slug>/severity/<str:severity>/",
+        views.severity_edit,
+        name="severity-edit",
+    ),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/clock/", views.clock, name="clock"),
     path("<int:pk>/transition/", views.transition, name="transition"),
