@@ -14,6 +14,7 @@ from django.utils import timezone
 from deployments.models import Deployment, DeploymentStatus, Environment, EnvironmentPhase
 from incidents.defaults import DEFAULT_MATRIX
 from incidents.models import (
+    FINAL_STATES,
     TRANSITIONS,
     EntryKind,
     EnvironmentIncidentSetting,
@@ -40,6 +41,7 @@ from liftoff.errors import Conflict, NotAllowed, ValidationFailed
 from liftoff.events import emit
 from liftoff.roles import Role, require_role
 from releases.models import ReleaseType
+from releases.services import release_create
 
 SUMMARY_MIN = 10
 REASON_MIN = 10
@@ -395,6 +397,35 @@ def incident_hotfix_set(*, incident: Incident, release, actor) -> Incident:
         actor=actor, action="incident.hotfix_linked", obj=incident, after={"release": release.pk}
     )
     return incident
+
+
+@transaction.atomic
+def incident_hotfix_start(*, incident: Incident, actor):
+    """ "Start a hotfix release" (the banner and the incident page).
+
+    1. Lock the incident and check it is unresolved and has no hotfix yet: two managers
+       clicking at once make one release, and the second is told which.
+    2. Plan a hotfix release (releases' own service: the next patch of the version in
+       production, branched from its tag).
+    3. Link it as the incident's hotfix: the one release that may go to production while
+       the incident is open."""
+    _require_change(actor, "starts a hotfix release")
+    locked = Incident.objects.select_for_update().get(pk=incident.pk)
+    if locked.status in FINAL_STATES:
+        raise Conflict("This incident is resolved: no hotfix is needed for it.")
+    if locked.hotfix_release_id is not None:
+        raise Conflict(
+            f"Incident #{incident.pk} has its hotfix release already "
+            f"(v{locked.hotfix_release.version})."
+        )
+    release = release_create(
+        actor=actor,
+        project=incident.project,
+        release_type=ReleaseType.HOTFIX,
+        summary=f"Hotfix for incident #{incident.pk}: {incident.title}",
+    )
+    incident_hotfix_set(incident=incident, release=release, actor=actor)
+    return release
 
 
 # --- The SLA clock ------------------------------------------------------------------------

@@ -20,4 +20,5 @@ urlpatterns = [
     path("<int:pk>/deployment/", views.deployment, name="deployment"),
     path("<int:pk>/postmortem/", views.postmortem, name="postmortem"),
     path("<int:pk>/hotfix/", views.hotfix, name="hotfix"),
+    path("<int:pk>/hotfix/start/", views.hotfix_start, name="hotfix-start"),
 ]

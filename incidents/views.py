@@ -44,6 +44,7 @@ from incidents.selectors import (
 from incidents.services import (
     incident_deployment_set,
     incident_hotfix_set,
+    incident_hotfix_start,
     incident_note_add,
     incident_open,
     incident_postmortem_update,
@@ -331,6 +332,21 @@ def _policy_form(policy, users, data=None) -> SeverityPolicyForm:
         "max_escalations": policy.max_escalations,
     }
     return SeverityPolicyForm(data, initial=initial, users=users, prefix=policy.severity)
+
+
+@role_required(Role.RELEASE_MANAGER)
+@require_POST
+def hotfix_start(request, pk: int):
+    """Plan a hotfix release for this incident and link it (the critical banner's button
+    and the incident page's): the new release's page, where its work starts."""
+    incident = incident_get(pk=pk)
+    try:
+        release = incident_hotfix_start(incident=incident, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.summary())
+        return redirect(incident.get_absolute_url())
+    messages.success(request, f"Hotfix v{release.version} planned for incident #{incident.pk}.")
+    return redirect(release.get_absolute_url())
 
 
 @role_required(Role.ADMIN)
