@@ -106,6 +106,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "dashboard.context_processors.navigation",
                 "incidents.context_processors.critical_banner",
+                "notifications.context_processors.inbox",
             ],
             "builtins": ["liftoff.templatetags.liftoff_tags"],
         },
@@ -232,6 +233,8 @@ LIFTOFF_BASE_URL = env_str("LIFTOFF_BASE_URL", "http://localhost:8000").rstrip("
 # deployment's task; workers listen on both (Makefile, docker-compose.yml).
 NOTIFICATIONS_QUEUE = env_str("LIFTOFF_NOTIFICATIONS_QUEUE", f"{CELERY_TASK_DEFAULT_QUEUE}-notify")
 CELERY_TASK_ROUTES = {"notifications.*": {"queue": NOTIFICATIONS_QUEUE}}
+# How often the header asks for the inbox's unread count (a 204 while it holds).
+INBOX_POLL_SECONDS = env_int("INBOX_POLL_SECONDS", 15, minimum=1)
 WEBHOOK_TIMEOUT_SECONDS = float(env_str("WEBHOOK_TIMEOUT_SECONDS", "15"))
 # The Standard Webhooks retry schedule (seconds after each failed attempt); the scale
 # shrinks it (tests use a thousandth). Each delay gets up to 10 % of random jitter.
