@@ -61,6 +61,8 @@ def test_a_manager_starts_the_hotfix_release_from_the_banner_once(
     deployed(production, 30, verified=True)
     incident = _critical(project, production, manager)
     client = client_as(manager)
+    start = f'action="/incidents/{incident.pk}/hotfix/start/"'
+    assert start in client.get(f"/incidents/{incident.pk}/").content.decode()
     answer = client.post(f"/incidents/{incident.pk}/hotfix/start/")
     incident.refresh_from_db()
     hotfix = incident.hotfix_release
@@ -70,6 +72,7 @@ def test_a_manager_starts_the_hotfix_release_from_the_banner_once(
     assert AuditEvent.objects.filter(action="incident.hotfix_linked").exists()
     page = client.get("/incidents/").content.decode()
     assert f"Hotfix v{hotfix.version}" in page and "Start a hotfix release" not in page
+    assert start not in client.get(f"/incidents/{incident.pk}/").content.decode()
 
     again = client.post(f"/incidents/{incident.pk}/hotfix/start/", follow=True)
     assert "has its hotfix release already" in again.content.decode()
