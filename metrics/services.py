@@ -1,0 +1,67 @@
+"""The only writes of metrics/: a project's targets and settings, and a person's rating
+of a shipped release. Each writes its audit record in the same transaction."""
+
+from django.db import transaction
+
+from liftoff.audit import audit_record
+from liftoff.errors import ValidationFailed
+from liftoff.roles import Role, require_role
+from metrics.models import MetricSettings, Rating
+from releases.models import ReleaseStatus
+
+# The settings an admin edits (MetricSettingsForm's fields).
+SETTINGS_FIELDS = (
+    "success_rate_target",
+    "rollback_rate_target",
+    "deployment_minutes_target",
+    "satisfaction_target",
+    "security_issues_target",
+    "performance_regression_target",
+    "dora_year",
+    "performance_gate_key",
+)
+
+
+@transaction.atomic
+def metric_settings_update(*, project, actor, **values) -> MetricSettings:
+    """Admins: the project's KPI targets and DORA report year."""
+    require_role(actor, {Role.ADMIN}, "Only an admin changes a project's metric targets.")
+    unknown = set(values) - set(SETTINGS_FIELDS)
+    if unknown:
+        raise ValidationFailed("Unknown setting.", errors={k: ["Unknown."] for k in unknown})
+    before = MetricSettings.objects.filter(project=project).values(*SETTINGS_FIELDS).first()
+    settings, _ = MetricSettings.objects.update_or_create(project=project, defaults=values)
+    audit_record(
+        actor=actor,
+        action="project.metric_settings_changed",
+        obj=project,
+        before=before,
+        after={name: getattr(settings, name) for name in SETTINGS_FIELDS},
+    )
+    return settings
+
+
+@transaction.atomic
+def release_rate(*, release, actor, score: int) -> Rating:
+    """A stakeholder's rating of a shipped release, 1–5: once each; rating again changes
+    it (the unique constraint rating_once_per_person keeps one row whatever raced)."""
+    require_role(actor, {Role.STAKEHOLDER}, "Stakeholders rate shipped releases.")
+    if release.status != ReleaseStatus.RELEASED:
+        raise ValidationFailed(
+            "Only a shipped release is rated.", errors={"score": ["This release has not shipped."]}
+        )
+    if score not in range(1, 6):
+        raise ValidationFailed("A rating is 1 to 5.", errors={"score": ["Pick 1 to 5."]})
+    before = Rating.objects.filter(release=release, user=actor).values_list("score", flat=True)
+    previous = before.first()
+    rating, _ = Rating.objects.update_or_create(
+        release=release, user=actor, defaults={"score": score}
+    )
+    audit_record(
+        actor=actor,
+        action="release.rated",
+        obj=release,
+        before={"score": previous} if previous is not None else None,
+        after={"score": score},
+    )
+    return rating
