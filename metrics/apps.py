@@ -4,3 +4,18 @@ from django.apps import AppConfig
 class MetricsConfig(AppConfig):
     name = "metrics"
     verbose_name = "Metrics and KPIs"
+
+    def ready(self):
+        # Registering needs the app's models loaded, so these imports wait for ready().
+        from metrics.selectors import release_page_rows, release_rating_context
+        from releases.sections import ReleaseSection, register_page_rows, register_section
+
+        register_page_rows("metrics", release_page_rows)
+        register_section(
+            ReleaseSection(
+                name="metrics",
+                order=90,
+                template="metrics/release_rating.html",
+                context=release_rating_context,
+            )
+        )

@@ -32,9 +32,11 @@ from deployments.models import (
 )
 from gates.models import GateResult
 from incidents.models import Incident
+from liftoff.kept import Rows
+from liftoff.roles import Role, has_role
 from metrics import bands, sql
 from metrics.models import MetricSettings, Rating
-from releases.models import Project, ReleaseType
+from releases.models import Project, ReleaseStatus, ReleaseType
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
@@ -663,3 +665,28 @@ def metrics_report(*, project: Project | None, window: Window) -> MetricsReport:
         kpis=kpis,
         dora=[frequency, lead, fail, recovery, rework],
     )
+
+
+# --- The release page's rating section (releases.sections) --------------------------------
+def release_rating_context(*, user, release) -> dict:
+    """A shipped release's ratings (mean, how many) and the reader's own, in one query;
+    nothing (and no query) for a release that has not shipped."""
+    if release.status != ReleaseStatus.RELEASED:
+        return {"metrics_rating": None}
+    found = Rating.objects.filter(release=release).aggregate(
+        mean=Avg("score"), count=Count("pk"), mine=Max("score", filter=Q(user_id=user.pk))
+    )
+    return {
+        "metrics_rating": {
+            "mean": round(found["mean"], 2) if found["mean"] is not None else None,
+            "count": found["count"],
+            "mine": found["mine"],
+            "may_rate": has_role(user, {Role.STAKEHOLDER}),
+            "scores": [5, 4, 3, 2, 1],
+        }
+    }
+
+
+def release_page_rows(release) -> list[Rows]:
+    """The rows the rating section reads (liftoff.kept): the release's ratings."""
+    return [Rows(Rating, "release_id = %s", (release.pk,))]

@@ -205,3 +205,25 @@ def test_only_stakeholders_rate(client_as, make_user, role, release):
     )
     assert response.status_code == 403
     assert not Rating.objects.exists()
+
+
+def test_the_release_page_shows_ratings_and_the_form_to_stakeholders_only(
+    client_as, stakeholder, manager, release
+):
+    Release.objects.filter(pk=release.pk).update(status="released", released_at=timezone.now())
+    page = client_as(stakeholder).get(f"/releases/{release.pk}/").content.decode()
+    assert "Not rated yet." in page and f'action="/metrics/releases/{release.pk}/rate/"' in page
+    client_as(stakeholder).post(f"/metrics/releases/{release.pk}/rate/", {"score": "4"})
+    page = client_as(stakeholder).get(f"/releases/{release.pk}/").content.decode()
+    assert "4.0 of 5, from 1 rating." in page and "Your rating: 4 of 5." in page
+    assert 'value="4" required checked' in page
+    seen_by_manager = client_as(manager).get(f"/releases/{release.pk}/").content.decode()
+    assert "4.0 of 5, from 1 rating." in seen_by_manager
+    assert "/rate/" not in seen_by_manager
+
+
+def test_a_release_not_shipped_has_no_rating_section(client_as, stakeholder, release):
+    assert (
+        "User satisfaction"
+        not in client_as(stakeholder).get(f"/releases/{release.pk}/").content.decode()
+    )
