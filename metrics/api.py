@@ -9,7 +9,7 @@ from liftoff.api import API_ERROR, validated
 from liftoff.errors import NotAllowed, ValidationFailed
 from liftoff.roles import READ_ROLES, roles_allowed
 from metrics.export import report_data
-from metrics.selectors import MAX_DAYS, metrics_report, metrics_window
+from metrics.selectors import MAX_DAYS, metrics_report_cached, metrics_window
 from metrics.serializers import MetricsFilterSerializer, MetricsSerializer
 from releases.models import Project
 
@@ -47,4 +47,4 @@ def metrics(request):
         raise ValidationFailed(
             "The window is too long.", errors={"since": [f"At most {MAX_DAYS} days."]}
         )
-    return Response(report_data(metrics_report(project=project, window=window)))
+    return Response(report_data(metrics_report_cached(project=project, window=window)))

@@ -78,3 +78,17 @@ class Rating(models.Model):
 
     def __str__(self):
         return f"{self.score}/5 for release {self.release_id}"
+
+
+class MetricsVersion(models.Model):
+    """A project's figures' version: bumped (in the transaction of the change) by the
+    events that change them, so a cached report is keyed by it and never outlives a
+    change it would miss (`metrics.selectors.metrics_report_cached`)."""
+
+    project = models.OneToOneField(
+        "releases.Project", on_delete=models.CASCADE, related_name="+", primary_key=True
+    )
+    version = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self):
+        return f"Metrics version {self.version} of project {self.project_id}"

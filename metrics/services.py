@@ -1,12 +1,13 @@
-"""The only writes of metrics/: a project's targets and settings, and a person's rating
-of a shipped release. Each writes its audit record in the same transaction."""
+"""The only writes of metrics/: a project's targets and settings, a person's rating of a
+shipped release (each with its audit record in the same transaction), and the version
+of a project's figures that the events changing them bump (the cache's key)."""
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from liftoff.audit import audit_record
 from liftoff.errors import ValidationFailed
 from liftoff.roles import Role, require_role
-from metrics.models import MetricSettings, Rating
+from metrics.models import MetricSettings, MetricsVersion, Rating
 from releases.models import ReleaseStatus
 
 # The settings an admin edits (MetricSettingsForm's fields).
@@ -31,6 +32,7 @@ def metric_settings_update(*, project, actor, **values) -> MetricSettings:
         raise ValidationFailed("Unknown setting.", errors={k: ["Unknown."] for k in unknown})
     before = MetricSettings.objects.filter(project=project).values(*SETTINGS_FIELDS).first()
     settings, _ = MetricSettings.objects.update_or_create(project=project, defaults=values)
+    metrics_version_bump(project_id=project.pk)
     audit_record(
         actor=actor,
         action="project.metric_settings_changed",
@@ -57,6 +59,7 @@ def release_rate(*, release, actor, score: int) -> Rating:
     rating, _ = Rating.objects.update_or_create(
         release=release, user=actor, defaults={"score": score}
     )
+    metrics_version_bump(project_id=release.project_id)
     audit_record(
         actor=actor,
         action="release.rated",
@@ -65,3 +68,42 @@ def release_rate(*, release, actor, score: int) -> Rating:
         after={"score": score},
     )
     return rating
+
+
+# The events after which a project's figures may differ (metrics.apps subscribes to them).
+# A change no event tells of (a CI result that passed, an incident's deployment changed
+# by hand) is seen when the cached report expires (metrics.selectors.CACHE_SECONDS).
+CHANGING_EVENTS = (
+    "deployment.finished",
+    "incident.opened",
+    "incident.resolved",
+    "release.moved",
+    "release.shipped",
+    "gate.failed",
+    "validation.finished",
+)
+
+
+def metrics_version_bump(*, project_id: int) -> None:
+    """One more version of the project's figures, in the caller's transaction: a report
+    computed before the change commits is cached under the old version, never read again.
+    One upsert, so two changes at once never fail each other (ON CONFLICT: PostgreSQL and
+    SQLite alike)."""
+    table = MetricsVersion._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (project_id, version) VALUES (%s, 1) "  # noqa: S608
+            f"ON CONFLICT (project_id) DO UPDATE SET version = {table}.version + 1",
+            [project_id],
+        )
+
+
+def metrics_on_event(event) -> None:
+    """The handler of `CHANGING_EVENTS`: bump the version of the subject's project (a
+    release, an incident, or a deployment through its environment)."""
+    subject = event.subject
+    project_id = getattr(subject, "project_id", None)
+    if project_id is None and getattr(subject, "environment_id", None):
+        project_id = subject.environment.project_id
+    if project_id is not None:
+        metrics_version_bump(project_id=project_id)

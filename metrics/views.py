@@ -16,7 +16,7 @@ from metrics.forms import MetricSettingsForm, MetricsFilterForm, RatingForm
 from metrics.selectors import (
     DEPLOYMENT_SETS,
     deployment_set,
-    metrics_report,
+    metrics_report_cached,
     metrics_window,
     project_metric_settings,
 )
@@ -31,12 +31,12 @@ def _report(request):
     """The report the query string asks for, and its form (None on bad input)."""
     form = MetricsFilterForm(request.GET or None, projects=list(project_list()))
     if not form.is_bound:
-        return form, metrics_report(project=None, window=metrics_window())
+        return form, metrics_report_cached(project=None, window=metrics_window())
     if not form.is_valid():
         return form, None
     data = form.cleaned_data
     window = metrics_window(since=data["since"], until=data["until"])
-    return form, metrics_report(project=data["project"], window=window)
+    return form, metrics_report_cached(project=data["project"], window=window)
 
 
 @role_required(*READ_ROLES)
