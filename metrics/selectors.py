@@ -19,8 +19,23 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.core.cache import cache
-from django.db.models import Avg, Count, Exists, F, Max, OuterRef, Q, Subquery, Sum
-from django.db.models.expressions import RawSQL
+from django.db.models import (
+    Avg,
+    BooleanField,
+    Case,
+    Count,
+    ExpressionWrapper,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    When,
+)
+from django.db.models import Window as Over
+from django.db.models.expressions import RawSQL, RowRange
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -64,12 +79,7 @@ DEPLOYMENT_SETS: dict[str, tuple[str, Q]] = {
     "failed": (
         "production deployments that needed intervention",
         Q(status__in=FINISHED)
-        & (
-            Q(verification_failed=True)
-            | Q(was_rolled_back=True)
-            | Q(named_by_incident=True)
-            | Q(followed_by_hotfix=True)
-        ),
+        & (Q(verification_failed=True) | Q(was_rolled_back=True) | Q(named_by_incident=True)),
     ),
     "unplanned": (
         "unplanned production deployments",
@@ -224,16 +234,26 @@ def _production(*, project: Project | None, window: Window):
     )
     if project is not None:
         deployments = deployments.filter(environment__project=project)
+    return _intervention_flags(deployments)
+
+
+def _intervention_flags(deployments):
+    """Whether each deployment was rolled back and whether an incident names it, as
+    `id IN (…)`: PostgreSQL hashes each subquery once (a scan of the rollbacks and of the
+    incidents) where EXISTS probed them once per deployment (1 s at 100,000).
+
+    A hotfix release started for a deployment is started from an incident that names it
+    (incidents.services.incident_hotfix_start), so "followed by a hotfix" is in
+    `named_by_incident`."""
+    rollbacks = (
+        Deployment.objects.filter(rollback_of__isnull=False)
+        .exclude(status=DeploymentStatus.CANCELLED)
+        .values("rollback_of_id")
+    )
+    named = Incident.objects.filter(deployment__isnull=False).values("deployment_id")
     return deployments.annotate(
-        was_rolled_back=Exists(
-            Deployment.objects.filter(rollback_of=OuterRef("pk")).exclude(
-                status=DeploymentStatus.CANCELLED
-            )
-        ),
-        named_by_incident=Exists(Incident.objects.filter(deployment=OuterRef("pk"))),
-        followed_by_hotfix=Exists(
-            Incident.objects.filter(deployment=OuterRef("pk"), hotfix_release__isnull=False)
-        ),
+        was_rolled_back=ExpressionWrapper(Q(pk__in=rollbacks), output_field=BooleanField()),
+        named_by_incident=ExpressionWrapper(Q(pk__in=named), output_field=BooleanField()),
     )
 
 
@@ -285,8 +305,9 @@ def _deployment_counts(project, window) -> tuple[dict[str, int], dict[str, list[
 
 def _medians(subquery: str, params: tuple) -> dict[int, tuple[float, int]]:
     """{week: (median, count)} and -1 for the whole window (metrics.sql.median_by_group)."""
-    rows = sql.run(sql.median_by_group(subquery), (*params, *params))
-    return {int(g): (float(median), int(count)) for g, median, count in rows}
+    rows = sql.run(*sql.median_by_group(subquery, params))
+    # The grand total of GROUPING SETS comes even over no rows: (NULL, 0) is no median.
+    return {int(g): (float(median), int(count)) for g, median, count in rows if median is not None}
 
 
 def _queryset_sql(queryset) -> tuple[str, tuple]:
@@ -312,32 +333,37 @@ def _deployment_time(project, window) -> dict[int, tuple[float, int]]:
 
 def _recovery_time(project, window) -> dict[int, tuple[float, int]]:
     """Per deployment that needed intervention: its finish to the finish of the next
-    verified deployment of its environment (found through deployment_env_recent)."""
-    next_verified = (
-        Deployment.objects.filter(
-            environment=OuterRef("environment"),
-            verified=True,
-            created_at__gt=OuterRef("created_at"),
-        )
-        .order_by("created_at", "id")
-        .values("finished_at")[:1]
+    verified deployment of its environment. One pass over the production deployments
+    since the window's start (the recovery may come after its end): newest first per
+    environment, the earliest finish among the verified ones seen so far is the
+    recovery of each row (a frame that only grows, so computed incrementally)."""
+    since = Deployment.objects.filter(
+        environment__phase=EnvironmentPhase.PRODUCTION, created_at__gte=window.start
     )
+    if project is not None:
+        since = since.filter(environment__project=project)
     rows = (
-        _production(project=project, window=window)
-        .filter(DEPLOYMENT_SETS["failed"][1], finished_at__isnull=False)
+        _intervention_flags(since)
         .annotate(
+            failed=ExpressionWrapper(DEPLOYMENT_SETS["failed"][1], output_field=BooleanField()),
             g=_week(DEPLOYMENT_CREATED, window),
+            began=F("created_at"),
             failed_at=F("finished_at"),
-            recovered_at=Subquery(next_verified),
+            recovered_at=Over(
+                Min(Case(When(verified=True, then=F("finished_at")))),
+                partition_by=[F("environment_id")],
+                order_by=[F("created_at").desc(), F("id").desc()],
+                frame=RowRange(start=None, end=-1),
+            ),
         )
-        .values("g", "failed_at", "recovered_at")
+        .values("g", "failed", "began", "failed_at", "recovered_at")
     )
     inner, params = _queryset_sql(rows)
     subquery = (
         f"SELECT r.g AS g, {sql.epoch('r.recovered_at')} - {sql.epoch('r.failed_at')} AS v "
-        f"FROM ({inner}) r"
+        f"FROM ({inner}) r WHERE r.failed AND r.began < %s AND r.failed_at IS NOT NULL"
     )
-    return _medians(subquery, params)
+    return _medians(subquery, (*params, window.end))
 
 
 def _lead_time(project, window) -> dict[int, tuple[float, int]]:
@@ -351,21 +377,35 @@ def _lead_time(project, window) -> dict[int, tuple[float, int]]:
         EnvironmentPhase.PRODUCTION,
         *((project.pk,) if project is not None else ()),
     )
-    firsts = (
-        "SELECT d.created_at AS created_at, d.finished_at AS deployed_at, "
-        f"{committed} AS committed_at, ROW_NUMBER() OVER ("
-        f"PARTITION BY e.project_id, {sha} ORDER BY d.created_at, d.id) AS nth "
+    source = (
         "FROM deployments_deployment d "
         "JOIN deployments_environment e ON e.id = d.environment_id "
         f"{unnest} "
         f"WHERE d.kind = %s AND d.verified AND e.phase = %s {where_project}"
     )
-    lead = f"{sql.epoch('f.deployed_at')} - {sql.epoch('f.committed_at')}"
+    # A deployment that brought a commit began after the commit was made: the earliest
+    # commit time of the window's deployments bounds how far back the first deployment
+    # of any of them is looked for, instead of the whole history.
+    earliest = (
+        f"SELECT {sql.from_epoch(f'MIN({sql.epoch(committed)})')} {source} "
+        "AND d.created_at >= %s AND d.created_at < %s"
+    )
+    # Per commit: its first verified production deployment's start (the window it
+    # belongs to) and finish (when it was live), by one hash aggregate (one deployment at
+    # a time per environment: the first to start is the first to finish).
+    firsts = (
+        f"SELECT MIN(d.created_at) AS created_at, MIN(d.finished_at) AS deployed_at, "
+        f"MIN({sql.epoch(committed)}) AS committed_epoch "
+        f"{source} AND d.created_at >= ({earliest}) AND d.created_at < %s "
+        f"GROUP BY e.project_id, {sha}"
+    )
+    lead = f"{sql.epoch('f.deployed_at')} - f.committed_epoch"
     subquery = (
         f"SELECT {sql.bucket('f.created_at')} AS g, {lead} AS v FROM ({firsts}) f "
-        f"WHERE f.nth = 1 AND f.created_at >= %s AND f.created_at < %s AND {lead} > 0"
+        f"WHERE f.created_at >= %s AND f.created_at < %s AND {lead} > 0"
     )
-    return _medians(subquery, (window.epoch, *params, window.start, window.end))
+    bounded = (*params, *params, window.start, window.end, window.end)
+    return _medians(subquery, (window.epoch, *bounded, window.start, window.end))
 
 
 def _time_to_restore(project, window) -> dict[int, tuple[float, int]]:
@@ -517,15 +557,22 @@ def metrics_version(*, project: Project | None) -> tuple[int, int]:
     return (found["total"] or 0, found["n"])
 
 
-def metrics_report_cached(*, project: Project | None, window: Window) -> MetricsReport:
-    """`metrics_report`, kept in the process's cache under the figures' version: a page
-    or an API call that finds it reads one row instead of scanning the window. The
-    settings are in the key too, through their own bump (metric_settings_update)."""
+def metrics_cache_key(*, project: Project | None, window: Window) -> str:
+    """The key of a report in the cache: the scope, the window and the figures' version
+    (one query). The settings are in it too, through their own bump."""
     version = metrics_version(project=project)
-    key = (
+    return (
         f"metrics:{project.pk if project else 'all'}:{window.since}:{window.until}:"
         f"{version[0]}:{version[1]}"
     )
+
+
+def metrics_report_cached(
+    *, project: Project | None, window: Window, key: str | None = None
+) -> MetricsReport:
+    """`metrics_report`, kept in the process's cache under `metrics_cache_key`: a page or
+    an API call that finds it reads one row instead of scanning the window."""
+    key = key or metrics_cache_key(project=project, window=window)
     report = cache.get(key)
     if report is None:
         report = metrics_report(project=project, window=window)

@@ -22,6 +22,14 @@ def epoch(expression: str, *, vendor: str | None = None) -> str:
     return f"((julianday({expression}) - 2440587.5) * 86400.0)"
 
 
+def from_epoch(expression: str, *, vendor: str | None = None) -> str:
+    """The timestamp of epoch seconds, comparable with a datetime column (on SQLite, text
+    like Django's, truncated to the second: a lower bound stays a lower bound)."""
+    if (vendor or _vendor()) == "postgresql":
+        return f"to_timestamp({expression})"
+    return f"datetime({expression}, 'unixepoch')"
+
+
 def bucket(expression: str, *, size_seconds: int = WEEK_SECONDS, vendor: str | None = None) -> str:
     """The index of the `size_seconds` bucket (a week by default) a timestamp falls in,
     counted from the window's start, which is the one parameter it takes (epoch seconds).
@@ -33,26 +41,31 @@ def bucket(expression: str, *, size_seconds: int = WEEK_SECONDS, vendor: str | N
     return f"CAST((({seconds} - %s) / {size_seconds}) AS INTEGER)"
 
 
-def median_by_group(subquery: str, *, vendor: str | None = None) -> str:
-    """A query answering (g, median of v, count of v) for each group g of `subquery`
-    (which selects columns g and v), and once more for all of them together as g = -1.
+def median_by_group(
+    subquery: str, params: tuple = (), *, vendor: str | None = None
+) -> tuple[str, tuple]:
+    """A query, and its parameters, answering (g, median of v, count of v) for each group
+    g of `subquery` (which selects columns g and v), and once more for all of them
+    together as g = -1.
 
-    PostgreSQL: percentile_cont(0.5). SQLite has no percentile function: each group's
-    values are numbered in order and the middle one (odd count) or the mean of the middle
-    two (even count) is kept: the same figure as percentile_cont(0.5). The subquery's
-    parameters are needed twice (the UNION reads it twice)."""
-    both = f"SELECT g, v FROM ({subquery}) s1 UNION ALL SELECT -1 AS g, v FROM ({subquery}) s2"
+    PostgreSQL: percentile_cont(0.5), by GROUPING SETS (one pass over the subquery).
+    SQLite has neither: the subquery is read twice (UNION ALL, the whole as g = -1), each
+    group's values are numbered in order and the middle one (odd count) or the mean of the
+    middle two (even count) is kept: the same figure as percentile_cont(0.5)."""
     if (vendor or _vendor()) == "postgresql":
         return (
-            "SELECT g, percentile_cont(0.5) WITHIN GROUP (ORDER BY v), COUNT(v) "
-            f"FROM ({both}) b WHERE v IS NOT NULL GROUP BY g"
+            "SELECT COALESCE(g, -1), percentile_cont(0.5) WITHIN GROUP (ORDER BY v), COUNT(v) "
+            f"FROM ({subquery}) s WHERE v IS NOT NULL GROUP BY GROUPING SETS ((g), ())",
+            tuple(params),
         )
+    both = f"SELECT g, v FROM ({subquery}) s1 UNION ALL SELECT -1 AS g, v FROM ({subquery}) s2"
     return (
         "SELECT g, AVG(v), MAX(n) FROM ("
         "SELECT g, v, ROW_NUMBER() OVER (PARTITION BY g ORDER BY v) AS rn, "
         "COUNT(*) OVER (PARTITION BY g) AS n "
         f"FROM ({both}) b WHERE v IS NOT NULL"
-        ") t WHERE rn IN ((n + 1) / 2, (n + 2) / 2) GROUP BY g"
+        ") t WHERE rn IN ((n + 1) / 2, (n + 2) / 2) GROUP BY g",
+        (*params, *params),
     )
 
 

@@ -3,9 +3,12 @@ a stakeholder's rating of a release. Every signed-in role reads; admins edit tar
 stakeholders rate."""
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from liftoff.errors import DomainError
@@ -14,8 +17,10 @@ from metrics.charts import trend_bars
 from metrics.export import report_csv, report_data
 from metrics.forms import MetricSettingsForm, MetricsFilterForm, RatingForm
 from metrics.selectors import (
+    CACHE_SECONDS,
     DEPLOYMENT_SETS,
     deployment_set,
+    metrics_cache_key,
     metrics_report_cached,
     metrics_window,
     project_metric_settings,
@@ -27,27 +32,50 @@ from releases.selectors import project_get, project_list
 PAGE_SIZE = 25
 
 
-def _report(request):
-    """The report the query string asks for, and its form (None on bad input)."""
+def _scope(request):
+    """The form, and the project and window the query string asks for (None on bad
+    input)."""
     form = MetricsFilterForm(request.GET or None, projects=list(project_list()))
     if not form.is_bound:
-        return form, metrics_report_cached(project=None, window=metrics_window())
+        return form, None, metrics_window()
     if not form.is_valid():
-        return form, None
+        return form, None, None
     data = form.cleaned_data
-    window = metrics_window(since=data["since"], until=data["until"])
-    return form, metrics_report_cached(project=data["project"], window=window)
+    return form, data["project"], metrics_window(since=data["since"], until=data["until"])
+
+
+def _report(request):
+    """The report the query string asks for, and its form (None on bad input)."""
+    form, project, window = _scope(request)
+    if window is None:
+        return form, None
+    return form, metrics_report_cached(project=project, window=window)
+
+
+def _figures_html(report) -> str:
+    for figure in (*report.kpis, *report.dora):
+        figure.bars = trend_bars(figure.trend, report.week_starts, figure.unit)
+    return render_to_string("metrics/index.html#figures", {"report": report})
 
 
 @role_required(*READ_ROLES)
 def index(request):
-    form, report = _report(request)
-    if report is not None:
-        for figure in (*report.kpis, *report.dora):
-            figure.bars = trend_bars(figure.trend, report.week_starts, figure.unit)
+    """The figures' HTML is the same for every reader: it is kept beside the report, under
+    the same key, so a view between two changes renders only the page around it."""
+    form, project, window = _scope(request)
+    report = figures = None
+    if window is not None:
+        key = metrics_cache_key(project=project, window=window)
+        report = metrics_report_cached(project=project, window=window, key=key)
+        figures = cache.get(f"{key}:html")
+        if figures is None:
+            figures = _figures_html(report)
+            cache.set(f"{key}:html", str(figures), CACHE_SECONDS)
+        figures = mark_safe(figures)  # noqa: S308 - our template's output, escaped there
     context = {
         "form": form,
         "report": report,
+        "figures": figures,
         "query": request.GET.urlencode(),
         "may_configure": has_role(request.user, {Role.ADMIN}),
     }

@@ -26,8 +26,8 @@ def test_the_sqlite_median_is_the_middle_value_or_the_mean_of_the_two(lite, valu
     lite.execute("CREATE TABLE t (g INTEGER, v REAL)")
     rows = [(0, v) for v in values] + [(1, v * 2) for v in values] + [(2, None)]
     lite.executemany("INSERT INTO t VALUES (?, ?)", rows)
-    query = sql.median_by_group("SELECT g, v FROM t", vendor="sqlite")
-    found = {g: (median, n) for g, median, n in lite.execute(query)}
+    query, params = sql.median_by_group("SELECT g, v FROM t", vendor="sqlite")
+    found = {g: (median, n) for g, median, n in lite.execute(query, params)}
     assert found[0] == (statistics.median(values), len(values))
     assert found[1] == (statistics.median(v * 2 for v in values), len(values))
     everything = values + [v * 2 for v in values]
