@@ -110,7 +110,7 @@ def announcement_facts(*, release: Release) -> dict[str, str]:
         by_kind.setdefault(_kind(section), []).extend(items[section.key])
     risk = release_risk(release=release)
     when = release.released_at or timezone.now()
-    return {
+    facts = {
         "project": release.project.name,
         "version": release.version,
         "codename": release.codename,
@@ -125,6 +125,13 @@ def announcement_facts(*, release: Release) -> dict[str, str]:
         "date": when.date().isoformat(),
         "url": f"{settings.LIFTOFF_BASE_URL}{release.get_absolute_url()}",
     }
+    # A commit or codename that reads "{{ x }}" would look like a placeholder in the draft
+    # the manager edits (and be refused when saved): it is broken up, as text.
+    return {name: _braces_broken(value) for name, value in facts.items()}
+
+
+def _braces_broken(value: str) -> str:
+    return value.replace("{{", "{ {").replace("}}", "} }").replace("{%", "{ %").replace("{#", "{ #")
 
 
 def announcement_templates_of(*, project: Project) -> dict[str, str]:

@@ -727,8 +727,6 @@ def announcement_publish(
     if markdown is not None:
         announcement_save(release=release, tone=tone, markdown=markdown, actor=actor)
     draft = announcement_draft(release=release, tone=tone)
-    if draft.published:
-        raise Conflict("This announcement is published already.")
     if problems := _template_errors(draft.text):
         raise ValidationFailed("The draft cannot be published.", errors={"markdown": problems})
     row, _ = Announcement.objects.get_or_create(
