@@ -466,3 +466,21 @@ def test_the_api_lists_one_draft_per_tone_and_publishes(shipped, client_as, stak
     assert done.json()["published"] is True and done.json()["channels"] == ["in_app"]
     twice = client.post(publish, data, content_type="application/json")
     assert twice.status_code == 409 and "published already" in twice.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_the_settings_page_costs_the_same_queries_with_more_sections(
+    project, client_as, manager, django_assert_max_num_queries
+):
+    client = client_as(manager)
+    url = reverse("announcements:communication", args=[project.slug])
+    client.get(url)  # what a first view reads once (the header's counts) is warm
+    counts = []
+    for size in (1, 40):
+        sections = "\n".join(f"## Section {n} | (scope{n})" for n in range(size))
+        client.post(url, {"sections": sections, "contributors_heading": "People"})
+        with django_assert_max_num_queries(12) as queries:
+            page = client.get(url)
+        assert f"## Section {size - 1} | (scope{size - 1})" in page.content.decode()
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
