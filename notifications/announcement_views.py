@@ -3,6 +3,7 @@ and publish) and a project's notes and announcement templates (release managers 
 admins)."""
 
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -111,6 +112,8 @@ def preview(request, release_id: int, tone: str):
     """The live preview (htmx): the draft with the facts in, sanitised, and what is wrong
     with its placeholders."""
     release = release_get(release_id=release_id)
+    if tone not in Tone.values:
+        raise Http404("No such tone.")
     text = request.POST.get("markdown", "")
     context = {
         "tone": tone,

@@ -401,6 +401,9 @@ def test_a_manager_saves_and_publishes_from_the_page(shipped, client_as, manager
     assert "Published on" in page and 'id="markdown-oracle"' not in page
     again = client.post(publish_url, {"markdown": "Again", "channels": ["in_app"]})
     assert again.status_code == 400 and "published already" in again.content.decode()
+    trail = client.get(reverse("releases:release-audit", args=[shipped.pk])).content.decode()
+    assert "published the oracle announcement to in_app" in trail
+    assert "edited the oracle announcement’s draft" in trail
 
 
 @pytest.mark.django_db
