@@ -1,11 +1,11 @@
 """The API of webhooks (admins) and the inbox (everyone, their own). Thin like the pages."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
-from liftoff.api import validated
+from liftoff.api import API_ERROR, ApiErrorSerializer, validated
 from liftoff.roles import READ_ROLES, Role, roles_allowed
 from notifications.selectors import (
     announcement_draft,
@@ -78,7 +78,11 @@ def release_announcements(request, release_id: int):
 
 @extend_schema(
     request=AnnouncementPublishSerializer,
-    responses={200: AnnouncementSerializer},
+    responses={
+        200: AnnouncementSerializer,
+        400: API_ERROR,
+        409: OpenApiResponse(ApiErrorSerializer, description="Published already."),
+    },
     summary="Publish one tone's announcement to the channels given (release managers); "
     "409 if it is published already",
 )

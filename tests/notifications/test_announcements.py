@@ -469,6 +469,10 @@ def test_the_api_lists_one_draft_per_tone_and_publishes(shipped, client_as, stak
     assert done.json()["published"] is True and done.json()["channels"] == ["in_app"]
     twice = client.post(publish, data, content_type="application/json")
     assert twice.status_code == 409 and "published already" in twice.json()["detail"]
+    document = client.get("/api/v1/openapi.json").json()["paths"]
+    documented = document["/api/v1/releases/{release_id}/announcements/{tone}/publish/"]
+    assert {"200", "400", "403", "409"} <= set(documented["post"]["responses"])
+    assert "/api/v1/releases/{release_id}/announcements/" in document
 
 
 @pytest.mark.django_db
