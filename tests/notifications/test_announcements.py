@@ -491,3 +491,19 @@ def test_the_settings_page_costs_the_same_queries_with_more_sections(
         assert f"## Section {size - 1} | (scope{size - 1})" in page.content.decode()
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+@pytest.mark.django_db
+def test_only_release_managers_and_admins_change_the_announcement_templates(
+    project, approver, stakeholder, admin_user
+):
+    for user in (approver, stakeholder):
+        with pytest.raises(NotAllowed):
+            announcement_templates_update(
+                project=project, actor=user, templates={"oracle": "v{{ version }}"}
+            )
+    assert not AnnouncementTemplate.objects.filter(project=project).exists()
+    announcement_templates_update(
+        project=project, actor=admin_user, templates={"oracle": "v{{ version }}"}
+    )
+    assert AnnouncementTemplate.objects.get(project=project).markdown == "v{{ version }}"

@@ -1,10 +1,15 @@
 """Release notes templates are data: a project's sections (by commit type and by scope),
 quote, footer and contributors decide how its notes read; the seed's is the default."""
 
+from importlib import import_module
+
 import pytest
+from django.apps import apps
 
 from liftoff.audit import AuditEvent
 from liftoff.errors import NotAllowed, ValidationFailed
+from notifications.announcements import DEFAULT_TEMPLATES
+from notifications.models import AnnouncementTemplate
 from releases.models import NotesTemplate
 from releases.notes import (
     DEFAULT_TEMPLATE,
@@ -20,9 +25,16 @@ from releases.notes import (
     template_to_data,
 )
 from releases.selectors import notes_template_of
-from releases.services import notes_template_update, project_create
+from releases.services import (
+    notes_template_update,
+    project_create,
+    release_create,
+    release_prepare,
+)
+from runs.models import RunStatus
 from tests.factories import ProjectFactory
 from tests.releases.test_notes import info
+from tests.releases.test_releases import _final, _project, remote  # noqa: F401 - a fixture
 
 # The seed's Oracle / Compliance / Cosmic sections (RELEASE_PROCESS.md), picked by scope,
 # under one "Cosmic Highlights" heading; fixes in their own section; chores left out.
@@ -230,3 +242,48 @@ def test_only_release_managers_and_admins_change_the_template(approver, stakehol
                 contributors_heading="People",
             )
     assert not NotesTemplate.objects.filter(project=project).exists()
+
+
+@pytest.mark.django_db
+def test_the_data_migrations_frozen_copies_are_the_defaults():
+    """Projects that existed before templates got, from the data migrations, exactly what
+    a new project gets from the hooks (the migrations keep frozen copies)."""
+    project = ProjectFactory()
+    import_module("releases.migrations.0009_default_notes_template").install(apps, None)
+    import_module("notifications.migrations.0003_default_announcement_templates").install(
+        apps, None
+    )
+
+    assert notes_template_of(project=project) == DEFAULT_TEMPLATE
+    assert NotesTemplate.objects.filter(project=project).exists()
+    rows = dict(
+        AnnouncementTemplate.objects.filter(project=project).values_list("tone", "markdown")
+    )
+    assert rows == {str(tone): text for tone, text in DEFAULT_TEMPLATES.items()}
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_prepare_drafts_the_notes_with_the_projects_template(remote, manager, start_worker):  # noqa: F811
+    bare, _ = remote
+    project = _project(bare)
+    notes_template_update(
+        project=project,
+        actor=manager,
+        sections="## 📊 Compliance Evolutions | (api)\n## 🐛 Bug Exorcisms | fix",
+        quote="",
+        footer="",
+        contributors=False,
+        contributors_heading="",
+    )
+    release = release_create(actor=manager, project=project, release_type="minor")
+    start_worker()
+
+    run = _final(release_prepare(release=release, actor=manager))
+
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    release.refresh_from_db()
+    assert "## 📊 Compliance Evolutions\n\n- **api:** compliance reports (" in release.notes
+    assert "## 🐛 Bug Exorcisms\n\n- typo in the cosmic mode (" in release.notes
+    assert "Cosmic Highlights" not in release.notes and "Gratitude" not in release.notes
+    assert "---" not in release.notes and "> *" not in release.notes
