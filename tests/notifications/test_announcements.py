@@ -336,7 +336,7 @@ def test_the_live_preview_fills_the_facts_and_names_bad_placeholders(
     url = reverse("announcements:preview", args=[shipped.pk, "cosmic"])
     client.get("/")  # the session and roles are warm
 
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(10):
         answer = client.post(
             url, {"markdown": "# v{{ version }}\n\n{{ oops }} <script>x</script>"},
             headers={"HX-Request": "true"},
@@ -369,9 +369,9 @@ def test_the_preview_and_the_page_cost_the_same_queries_with_more_gates_and_note
         notes = shipped.notes + "".join(f"\n- **api:** more {n}" for n in range(size * 10))
         type(shipped).objects.filter(pk=shipped.pk).update(notes=notes)
         client.get(page)  # what a first view reads once (the header's counts) is warm
-        with django_assert_max_num_queries(20) as page_queries:
+        with django_assert_max_num_queries(14) as page_queries:
             assert client.get(page).status_code == 200
-        with django_assert_max_num_queries(16) as preview_queries:
+        with django_assert_max_num_queries(10) as preview_queries:
             assert client.post(preview, {"markdown": "x"}).status_code == 200
         counts.append((len(page_queries.captured_queries), len(preview_queries)))
     assert counts[0] == counts[1]
@@ -486,7 +486,7 @@ def test_the_settings_page_costs_the_same_queries_with_more_sections(
     for size in (1, 40):
         sections = "\n".join(f"## Section {n} | (scope{n})" for n in range(size))
         client.post(url, {"sections": sections, "contributors_heading": "People"})
-        with django_assert_max_num_queries(12) as queries:
+        with django_assert_max_num_queries(9) as queries:
             page = client.get(url)
         assert f"## Section {size - 1} | (scope{size - 1})" in page.content.decode()
         counts.append(len(queries))
