@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from django.contrib.auth import get_user_model
 from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -55,6 +56,24 @@ def severity_policy(*, project, severity: str) -> SeverityPolicy:
         return row
     spec = next(s for s in DEFAULT_MATRIX if s["severity"] == severity)
     return SeverityPolicy(project=project, **spec)
+
+
+def severity_matrix(*, project) -> list[SeverityPolicy]:
+    """The project's four rows, most severe first, with their named people (a row it lacks
+    is the default, unsaved): the settings page. Two queries."""
+    rows = {
+        row.severity: row
+        for row in SeverityPolicy.objects.filter(project=project).prefetch_related("audience_users")
+    }
+    return [
+        rows.get(spec["severity"]) or SeverityPolicy(project=project, **spec)
+        for spec in DEFAULT_MATRIX
+    ]
+
+
+def audience_candidates():
+    """The people a severity may name: active users, by name."""
+    return get_user_model().objects.filter(is_active=True).order_by("username")
 
 
 def severity_audience(*, policy: SeverityPolicy) -> dict:

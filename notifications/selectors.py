@@ -13,6 +13,7 @@ from notifications.models import (
     Announcement,
     AnnouncementTemplate,
     Delivery,
+    DeliveryAttempt,
     DeliveryStatus,
     Notification,
     Preference,
@@ -64,6 +65,28 @@ def deliveries_failed():
 
 def delivery_get(*, delivery_id: int) -> Delivery:
     return get_object_or_404(Delivery, pk=delivery_id)
+
+
+def delivery_with_target(*, delivery_id: int) -> Delivery:
+    """A delivery with its endpoint's project or its user (the delivery's page)."""
+    return get_object_or_404(
+        Delivery.objects.select_related("endpoint__project", "user"), pk=delivery_id
+    )
+
+
+def delivery_attempts(*, delivery: Delivery):
+    """Every attempt of one delivery, oldest first (the FK's index)."""
+    return DeliveryAttempt.objects.filter(delivery=delivery).order_by("at", "pk")
+
+
+def endpoint_attempts(*, endpoint: WebhookEndpoint):
+    """The attempts of an endpoint's deliveries, newest first, with the delivery each
+    belongs to (the webhook's attempt log; the page paginates)."""
+    return (
+        DeliveryAttempt.objects.filter(delivery__endpoint=endpoint)
+        .select_related("delivery")
+        .order_by("-at", "-pk")
+    )
 
 
 # --- Announcements -----------------------------------------------------------------------

@@ -15,7 +15,16 @@ from notifications.models import (
 class WebhookSerializer(serializers.ModelSerializer):
     class Meta:
         model = WebhookEndpoint
-        fields = ["id", "url", "events", "format", "active", "disabled_reason", "created_at"]
+        fields = [
+            "id",
+            "url",
+            "events",
+            "format",
+            "allow_private",
+            "active",
+            "disabled_reason",
+            "created_at",
+        ]
 
     events = serializers.ListField(child=serializers.CharField())
 
@@ -35,6 +44,13 @@ class WebhookCreateSerializer(serializers.Serializer):
         help_text='Event names, or ["*"] for every event.',
     )
     format = serializers.ChoiceField(choices=WebhookFormat.choices, default=WebhookFormat.STANDARD)
+    allow_private = serializers.BooleanField(
+        default=False,
+        help_text=(
+            "Let the URL resolve to this machine, a link-local or a cloud metadata address "
+            "(a receiver on the same host). Off by default; only admins use this API."
+        ),
+    )
 
 
 class NotificationSerializer(serializers.ModelSerializer):
