@@ -646,6 +646,17 @@ def waiver_grant(*, release, gate: QualityGate, actor, reason: str) -> Waiver:
                 "status": view.status,
             },
         )
+        emit(
+            "gate.waived",
+            subject=release,
+            actor=actor,
+            payload={
+                "gate": gate.key,
+                "reason": reason[:500],
+                "commit": release.head_commit,
+                "status": view.status,
+            },
+        )
     return waiver
 
 
