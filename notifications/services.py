@@ -200,7 +200,9 @@ METADATA_ADDRESSES = frozenset(
 )
 
 
-def _address_problem(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+def address_problem(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """Why a webhook must not be sent to `address` ("" when it may): the SSRF guard, used
+    when an endpoint is saved and, on the very address connected to, when it is sent."""
     if address in METADATA_ADDRESSES:
         return "a cloud metadata address"
     if address.is_link_local:
@@ -218,9 +220,10 @@ def endpoint_url_problem(url: str, *, allow_private: bool) -> str:
     allowed it on the endpoint (`allow_private`). Private networks (10/8, 192.168/16) are
     allowed: a self-hosted Liftoff talks to a chat server on its own network.
 
-    Checked when the endpoint is saved and again before each POST (the name may resolve
-    elsewhere by then); a resolver that changes its answer between this check and the
-    connection is not caught (DNS rebinding within milliseconds)."""
+    Checked here when the endpoint is saved (to tell the admin at once). What guards the
+    POST is the check at send time, on the addresses the connection itself resolved and
+    connects to (`liftoff.http.webhook_post`'s `refuse`), so a name that resolves
+    elsewhere by then (DNS rebinding) is refused there."""
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         return "Only http:// and https:// URLs with a host."
@@ -234,7 +237,7 @@ def endpoint_url_problem(url: str, *, allow_private: bool) -> str:
         address = ipaddress.ip_address(info[4][0].split("%")[0])
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
             address = address.ipv4_mapped
-        problem = _address_problem(address)
+        problem = address_problem(address)
         if problem:
             return (
                 f"The host {parts.hostname} resolves to {problem} ({address}); "
@@ -281,9 +284,8 @@ def delivery_send(*, delivery_id: int) -> str | None:
 
 def _send_webhook(delivery: Delivery) -> Outcome:
     endpoint = delivery.endpoint
-    problem = endpoint_url_problem(endpoint.url, allow_private=endpoint.allow_private)
-    if problem:
-        return Outcome(None, f"refused: {problem}", 0, refused=True)
+    if urlsplit(endpoint.url).scheme not in {"http", "https"}:
+        return Outcome(None, "refused: only http:// and https:// URLs", 0, refused=True)
     extra = ()
     until = endpoint.previous_secret_until
     if endpoint.previous_secret and until and until > timezone.now():
@@ -296,8 +298,13 @@ def _send_webhook(delivery: Delivery) -> Outcome:
         timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
         message_id=delivery.message_id,
         also_sign_with=extra,
+        # The name is resolved once, when connecting, and every address it gave checked
+        # (DNS rebinding: not a check here and another lookup by the client).
+        refuse=None if endpoint.allow_private else address_problem,
     )
     ms = int((time.monotonic() - started) * 1000)
+    if answer.refused:
+        return Outcome(None, f"refused: {answer.error}", ms, refused=True)
     return Outcome(answer.status, answer.error, ms, _retry_after_seconds(answer.retry_after))
 
 
