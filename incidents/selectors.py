@@ -1,13 +1,14 @@
 """Reads of incidents, and who may do what with them (one place for each rule)."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.core.exceptions import EmptyResultSet
 from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
-from deployments.models import Deployment, DeploymentStatus, EnvironmentPhase
+from deployments.models import Deployment, DeploymentStatus, Environment, EnvironmentPhase
 from deployments.selectors import project_environments_once
 from incidents.defaults import DEFAULT_MATRIX
 from incidents.models import (
@@ -20,9 +21,9 @@ from incidents.models import (
     Severity,
     SeverityPolicy,
 )
-from liftoff.kept import Rows
+from liftoff.kept import Rows, valid_until
 from liftoff.roles import Role, has_role
-from releases.models import ReleaseStatus
+from releases.models import Project, ReleaseStatus
 from releases.policy import MUST_ACT_APPROVER, Blocker, memoized
 
 # Who changes incidents (acknowledge, mitigate, resolve, notes, deployment, postmortem).
@@ -145,6 +146,26 @@ def incident_list(*, filters: dict | None = None):
     return incidents.order_by("-opened_at", "-id")
 
 
+def incident_list_page_rows(incidents) -> list[Rows]:
+    """The rows a page of `incident_list` (sliced) shows, for liftoff.kept: its incidents,
+    the deployments they are about, and the projects and environments they name."""
+    try:
+        sql, params = incidents.values("pk").query.sql_with_params()
+    except EmptyResultSet:  # a filter nothing can match: no rows
+        sql, params = "SELECT NULL::bigint WHERE FALSE", ()
+    return [
+        Rows(Incident, f"id IN ({sql})", tuple(params)),
+        Rows(
+            Deployment,
+            # The ORM's own SQL for the page; every value is in `params`.
+            f"id IN (SELECT deployment_id FROM incidents_incident WHERE id IN ({sql}))",  # noqa: S608
+            tuple(params),
+        ),
+        Rows(Project),
+        Rows(Environment),
+    ]
+
+
 def incidents_unresolved():
     """The dashboard's card: unresolved incidents, most severe and oldest deadline first."""
     order = {s: i for i, s in enumerate(Severity.values)}
@@ -182,11 +203,15 @@ def time_left(incident: Incident, *, now: datetime | None = None) -> dict:
         return {"clock": False, "text": "No response clock", "overdue": False, "seconds": None}
     if incident.status != IncidentStatus.OPEN:
         return {"clock": False, "text": "Responded", "overdue": False, "seconds": None}
-    seconds = int((incident.respond_by - (now or timezone.now())).total_seconds())
+    now = now or timezone.now()
+    seconds = int((incident.respond_by - now).total_seconds())
     minutes, rest = divmod(abs(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     words = f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {rest:02d} s"
     text = f"{words} left" if seconds >= 0 else f"{words} overdue"
+    # A kept page (liftoff.kept) showing this text holds until it changes: the next
+    # second under an hour, the next minute above.
+    valid_until(now + timedelta(seconds=1 if not hours else 60 - rest))
     return {"clock": True, "text": text, "overdue": seconds < 0, "seconds": seconds}
 
 
