@@ -86,23 +86,15 @@ def auto_open_wanted(*, environment) -> bool:
 
 
 def incident_get(*, pk: int) -> Incident:
-    incident = (
-        Incident.objects.select_related(
-            "project",
-            "environment",
-            "deployment",
-            "hotfix_release",
-            "opened_by",
-            "acknowledged_by",
-            "mitigated_by",
-            "resolved_by",
-        )
-        .filter(pk=pk)
-        .first()
-    )
-    if incident is None:
-        raise Http404("No such incident.")
-    return incident
+    # Only the relations the page and the API show: PostgreSQL took about 4 ms to plan
+    # the eight-table join this was with the three people who moved it on (never shown),
+    # for a 0.2 ms read (docs/performance.md).
+    try:
+        return Incident.objects.select_related(
+            "project", "environment", "deployment", "hotfix_release", "opened_by"
+        ).get(pk=pk)
+    except Incident.DoesNotExist:
+        raise Http404("No such incident.") from None
 
 
 def incident_clock(*, pk: int) -> Incident:

@@ -152,6 +152,7 @@ def new(request):
 def _detail(request, incident, *, status=200, **forms):
     deployments = (
         Deployment.objects.select_related("environment")
+        .only("id", "version", "environment__name")
         .filter(environment__project=incident.project)
         .order_by("-created_at")[:50]
     )
