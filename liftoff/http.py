@@ -187,6 +187,8 @@ class WebhookAnswer:
     retry_after: str = ""
     # The host resolved to an address `refuse` refused when connecting: nothing was sent.
     refused: bool = False
+    # No answer within the timeout (it may have been received: the answer did not come).
+    timed_out: bool = False
 
 
 def webhook_post(
@@ -228,7 +230,9 @@ def webhook_post(
     except AddressRefused as exc:
         return WebhookAnswer(None, "", str(exc), message_id, refused=True)
     except httpx.TimeoutException:
-        return WebhookAnswer(None, "", f"no answer within {timeout:g} s", message_id)
+        return WebhookAnswer(
+            None, "", f"no answer within {timeout:g} s", message_id, timed_out=True
+        )
     except httpx.HTTPError as exc:
         return WebhookAnswer(None, "", _reason(exc), message_id)
     return WebhookAnswer(
