@@ -9,6 +9,7 @@ import ipaddress
 import json
 import os
 import socket
+import ssl
 import threading
 import time
 import uuid
@@ -80,6 +81,8 @@ def _ms(started: float) -> int:
 
 def _reason(exc: Exception) -> str:
     text = str(exc) or type(exc).__name__
+    if "CERTIFICATE_VERIFY_FAILED" in text or "SSL" in text:
+        return f"TLS: {text}"[:200]  # a bad certificate is not a refused connection
     if "Connection refused" in text or "connect" in type(exc).__name__.lower():
         return "connection refused"
     return text[:200]
@@ -136,11 +139,18 @@ class _CheckedBackend(httpcore.SyncBackend):
         raise last or httpcore.ConnectError(f"the host {host} has no address")
 
 
-def _checked_transport(policy: AddressPolicy) -> httpx.HTTPTransport:
+def _ssl_context(ca_file: str) -> ssl.SSLContext:
+    """Certificates checked against `ca_file` (PEM), or the public CAs (certifi)."""
+    if ca_file:
+        return ssl.create_default_context(cafile=ca_file)
+    return httpx.create_ssl_context(trust_env=False)
+
+
+def _checked_transport(policy: AddressPolicy, ca_file: str) -> httpx.HTTPTransport:
     transport = httpx.HTTPTransport(trust_env=False)
     # httpx 0.28 takes no network backend: the same pool as its own, with ours.
     transport._pool = httpcore.ConnectionPool(
-        ssl_context=httpx.create_ssl_context(trust_env=False),
+        ssl_context=_ssl_context(ca_file),
         max_connections=None,
         max_keepalive_connections=0,
         network_backend=_CheckedBackend(policy),
@@ -155,19 +165,20 @@ def _checked_transport(policy: AddressPolicy) -> httpx.HTTPTransport:
 # as the probes do). No proxy from the environment (a proxy would
 # resolve the name itself, past the check), no cookies kept (one receiver's cookie must
 # not reach another).
-_webhook_clients: dict[tuple[int, AddressPolicy | None], httpx.Client] = {}
+_webhook_clients: dict[tuple[int, AddressPolicy | None, str], httpx.Client] = {}
 _webhook_clients_lock = threading.Lock()
 
 
-def _webhook_client(policy: AddressPolicy | None) -> httpx.Client:
-    key = (os.getpid(), policy)
+def _webhook_client(policy: AddressPolicy | None, ca_file: str = "") -> httpx.Client:
+    key = (os.getpid(), policy, ca_file)
     with _webhook_clients_lock:
         client = _webhook_clients.get(key)
         if client is None:
             for old in [k for k in _webhook_clients if k[0] != os.getpid()]:
                 del _webhook_clients[old]
             client = httpx.Client(
-                transport=_checked_transport(policy) if policy else None,
+                transport=_checked_transport(policy, ca_file) if policy else None,
+                verify=_ssl_context(ca_file),
                 limits=httpx.Limits(max_connections=None, max_keepalive_connections=0),
                 trust_env=False,
                 follow_redirects=False,
@@ -200,6 +211,7 @@ def webhook_post(
     message_id: str | None = None,
     also_sign_with: tuple[str, ...] = (),
     refuse: AddressPolicy | None = None,
+    ca_file: str = "",
 ) -> WebhookAnswer:
     """POST `payload` as JSON, signed as the Standard Webhooks specification says:
     `webhook-id`, `webhook-timestamp` and `webhook-signature: v1,<base64 HMAC-SHA256 of
@@ -209,7 +221,9 @@ def webhook_post(
     it); a new one if None. `also_sign_with`: more secrets (a rotation's previous one), each
     adding a signature, space-separated as the specification allows. `refuse`: the
     addresses not to connect to, checked on the very addresses connected to
-    (`_CheckedBackend`); a refused one answers `refused`."""
+    (`_CheckedBackend`); a refused one answers `refused`. `ca_file`: the CAs (PEM) an
+    https receiver's certificate is checked against, instead of the public ones; either
+    way it is checked for the URL's host name, which is also the TLS SNI."""
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True)
     message_id = message_id or f"msg_{uuid.uuid4().hex}"
     now = datetime.now(UTC)
@@ -224,7 +238,7 @@ def webhook_post(
         "webhook-signature": signature,
     }
     try:
-        response = _webhook_client(refuse).post(
+        response = _webhook_client(refuse, ca_file).post(
             url, content=body.encode(), headers=headers, timeout=timeout
         )
     except AddressRefused as exc:

@@ -242,6 +242,9 @@ NOTIFICATIONS_SLOW_QUEUE = env_str(
 )
 WEBHOOK_TIMEOUT_SECONDS = float(env_str("WEBHOOK_TIMEOUT_SECONDS", "15"))
 WEBHOOK_FAST_SECONDS = float(env_str("WEBHOOK_FAST_SECONDS", "1"))
+# A PEM file of the CAs that https receivers' certificates are checked against instead of
+# the public ones (a chat server behind an internal CA); always checked for the host name.
+WEBHOOK_CA_FILE = env_str("WEBHOOK_CA_FILE", "")
 WEBHOOK_SLOW_LANE_SECONDS = env_int("WEBHOOK_SLOW_LANE_SECONDS", 600, minimum=0)
 # On the slow lane, at most this many deliveries to one endpoint are sent at once; the
 # others wait their turn, so a dead receiver holds four threads, not the whole lane.

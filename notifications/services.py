@@ -356,6 +356,7 @@ def _send_webhook(delivery: Delivery, *, lane: str = Lane.FAST) -> Outcome:
         # The name is resolved once, when connecting, and every address it gave checked
         # (DNS rebinding: not a check here and another lookup by the client).
         refuse=None if endpoint.allow_private else address_problem,
+        ca_file=settings.WEBHOOK_CA_FILE,
     )
     ms = int((time.monotonic() - started) * 1000)
     if answer.refused:

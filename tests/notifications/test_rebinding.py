@@ -8,8 +8,11 @@ the same port. Only the resolver is replaced (socket.getaddrinfo, for the test's
 only): DNS is off this machine."""
 
 import socket
+import ssl
+import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -177,3 +180,69 @@ def test_an_endpoint_an_admin_allowed_private_addresses_still_reaches_loopback(
 
     assert delivery_send(delivery_id=delivery.pk) == DeliveryStatus.DELIVERED
     assert len(loopback.hosts) == 1
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=30)
+
+
+@pytest.fixture
+def tls(tmp_path):
+    """A CA, and a certificate it signed for HOST (and one for another name), made with
+    the openssl command line."""
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+             "-subj", "/CN=Liftoff test CA", "-keyout", "ca.key", "-out", "ca.pem",
+             "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=tmp_path)  # fmt: skip
+    for name in (HOST, "other.example.test"):
+        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}",
+                 "-keyout", f"{name}.key", "-out", f"{name}.csr", cwd=tmp_path)  # fmt: skip
+        (tmp_path / f"{name}.ext").write_text(f"subjectAltName=DNS:{name}\n")
+        _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                 "-CAcreateserial", "-days", "2", "-extfile", f"{name}.ext",
+                 "-out", f"{name}.pem", cwd=tmp_path)  # fmt: skip
+    return tmp_path
+
+
+def _https(tls: Path, name: str, address: str, port: int) -> tuple[_Server, list[str]]:
+    """A receiver on `address`:`port` serving `name`'s certificate; records the SNI."""
+    server = _Server(address, port)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tls / f"{name}.pem", tls / f"{name}.key")
+    names: list[str] = []
+    context.sni_callback = lambda sock, sni, ctx: names.append(sni)
+    server.httpd.socket = context.wrap_socket(server.httpd.socket, server_side=True)
+    return server, names
+
+
+@pytest.mark.parametrize("certificate", [HOST, "other.example.test"])
+def test_https_keeps_the_name_for_sni_and_the_certificate(
+    certificate, tls, resolver, project, admin_user, raise_event, release, settings
+):
+    """Connected to the checked address, TLS still names HOST (SNI) and checks the
+    certificate for HOST: one made out to another name is refused."""
+    settings.WEBHOOK_CA_FILE = str(tls / "ca.pem")
+    own = _own_address()
+    with socket.socket() as probe:
+        probe.bind((own, 0))
+        port = probe.getsockname()[1]
+    server, names = _https(tls, certificate, own, port)
+    try:
+        resolver.answers[HOST] = [[PUBLIC]]
+        webhook_create(
+            project=project, url=f"https://{HOST}:{port}/hook", events=["*"], actor=admin_user
+        )
+        resolver.answers[HOST] = [[own]]
+        [delivery] = raise_event("release.shipped", release, SHIPPED)
+        status = delivery_send(delivery_id=delivery.pk)
+    finally:
+        server.stop()
+    assert names == [HOST]
+    delivery.refresh_from_db()
+    if certificate == HOST:
+        assert status == DeliveryStatus.DELIVERED
+        assert server.hosts == [f"{HOST}:{port}"]
+    else:
+        assert status == DeliveryStatus.PENDING  # retried later, like any failed attempt
+        assert "CERTIFICATE_VERIFY_FAILED" in delivery.last_error
+        assert server.hosts == []
