@@ -613,6 +613,25 @@ def table(results: list[Result], ceiling_rps: float, own_ceiling: dict[str, floa
     return "\n".join(lines)
 
 
+def _progress_summary(results, around: float, before: Result, last: Result) -> str:
+    """What the table's header says of the progress fragment's three rows."""
+    progress, unchanged = (
+        next(r for r in results if r.label == label)
+        for label in (PROGRESS_LABEL, PROGRESS_UNCHANGED_LABEL)
+    )
+    progress_ratio = progress.requests_per_s / around if around else 0
+    unchanged_ratio = unchanged.requests_per_s / around if around else 0
+    verdict = "meets" if unchanged_ratio >= PROGRESS_AIM else "misses"
+    return (
+        f"\n\nThe progress fragment, polled as a watched run mostly is (nothing changed: "
+        f"204), keeps {unchanged_ratio:.2f} of the ceiling measured just before and after "
+        f"it ({around:.1f} requests/s; the ceiling moved by "
+        f"{abs(before.requests_per_s - last.requests_per_s) / around:.0%} across it): "
+        f"it {verdict} the aim of {PROGRESS_AIM:.2f}. Rendered in full (a change, or a "
+        f"first poll) it keeps {progress_ratio:.2f}."
+    )
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -644,6 +663,13 @@ def main() -> int:
         "--deployments", type=int, default=10_000, help="deployments in the bench data"
     )
     parser.add_argument("--incidents", type=int, default=10_000, help="incidents in the bench data")
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="LABEL",
+        help="measure only the pages with this label (repeatable, e.g. --only /incidents/), "
+        "between the two ceiling runs: a shorter bench drifts less on a busy machine",
+    )
     args = parser.parse_args()
     # Also when started in the background, where SIGINT would otherwise be ignored.
     signal.signal(signal.SIGINT, _interrupt)
@@ -697,7 +723,10 @@ def main() -> int:
         pages = [
             (label, path.format(**ids), signed_in, headers)
             for label, path, signed_in, headers in PAGES
+            if not args.only or label in args.only
         ]
+        if not pages:
+            raise BenchError(f"no page is labelled {args.only}: {[p[0] for p in PAGES]}")
 
         app_port, ceiling_port = free_ports(2)
         app_log, ceiling_log = data_dir / "gunicorn-app.log", data_dir / "gunicorn-ceiling.log"
@@ -741,9 +770,12 @@ def main() -> int:
                 )
         last = measure(f"{ceiling_label}, last", ceiling_port, ceiling_path, cookie, args)
         ceiling_rps = (first.requests_per_s + last.requests_per_s) / 2
+        measured = {r.label for r in results}
+        if PROGRESS_LABEL not in measured:  # --only without the fragment
+            before = first
         around = (before.requests_per_s + last.requests_per_s) / 2
         report = table(
-            [*results, first, before, last],
+            [*results, first, *([before] if before is not first else []), last],
             ceiling_rps,
             {
                 PROGRESS_LABEL: around,
@@ -761,21 +793,8 @@ def main() -> int:
             f"Ratios are to the mean of the first and last ceiling runs; the progress "
             f"fragment's (its three rows) is to the mean of the two around it."
         )
-        progress, unchanged = (
-            next(r for r in results if r.label == label)
-            for label in (PROGRESS_LABEL, PROGRESS_UNCHANGED_LABEL)
-        )
-        progress_ratio = progress.requests_per_s / around if around else 0
-        unchanged_ratio = unchanged.requests_per_s / around if around else 0
-        verdict = "meets" if unchanged_ratio >= PROGRESS_AIM else "misses"
-        header += (
-            f"\n\nThe progress fragment, polled as a watched run mostly is (nothing changed: "
-            f"204), keeps {unchanged_ratio:.2f} of the ceiling measured just before and after "
-            f"it ({around:.1f} requests/s; the ceiling moved by "
-            f"{abs(before.requests_per_s - last.requests_per_s) / around:.0%} across it): "
-            f"it {verdict} the aim of {PROGRESS_AIM:.2f}. Rendered in full (a change, or a "
-            f"first poll) it keeps {progress_ratio:.2f}."
-        )
+        if PROGRESS_LABEL in measured:
+            header += _progress_summary(results, around, before, last)
         drift = abs(first.requests_per_s - last.requests_per_s) / ceiling_rps
         if drift > CEILING_DRIFT_WARN:
             header += (

@@ -2,7 +2,7 @@
 
 from django.utils.functional import SimpleLazyObject
 
-from incidents.selectors import critical_on_production
+from incidents.selectors import critical_banner_rows
 
 # More than this many at once is one banner with the first few and the list's link.
 BANNER_MAX = 3
@@ -15,8 +15,4 @@ def critical_banner(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {
-        "critical_incidents": SimpleLazyObject(
-            lambda: list(critical_on_production().order_by("opened_at")[:BANNER_MAX])
-        )
-    }
+    return {"critical_incidents": SimpleLazyObject(lambda: critical_banner_rows(limit=BANNER_MAX))}

@@ -70,7 +70,7 @@ ACTION_LABELS = {
 def index(request):
     """The list. A page of it is kept rendered per process under the version of the rows
     it shows (liftoff.kept), and until its first response clock's text changes."""
-    projects = list(project_list())
+    projects = list(project_list().only("id", "slug", "name"))  # the filter, the links
     names = environment_names()
     form = IncidentFilterForm(request.GET or None, projects=projects, environment_names=names)
     filters = form.cleaned_data if form.is_valid() else {}
