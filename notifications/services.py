@@ -166,7 +166,7 @@ def deliveries_dispatch(
     *, delivery_ids: list[int], countdown: float = 0, lane: str | None = None
 ) -> int:
     """Ring the doorbells (after commit), on one broker connection: each on its lane's
-    queue (`deliveries_lanes`). With the broker down the first one fails fast and the rest
+    queue (`deliveries_slow`). With the broker down the first one fails fast and the rest
     are not tried: a request never waits a broker timeout per delivery; the rows stay
     pending and the sweeper sends them. Returns how many were sent (the first ones of
     `delivery_ids`). `lane`: that lane for all, whatever their endpoints. Never raises."""
