@@ -54,8 +54,13 @@ test: export LIFTOFF_QUEUE ?= liftoff-test
 # Settings are built as in development (no HTTPS redirect on the test client); the
 # production settings are checked by `check --deploy` in CI and in the suite.
 test: export DEBUG ?= 1
+# In parallel: one pytest-xdist process per core by default (TEST_WORKERS=0 runs in one
+# process). Each has its own test database, Celery queue and data folder
+# (tests/xdist_workers.py); much of a test's time is spent waiting on a real worker, git or
+# Chromium, so the processes overlap well even on two cores.
+TEST_WORKERS ?= auto
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -17,6 +17,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from deployments.forms import DeployForm, DeploymentFilterForm, LockForm
 from deployments.freezes import describe, freeze_in_force
@@ -213,8 +214,10 @@ def environment_unlock_view(request, project: str, name: str):
 
 
 @role_required(Role.RELEASE_MANAGER)
+@vary_on_headers("HX-Request")
 def environment_rollback_view(request, project: str, name: str):
-    """Emergency rollback: a GET names the version it goes back to and asks; the POST
+    """Emergency rollback: a GET names the version it goes back to and asks (htmx: the
+    confirmation alone, opened in place by the critical-incident banner); the POST
     (confirmed) starts it and shows the rollback's own page, to watch it run."""
     environment = _environment(project, name)
     if request.method == "POST" and request.POST.get("confirmed"):
@@ -231,6 +234,10 @@ def environment_rollback_view(request, project: str, name: str):
         "current": current,
         "target": rollback_target(environment=environment, current=current),
     }
+    if request.htmx:
+        # Asked in place (the critical-incident banner): the confirmation alone.
+        context |= {"heading_level": 2, "id_prefix": "banner-"}
+        return render(request, "deployments/rollback_confirm.html#confirm", context)
     return render(request, "deployments/rollback_confirm.html", context)
 
 

@@ -92,3 +92,16 @@ register_describer(
     ),
     kind="incidents",
 )
+
+
+def _policy_changed(event, ctx) -> str:
+    after = _after(event)
+    minutes = after.get("respond_minutes")
+    clock = f"respond within {minutes} min" if minutes else "no response clock"
+    return (
+        f"changed the {after.get('severity', '')} row of the incident response matrix: "
+        f"{clock}, {quoted(after.get('action'))}"
+    )
+
+
+register_describer("project.severity_policy_changed", _policy_changed, kind="incidents")

@@ -2,6 +2,7 @@ from django import forms
 
 from incidents.models import IncidentStatus, Severity
 from liftoff.forms import FilterSelect
+from liftoff.roles import ROLE_LABELS, Role
 
 
 class IncidentFilterForm(forms.Form):
@@ -115,3 +116,41 @@ class IncidentSettingsForm(forms.Form):
     def __init__(self, *args, environments, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["auto_open"].choices = [(str(e.pk), e.name) for e in environments]
+
+
+class SeverityPolicyForm(forms.Form):
+    """One row of the incident response matrix (prefixed by its severity: four on a page)."""
+
+    respond_minutes = forms.IntegerField(
+        required=False,
+        min_value=1,
+        label="Respond within (minutes)",
+        help_text="Empty: no response clock, nothing is late and nothing escalates.",
+    )
+    action = forms.CharField(max_length=200, label="Action")
+    audience_roles = forms.MultipleChoiceField(
+        required=False,
+        label="Audience: roles",
+        widget=forms.CheckboxSelectMultiple,
+        choices=[(role.value, ROLE_LABELS[role]) for role in Role],
+    )
+    audience_users = forms.MultipleChoiceField(
+        required=False,
+        label="Audience: people",
+        help_text="Told as well as the roles.",
+        widget=forms.SelectMultiple(attrs={"size": 4}),
+    )
+    escalate_after_minutes = forms.IntegerField(
+        min_value=0,
+        label="Escalate every (minutes)",
+        help_text="Step 1 is due when the response time passes, each next step this much later.",
+    )
+    max_escalations = forms.IntegerField(
+        min_value=0,
+        label="Escalation steps at most",
+        help_text="Step 1 tells the audience, the next ones the admins.",
+    )
+
+    def __init__(self, *args, users, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["audience_users"].choices = [(str(u.pk), u.get_username()) for u in users]

@@ -2,6 +2,7 @@
 
 from datetime import datetime, timedelta
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import EmptyResultSet
 from django.db.models import F
 from django.db.models.functions import Coalesce
@@ -56,6 +57,24 @@ def severity_policy(*, project, severity: str) -> SeverityPolicy:
         return row
     spec = next(s for s in DEFAULT_MATRIX if s["severity"] == severity)
     return SeverityPolicy(project=project, **spec)
+
+
+def severity_matrix(*, project) -> list[SeverityPolicy]:
+    """The project's four rows, most severe first, with their named people (a row it lacks
+    is the default, unsaved): the settings page. Two queries."""
+    rows = {
+        row.severity: row
+        for row in SeverityPolicy.objects.filter(project=project).prefetch_related("audience_users")
+    }
+    return [
+        rows.get(spec["severity"]) or SeverityPolicy(project=project, **spec)
+        for spec in DEFAULT_MATRIX
+    ]
+
+
+def audience_candidates():
+    """The people a severity may name: active users, by name."""
+    return get_user_model().objects.filter(is_active=True).order_by("username")
 
 
 def severity_audience(*, policy: SeverityPolicy) -> dict:
@@ -181,22 +200,25 @@ def critical_on_production():
 
 def critical_banner_rows(*, limit: int) -> list[Incident]:
     """The banner on every page: the oldest `limit` unresolved critical incidents on
-    production, with only what it shows. Every signed-in page pays this query: joining the
-    project twice and reading every column of three tables cost 3-4 ms of compiling and
-    planning for no row at all; this costs about 1 ms (docs/performance.md)."""
+    production, with only what it shows (its project, environment and hotfix). Every
+    signed-in page pays this query: joining the project twice and reading every column of
+    three tables cost 2-4 ms of compiling and planning for, nearly always, no row at all
+    (docs/performance.md)."""
     return list(
         critical_on_production()
         .select_related(None)
-        .select_related("environment__project")
+        .select_related("project", "environment", "hotfix_release")
         .only(
             "id",
             "title",
             "opened_at",
+            "project__id",
+            "project__slug",
+            "project__name",
             "environment__id",
             "environment__name",
-            "environment__project__id",
-            "environment__project__slug",
-            "environment__project__name",
+            "hotfix_release__id",
+            "hotfix_release__version",
         )
         .order_by("opened_at")[:limit]
     )

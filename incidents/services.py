@@ -14,6 +14,7 @@ from django.utils import timezone
 from deployments.models import Deployment, DeploymentStatus, Environment, EnvironmentPhase
 from incidents.defaults import DEFAULT_MATRIX
 from incidents.models import (
+    FINAL_STATES,
     TRANSITIONS,
     EntryKind,
     EnvironmentIncidentSetting,
@@ -40,6 +41,7 @@ from liftoff.errors import Conflict, NotAllowed, ValidationFailed
 from liftoff.events import emit
 from liftoff.roles import Role, require_role
 from releases.models import ReleaseType
+from releases.services import release_create
 
 SUMMARY_MIN = 10
 REASON_MIN = 10
@@ -87,6 +89,103 @@ def project_severity_policies_install(*, project, actor=None) -> int:
             after={"severities": [r.severity for r in rows]},
         )
     return len(rows)
+
+
+RESPOND_MAX_MINUTES = 7 * 24 * 60
+ESCALATIONS_MAX = 10
+
+
+def _policy_facts(policy: SeverityPolicy) -> dict:
+    """A matrix row as the audit trail keeps it (before and after an edit)."""
+    return {
+        "respond_minutes": policy.respond_minutes,
+        "action": policy.action,
+        "audience_roles": list(policy.audience_roles),
+        "audience_users": sorted(policy.audience_users.values_list("username", flat=True))
+        if policy.pk
+        else [],
+        "escalate_after_minutes": policy.escalate_after_minutes,
+        "max_escalations": policy.max_escalations,
+    }
+
+
+def _policy_problems(
+    *, respond_minutes, action, audience_roles, escalate_after_minutes, max_escalations
+) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if respond_minutes is not None and not 1 <= respond_minutes <= RESPOND_MAX_MINUTES:
+        errors["respond_minutes"] = [f"Between 1 and {RESPOND_MAX_MINUTES} minutes, or empty."]
+    if not action:
+        errors["action"] = ["Say what the team does at this severity."]
+    elif len(action) > SeverityPolicy._meta.get_field("action").max_length:
+        errors["action"] = ["At most 200 characters."]
+    if unknown := [r for r in audience_roles if r not in {role.value for role in Role}]:
+        errors["audience_roles"] = [f"No role “{unknown[0]}”."]
+    if not 0 <= escalate_after_minutes <= RESPOND_MAX_MINUTES:
+        errors["escalate_after_minutes"] = [f"Between 0 and {RESPOND_MAX_MINUTES} minutes."]
+    if not 0 <= max_escalations <= ESCALATIONS_MAX:
+        errors["max_escalations"] = [f"Between 0 and {ESCALATIONS_MAX}."]
+    elif respond_minutes is None and max_escalations:
+        errors["max_escalations"] = [
+            "Without a response time nothing is late, so nothing escalates: set 0 steps."
+        ]
+    return errors
+
+
+@transaction.atomic
+def severity_policy_update(
+    *,
+    project,
+    severity: str,
+    actor,
+    respond_minutes: int | None,
+    action: str,
+    audience_roles: list[str],
+    audience_users: list,
+    escalate_after_minutes: int,
+    max_escalations: int,
+) -> SeverityPolicy:
+    """Admins edit one row of a project's incident response matrix.
+
+    1. Check every field (ValidationFailed naming them; nothing written).
+    2. Lock the row (a project made without its matrix gets it now, from the defaults).
+    3. Write it and its audience, and audit it with the row before and after.
+    Incidents already open keep the response deadline they were given; their escalation
+    follows the edited steps from the next SLA check on."""
+    require_role(actor, {Role.ADMIN}, "Only an admin changes the incident response matrix.")
+    if severity not in Severity.values:
+        raise ValidationFailed("Unknown severity.", errors={"severity": ["No such severity."]})
+    action = " ".join((action or "").split())
+    audience_roles = list(dict.fromkeys(audience_roles))
+    errors = _policy_problems(
+        respond_minutes=respond_minutes,
+        action=action,
+        audience_roles=audience_roles,
+        escalate_after_minutes=escalate_after_minutes,
+        max_escalations=max_escalations,
+    )
+    if inactive := [u for u in audience_users if not u.is_active]:
+        errors["audience_users"] = [f"{inactive[0].get_username()} is no longer active."]
+    if errors:
+        raise ValidationFailed("The severity's row is not valid.", errors=errors)
+    project_severity_policies_install(project=project, actor=actor)
+    policy = SeverityPolicy.objects.select_for_update().get(project=project, severity=severity)
+    before = _policy_facts(policy)
+    policy.respond_minutes = respond_minutes
+    policy.action = action
+    policy.audience_roles = [r for r in Role if r in audience_roles]
+    policy.escalate_after_minutes = escalate_after_minutes
+    policy.max_escalations = max_escalations
+    policy.save()
+    policy.audience_users.set(audience_users)
+    audit_record(
+        actor=actor,
+        action="project.severity_policy_changed",
+        obj=project,
+        before=before,
+        after={"severity": severity, **_policy_facts(policy)},
+    )
+    return policy
 
 
 # --- Opening ------------------------------------------------------------------------------
@@ -298,6 +397,35 @@ def incident_hotfix_set(*, incident: Incident, release, actor) -> Incident:
         actor=actor, action="incident.hotfix_linked", obj=incident, after={"release": release.pk}
     )
     return incident
+
+
+@transaction.atomic
+def incident_hotfix_start(*, incident: Incident, actor):
+    """ "Start a hotfix release" (the banner and the incident page).
+
+    1. Lock the incident and check it is unresolved and has no hotfix yet: two managers
+       clicking at once make one release, and the second is told which.
+    2. Plan a hotfix release (releases' own service: the next patch of the version in
+       production, branched from its tag).
+    3. Link it as the incident's hotfix: the one release that may go to production while
+       the incident is open."""
+    _require_change(actor, "starts a hotfix release")
+    locked = Incident.objects.select_for_update().get(pk=incident.pk)
+    if locked.status in FINAL_STATES:
+        raise Conflict("This incident is resolved: no hotfix is needed for it.")
+    if locked.hotfix_release_id is not None:
+        raise Conflict(
+            f"Incident #{incident.pk} has its hotfix release already "
+            f"(v{locked.hotfix_release.version})."
+        )
+    release = release_create(
+        actor=actor,
+        project=incident.project,
+        release_type=ReleaseType.HOTFIX,
+        summary=f"Hotfix for incident #{incident.pk}: {incident.title}",
+    )
+    incident_hotfix_set(incident=incident, release=release, actor=actor)
+    return release
 
 
 # --- The SLA clock ------------------------------------------------------------------------

@@ -8,6 +8,11 @@ urlpatterns = [
     path("new/", views.new, name="new"),
     path("open/", views.open_card, name="open-card"),
     path("settings/<slug:slug>/", views.settings_page, name="settings"),
+    path(
+        "settings/<slug:slug>/severity/<str:severity>/",
+        views.severity_edit,
+        name="severity-edit",
+    ),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/clock/", views.clock, name="clock"),
     path("<int:pk>/transition/", views.transition, name="transition"),
@@ -15,4 +20,5 @@ urlpatterns = [
     path("<int:pk>/deployment/", views.deployment, name="deployment"),
     path("<int:pk>/postmortem/", views.postmortem, name="postmortem"),
     path("<int:pk>/hotfix/", views.hotfix, name="hotfix"),
+    path("<int:pk>/hotfix/start/", views.hotfix_start, name="hotfix-start"),
 ]

@@ -9,6 +9,7 @@ and it stops itself once the incident is acknowledged.
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -25,10 +26,12 @@ from incidents.forms import (
     IncidentSettingsForm,
     NoteForm,
     PostmortemForm,
+    SeverityPolicyForm,
     TransitionForm,
 )
-from incidents.models import TRANSITIONS, EnvironmentIncidentSetting, IncidentStatus
+from incidents.models import TRANSITIONS, EnvironmentIncidentSetting, IncidentStatus, Severity
 from incidents.selectors import (
+    audience_candidates,
     incident_clock,
     incident_get,
     incident_list,
@@ -36,6 +39,7 @@ from incidents.selectors import (
     incident_timeline,
     incidents_unresolved,
     may_change,
+    severity_matrix,
     severity_policy,
     stakeholders_may_open,
     time_left,
@@ -43,11 +47,13 @@ from incidents.selectors import (
 from incidents.services import (
     incident_deployment_set,
     incident_hotfix_set,
+    incident_hotfix_start,
     incident_note_add,
     incident_open,
     incident_postmortem_update,
     incident_settings_update,
     incident_transition,
+    severity_policy_update,
 )
 from liftoff.errors import DomainError, ValidationFailed
 from liftoff.forms import form_add_domain_errors
@@ -197,8 +203,9 @@ def detail(request, pk: int):
 
 @role_required(*READ_ROLES)
 def clock(request, pk: int):
-    """The countdown, polled by htmx: one query of its own (session and user are two
-    more); it stops the polling once the clock no longer runs."""
+    """The countdown, polled by htmx: one query of its own, plus the user with their roles
+    (the session is read from the shared cache); it stops the polling once the clock no
+    longer runs."""
     incident = incident_clock(pk=pk)
     context = {"incident": incident, "clock": time_left(incident)}
     response = render(request, "incidents/detail.html#clock", context)
@@ -311,13 +318,23 @@ def hotfix(request, pk: int):
     )
 
 
-@role_required(Role.ADMIN)
-def settings_page(request, slug: str):
-    """A project's incident settings (admins): who may open, and where a failed
-    verification opens one."""
-    project = project_get(slug=slug)
+def _settings(request, project, *, form=None, policy_forms=None, status=200):
+    """The settings page: the project's incident settings and its response matrix (one
+    form per severity, each posting to its own URL)."""
     environments = list(Environment.objects.filter(project=project).order_by("order", "name"))
-    initial = {
+    if form is None:
+        form = IncidentSettingsForm(initial=_settings_initial(project), environments=environments)
+    users = list(audience_candidates())
+    rows = []
+    for policy in severity_matrix(project=project):
+        bound = (policy_forms or {}).get(policy.severity)
+        rows.append((policy, bound or _policy_form(policy, users)))
+    context = {"project": project, "form": form, "matrix": rows}
+    return render(request, "incidents/settings.html", context, status=status)
+
+
+def _settings_initial(project) -> dict:
+    return {
         "stakeholders_may_open": stakeholders_may_open(project=project),
         "auto_open": [
             str(pk)
@@ -326,8 +343,45 @@ def settings_page(request, slug: str):
             ).values_list("environment_id", flat=True)
         ],
     }
-    form = IncidentSettingsForm(request.POST or None, initial=initial, environments=environments)
-    if request.method == "POST" and form.is_valid():
+
+
+def _policy_form(policy, users, data=None) -> SeverityPolicyForm:
+    initial = {
+        "respond_minutes": policy.respond_minutes,
+        "action": policy.action,
+        "audience_roles": list(policy.audience_roles),
+        "audience_users": [str(u.pk) for u in policy.audience_users.all()] if policy.pk else [],
+        "escalate_after_minutes": policy.escalate_after_minutes,
+        "max_escalations": policy.max_escalations,
+    }
+    return SeverityPolicyForm(data, initial=initial, users=users, prefix=policy.severity)
+
+
+@role_required(Role.RELEASE_MANAGER)
+@require_POST
+def hotfix_start(request, pk: int):
+    """Plan a hotfix release for this incident and link it (the critical banner's button
+    and the incident page's): the new release's page, where its work starts."""
+    incident = incident_get(pk=pk)
+    try:
+        release = incident_hotfix_start(incident=incident, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.summary())
+        return redirect(incident.get_absolute_url())
+    messages.success(request, f"Hotfix v{release.version} planned for incident #{incident.pk}.")
+    return redirect(release.get_absolute_url())
+
+
+@role_required(Role.ADMIN)
+def settings_page(request, slug: str):
+    """A project's incident settings (admins): who may open, where a failed verification
+    opens one, and the severity matrix (saved by severity_edit)."""
+    project = project_get(slug=slug)
+    if request.method != "POST":
+        return _settings(request, project)
+    environments = list(Environment.objects.filter(project=project).order_by("order", "name"))
+    form = IncidentSettingsForm(request.POST, environments=environments)
+    if form.is_valid():
         chosen = [e for e in environments if str(e.pk) in form.cleaned_data["auto_open"]]
         incident_settings_update(
             project=project,
@@ -337,6 +391,37 @@ def settings_page(request, slug: str):
         )
         messages.success(request, f"Incident settings of {project.name} saved.")
         return redirect("incidents:settings", slug=project.slug)
-    status = 400 if request.method == "POST" else 200
-    context = {"project": project, "form": form}
-    return render(request, "incidents/settings.html", context, status=status)
+    return _settings(request, project, form=form, status=400)
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def severity_edit(request, slug: str, severity: str):
+    """One row of the response matrix (admins); wrong input comes back on the page (400)."""
+    project = project_get(slug=slug)
+    if severity not in Severity.values:
+        raise Http404("No such severity.")
+    users = list(audience_candidates())
+    policy = severity_policy(project=project, severity=severity)
+    form = _policy_form(policy, users, data=request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            severity_policy_update(
+                project=project,
+                severity=severity,
+                actor=request.user,
+                respond_minutes=data["respond_minutes"],
+                action=data["action"],
+                audience_roles=data["audience_roles"],
+                audience_users=[u for u in users if str(u.pk) in data["audience_users"]],
+                escalate_after_minutes=data["escalate_after_minutes"],
+                max_escalations=data["max_escalations"],
+            )
+        except ValidationFailed as exc:
+            form_add_domain_errors(form, exc)
+        else:
+            label = Severity(severity).label
+            messages.success(request, f"The {label.lower()} row of the matrix is saved.")
+            return redirect("incidents:settings", slug=project.slug)
+    return _settings(request, project, policy_forms={severity: form}, status=400)

@@ -85,8 +85,22 @@ class Rows:
     tail: str = ""
 
 
-def rows_version(rows: Iterable[Rows]) -> str:
-    """A digest of every row of `rows` as stored now, in one query."""
+class _Unversioned:
+    """What `rows_version` gives on a database without row versions: nothing is kept."""
+
+    def __repr__(self) -> str:
+        return "UNVERSIONED"
+
+
+UNVERSIONED = _Unversioned()
+
+
+def rows_version(rows: Iterable[Rows]) -> str | _Unversioned:
+    """A digest of every row of `rows` as stored now, in one query. PostgreSQL only: on
+    SQLite (`make run`'s embedded default) it is UNVERSIONED, and a page whose key holds
+    it is rendered on every view, never kept."""
+    if connection.vendor != "postgresql":
+        return UNVERSIONED
     parts, params = [], []
     for index, spec in enumerate(rows):
         table = connection.ops.quote_name(spec.model._meta.db_table)
@@ -110,6 +124,8 @@ def kept_value(key: tuple, compute: Callable[[], object], seconds: int = KEPT_SE
     """What `compute()` returns for `key` (which must hold the rows' version and everything
     else the value varies by), computed again only when this process has no copy that is
     still true (`valid_until`, `not_kept`)."""
+    if any(part is UNVERSIONED for part in key):
+        return compute()
     cache_key = "liftoff:kept:" + hashlib.blake2b(repr(key).encode(), digest_size=16).hexdigest()
     entry = cache.get(cache_key)
     if entry is not None and (entry[0] is None or time.time() < entry[0]):

@@ -106,6 +106,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "dashboard.context_processors.navigation",
                 "incidents.context_processors.critical_banner",
+                "notifications.context_processors.inbox",
             ],
             "builtins": ["liftoff.templatetags.liftoff_tags"],
         },
@@ -150,6 +151,8 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
 else:
     CELERY_BROKER_URL = "filesystem://"
+    # kombu's transport, writing each message whole before a worker can see it.
+    CELERY_BROKER_TRANSPORT = "liftoff.broker:Transport"
     for _sub in ("queue", "processed", "control"):
         (BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
 
@@ -232,6 +235,8 @@ LIFTOFF_BASE_URL = env_str("LIFTOFF_BASE_URL", "http://localhost:8000").rstrip("
 # deployment's task; workers listen on both (Makefile, docker-compose.yml).
 NOTIFICATIONS_QUEUE = env_str("LIFTOFF_NOTIFICATIONS_QUEUE", f"{CELERY_TASK_DEFAULT_QUEUE}-notify")
 CELERY_TASK_ROUTES = {"notifications.*": {"queue": NOTIFICATIONS_QUEUE}}
+# How often the header asks for the inbox's unread count (a 204 while it holds).
+INBOX_POLL_SECONDS = env_int("INBOX_POLL_SECONDS", 15, minimum=1)
 # Two lanes, each with a worker of its own (docs/notifications.md, "Delivery"): the fast
 # lane gives a webhook WEBHOOK_FAST_SECONDS to answer; one that does not is moved, with
 # its endpoint for WEBHOOK_SLOW_LANE_SECONDS, to the slow lane, which waits up to
@@ -294,6 +299,29 @@ SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_TIMEOUT", 2 * 3600, minimum=60)
 SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Sessions live in the database and are read from the shared `sessions` cache (see
+# liftoff/sessions.py): a signed-in request then pays no query for its session.
+SESSION_ENGINE = "liftoff.sessions"
+SESSION_CACHE_ALIAS = "sessions"
+CACHES = {
+    # Per process: the kept pages, the workers' last beat, the runs' scopes.
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # Shared by every web process (a logout anywhere ends the session everywhere).
+    "sessions": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "liftoff",
+            # A dead Redis must not hold a page up: the database answers instead.
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+        if REDIS_URL
+        else {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "sessions-cache"),
+        }
+    ),
+}
 
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))

@@ -29,11 +29,15 @@ from django.utils import timezone
 
 from liftoff.audit import audit_record
 from liftoff.celery import app as celery_app
-from liftoff.errors import NotAllowed, ValidationFailed
-from liftoff.events import EVENTS, Event
+from liftoff.errors import Conflict, NotAllowed, ValidationFailed
+from liftoff.events import EVENTS, Event, emit
 from liftoff.http import webhook_post
 from liftoff.roles import Role, require_role
+from notifications.announcements import DEFAULT_TEMPLATES, TEMPLATE_MAX, placeholder_problems
 from notifications.models import (
+    Announcement,
+    AnnouncementChannel,
+    AnnouncementTemplate,
     Channel,
     Delivery,
     DeliveryAttempt,
@@ -41,11 +45,13 @@ from notifications.models import (
     Lane,
     Notification,
     Preference,
+    Tone,
     WebhookEndpoint,
     WebhookFormat,
 )
-from notifications.rules import RULES, audience, body, default_channels, title
-from releases.models import Project
+from notifications.rules import RULES, audience, body, chosen_channels, default_channels, title
+from notifications.selectors import announcement_draft
+from releases.models import Project, Release
 
 logger = logging.getLogger(__name__)
 
@@ -102,14 +108,16 @@ def notifications_on_event(event: Event) -> list[Delivery]:
     details = body(event.name, payload)
     url = _url_of(event.subject)
 
+    # An announcement goes out on the channels its publisher chose; other events on all.
+    channels = chosen_channels(event.name, payload)
     users = list(_listeners(audience(event.name, payload), event.actor))
     chosen = {p.user_id: p for p in Preference.objects.filter(user__in=users, event=event.name)}
     defaults = default_channels(event.name)
     inbox, outbox = [], []
     for user in users:
         pref = chosen.get(user.pk)
-        in_app = pref.in_app if pref else defaults["in_app"]
-        email = pref.email if pref else defaults["email"]
+        in_app = (pref.in_app if pref else defaults["in_app"]) and Channel.IN_APP in channels
+        email = (pref.email if pref else defaults["email"]) and Channel.EMAIL in channels
         if in_app:
             inbox.append(
                 Notification(user=user, event=event.name, title=line, body=details, url=url)
@@ -123,7 +131,7 @@ def notifications_on_event(event: Event) -> list[Delivery]:
                     payload={"title": line, "body": details, "url": url},
                 )
             )
-    if project is not None:
+    if project is not None and Channel.WEBHOOK in channels:
         data = {**payload, "project": project.slug, "title": line, "url": _absolute(url)}
         for endpoint in WebhookEndpoint.objects.filter(project=project, active=True):
             if endpoint.listens_to(event.name):
@@ -754,3 +762,158 @@ def preferences_save(*, user, choices: dict[str, dict[str, bool]]) -> None:
                     "email": bool(channels.get("email")),
                 },
             )
+
+
+# --- Announcements ---------------------------------------------------------------------------
+MAY_ANNOUNCE = {Role.RELEASE_MANAGER}  # and admins (has_role)
+
+
+def _template_errors(text: str) -> list[str]:
+    problems = placeholder_problems(text)
+    if not text.strip():
+        problems.insert(0, "Write something.")
+    if len(text) > TEMPLATE_MAX:
+        problems.insert(0, f"At most {TEMPLATE_MAX:,} characters.")
+    return problems
+
+
+def project_announcement_templates_install(*, project, actor=None) -> int:
+    """Give a project the seed's three templates where it lacks one (the project hook)."""
+    have = set(project.announcement_templates.values_list("tone", flat=True))
+    rows = [
+        AnnouncementTemplate(project=project, tone=tone, markdown=DEFAULT_TEMPLATES[tone])
+        for tone in Tone.values
+        if tone not in have
+    ]
+    AnnouncementTemplate.objects.bulk_create(rows)
+    return len(rows)
+
+
+@transaction.atomic
+def announcement_templates_update(*, project, actor, templates: dict[str, str]) -> None:
+    """Change a project's announcement templates (release managers and admins). Each is
+    checked: known placeholders only, no template tags."""
+    require_role(actor, MAY_ANNOUNCE, "Only release managers and admins change announcements.")
+    errors = {}
+    for tone, text in templates.items():
+        if tone not in Tone.values:
+            errors[tone] = [f"No tone {tone!r}: one of {', '.join(Tone.values)}."]
+        elif problems := _template_errors(text):
+            errors[tone] = problems
+    if errors:
+        raise ValidationFailed("The announcement templates were not saved.", errors=errors)
+    before = {
+        row.tone: len(row.markdown)
+        for row in AnnouncementTemplate.objects.select_for_update().filter(project=project)
+    }
+    for tone, text in templates.items():
+        AnnouncementTemplate.objects.update_or_create(
+            project=project, tone=tone, defaults={"markdown": text}
+        )
+    audit_record(
+        actor=actor,
+        action="project.announcement_templates_changed",
+        obj=project,
+        before={"lengths": before},
+        after={"lengths": {tone: len(text) for tone, text in templates.items()}},
+    )
+
+
+def _tone(tone: str) -> str:
+    if tone not in Tone.values:
+        raise ValidationFailed(
+            "Unknown tone.", errors={"tone": [f"One of {', '.join(Tone.values)}."]}
+        )
+    return tone
+
+
+@transaction.atomic
+def announcement_save(*, release: Release, tone: str, markdown: str, actor) -> Announcement:
+    """Save a tone's draft (release managers and admins). A published announcement is
+    not changed: the conditional UPDATE only touches an unpublished row."""
+    require_role(actor, MAY_ANNOUNCE, "Only release managers and admins edit announcements.")
+    _tone(tone)
+    if problems := _template_errors(markdown):
+        raise ValidationFailed("The draft was not saved.", errors={"markdown": problems})
+    row, created = Announcement.objects.get_or_create(
+        release=release, tone=tone, defaults={"markdown": markdown, "edited_by": actor}
+    )
+    if not created:
+        changed = Announcement.objects.filter(pk=row.pk, published_at__isnull=True).update(
+            markdown=markdown, edited_by=actor, updated_at=timezone.now()
+        )
+        if not changed:
+            raise Conflict("This announcement is published already; it cannot change.")
+    audit_record(
+        actor=actor,
+        action="announcement.edited",
+        obj=release,
+        after={"tone": tone, "length": len(markdown)},
+    )
+    row.refresh_from_db()
+    return row
+
+
+def _channels(channels) -> list[str]:
+    chosen = sorted({str(c) for c in channels or ()})
+    unknown = [c for c in chosen if c not in AnnouncementChannel.values]
+    if unknown or not chosen:
+        raise ValidationFailed(
+            "Choose where to publish.",
+            errors={"channels": [f"One or more of {', '.join(AnnouncementChannel.values)}."]},
+        )
+    return chosen
+
+
+@transaction.atomic
+def announcement_publish(
+    *, release: Release, tone: str, channels: list[str], actor, markdown: str | None = None
+) -> Announcement:
+    """Publish a tone's announcement, once.
+
+    1. Who: release managers and admins. What: the text given (saved as the draft
+       first), else the current draft, with its placeholders filled.
+    2. The guard: a conditional UPDATE sets `published_at` only where it is still empty;
+       a second publish (a double click, two managers, a retried request) changes no row
+       and is refused with 409, so nobody is told twice.
+    3. The audit record and `announcement.published`, whose handler writes the inbox
+       rows and the outbox (e-mail, webhooks) for the chosen channels, in this
+       transaction; they are sent after commit."""
+    require_role(actor, MAY_ANNOUNCE, "Only release managers and admins publish announcements.")
+    _tone(tone)
+    channels = _channels(channels)
+    if markdown is not None:
+        announcement_save(release=release, tone=tone, markdown=markdown, actor=actor)
+    draft = announcement_draft(release=release, tone=tone)
+    if problems := _template_errors(draft.text):
+        raise ValidationFailed("The draft cannot be published.", errors={"markdown": problems})
+    row, _ = Announcement.objects.get_or_create(
+        release=release, tone=tone, defaults={"markdown": draft.text, "edited_by": actor}
+    )
+    now = timezone.now()
+    published = Announcement.objects.filter(pk=row.pk, published_at__isnull=True).update(
+        markdown=draft.markdown, published_at=now, published_by=actor, channels=channels
+    )
+    if not published:
+        raise Conflict("This announcement is published already.")
+    audit_record(
+        actor=actor,
+        action="announcement.published",
+        obj=release,
+        after={"tone": tone, "channels": channels},
+    )
+    emit(
+        "announcement.published",
+        subject=release,
+        actor=actor,
+        payload={
+            "release": release.pk,
+            "version": release.version,
+            "codename": release.codename,
+            "tone": tone,
+            "channels": channels,
+            "markdown": draft.markdown,
+        },
+    )
+    row.refresh_from_db()
+    return row

@@ -10,5 +10,6 @@ urlpatterns = [
     path("<int:notification_id>/read/", views.mark_read, name="read"),
     path("preferences/", views.preferences_page, name="preferences"),
     path("deliveries/", views.failed_deliveries, name="deliveries"),
+    path("deliveries/<int:delivery_id>/", views.delivery_page, name="delivery"),
     path("deliveries/<int:delivery_id>/send-again/", views.send_again, name="delivery-send-again"),
 ]

@@ -13,7 +13,9 @@ from liftoff.roles import READ_ROLES, Role, role_required
 from notifications.rules import RULES
 from notifications.selectors import (
     deliveries_failed,
+    delivery_attempts,
     delivery_get,
+    delivery_with_target,
     inbox,
     preferences_table,
     unread_count,
@@ -85,6 +87,16 @@ def preferences_page(request):
 def failed_deliveries(request):
     page = Paginator(deliveries_failed(), 50).get_page(request.GET.get("page"))
     return render(request, "notifications/deliveries.html", {"page": page})
+
+
+@role_required(Role.ADMIN)
+@never_cache
+def delivery_page(request, delivery_id: int):
+    """One delivery and every attempt at it: when, the answer, how long, the error. What
+    was sent (the payload) and the endpoint's secret are not shown."""
+    delivery = delivery_with_target(delivery_id=delivery_id)
+    context = {"delivery": delivery, "attempts": delivery_attempts(delivery=delivery)}
+    return render(request, "notifications/delivery.html", context)
 
 
 @role_required(Role.ADMIN)

@@ -1,7 +1,8 @@
 """A project's webhook endpoints (admins): list, add (the secret shown once), rotate,
-disable or enable, delete."""
+disable or enable, delete, and each endpoint's attempt log."""
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -10,7 +11,7 @@ from liftoff.errors import DomainError
 from liftoff.forms import form_add_domain_errors
 from liftoff.roles import Role, role_required
 from notifications.forms import WebhookForm
-from notifications.selectors import webhook_get, webhooks_of
+from notifications.selectors import endpoint_attempts, webhook_get, webhooks_of
 from notifications.services import (
     webhook_create,
     webhook_delete,
@@ -75,3 +76,15 @@ def webhook_remove(request, slug: str, endpoint_id: int):
     webhook_delete(endpoint=endpoint, actor=request.user)
     messages.success(request, "Webhook deleted.")
     return redirect("webhooks:list", slug=slug)
+
+
+@role_required(Role.ADMIN)
+@never_cache
+def webhook_attempts(request, slug: str, endpoint_id: int):
+    """Every attempt at delivering to one endpoint, newest first, each linking to its
+    delivery: what answered, how long it took, the error. Never the secret."""
+    project = project_get(slug=slug)
+    endpoint = webhook_get(project=project, endpoint_id=endpoint_id)
+    page = Paginator(endpoint_attempts(endpoint=endpoint), 50).get_page(request.GET.get("page"))
+    context = {"project": project, "endpoint": endpoint, "page": page}
+    return render(request, "notifications/webhook_attempts.html", context)

@@ -27,8 +27,10 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 # --- Database ---------------------------------------------------------------------------
 @pytest.fixture(scope="session")
-def django_db_modify_db_settings():
-    """Let the suite empty the append-only audit table between tests (PostgreSQL only).
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """Each pytest-xdist worker has its own test database (pytest-django's suffix, which
+    an override of this fixture must keep asking for), and the suite may empty the
+    append-only audit table between tests (PostgreSQL only).
 
     The trigger honours `liftoff.audit_maintenance = on`; production never sets it. The
     trigger's own test switches it off again inside its transaction.

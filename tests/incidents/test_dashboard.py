@@ -43,7 +43,7 @@ def test_the_card_costs_the_same_queries_for_one_or_many_incidents(
         _open(project, production, manager, "low", f"More {n}")
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert client.get("/incidents/open/").status_code == 200
-    assert len(few.captured_queries) == 3  # session, user (with roles), the incidents
+    assert len(few.captured_queries) == 2  # the user (with roles), the incidents
 
 
 def test_the_card_is_refused_to_a_user_without_a_role(client_as, make_user):

@@ -9,7 +9,10 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
+from http.cookiejar import CookieJar
 from pathlib import Path
 
 import pytest
@@ -47,6 +50,41 @@ def _health(port: int) -> dict | None:
         return None
 
 
+def _signed_in_pages(port: int, username: str) -> dict[str, int]:
+    """Log in through the real login form (CSRF cookie and token), then open the main
+    pages and the first release, environment and deployment they link to: path → status."""
+    jar = CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    base = f"http://127.0.0.1:{port}"
+    with opener.open(f"{base}/accounts/login/", timeout=10) as answer:
+        answer.read()
+    token = next(c.value for c in jar if c.name == "csrftoken")
+    body = urllib.parse.urlencode(
+        {"username": username, "password": "liftoff-demo", "csrfmiddlewaretoken": token}
+    ).encode()
+    login = urllib.request.Request(  # noqa: S310 - http://127.0.0.1 above
+        f"{base}/accounts/login/", data=body, headers={"Referer": base}
+    )
+    with opener.open(login, timeout=10) as answer:
+        assert answer.url == f"{base}/", answer.url  # the form redirected: signed in
+    statuses: dict[str, int] = {}
+    paths = ["/", "/releases/", "/approvals/", "/deployments/", "/incidents/", "/runs/"]
+    paths += ["/notifications/"]
+    for path in paths:
+        try:
+            with opener.open(f"{base}{path}", timeout=20) as answer:
+                html = answer.read().decode()
+                statuses[path] = answer.status
+        except urllib.error.HTTPError as error:
+            statuses[path] = error.code
+            continue
+        for link in (r"/releases/\d+/", r"/deployments/[\w-]+/[\w-]+/", r"/deployments/\d+/"):
+            found = re.search(f'href="({link})"', html)
+            if found and found[1] not in paths:
+                paths.append(found[1])
+    return statuses
+
+
 def test_make_run_serves_with_a_worker_and_ctrl_c_stops_everything(tmp_path):
     port = free_port()
     env = {
@@ -79,6 +117,10 @@ def test_make_run_serves_with_a_worker_and_ctrl_c_stops_everything(tmp_path):
         assert LOGINS in output, output[-3000:]
         assert _health(port) == {"status": "ok", "database": "ok", "broker": "ok"}
         assert "Demo logins: admin (Admin), manager (Release manager)" in output
+        # Signed-in pages work on the embedded database too (SQLite, as here).
+        statuses = _signed_in_pages(port, "manager")
+        assert set(statuses.values()) == {200}, statuses
+        assert any(p.startswith("/releases/") and p != "/releases/" for p in statuses), statuses
         # Web, worker (with its pool), the notifications' worker and beat, each a process
         # of its own.
         assert len(_processes_using(tmp_path)) >= 5

@@ -48,6 +48,36 @@ def test_the_api_refuses_a_metadata_url_and_unknown_events(client_as, admin_user
 
 
 @pytest.mark.django_db
+def test_an_admin_allows_a_private_address_for_one_endpoint(client_as, admin_user, project):
+    client = client_as(admin_user)
+    url = f"/api/v1/projects/{project.slug}/webhooks/"
+    hook = {"url": "http://127.0.0.1:9/hook", "events": ["*"]}
+    refused = client.post(url, hook, content_type="application/json")
+    assert refused.status_code == 400
+    assert "url" in refused.json()["errors"]
+    made = client.post(url, {**hook, "allow_private": True}, content_type="application/json")
+    assert made.status_code == 201, made.json()
+    assert made.json()["allow_private"] is True
+    assert WebhookEndpoint.objects.get().allow_private
+    [listed] = client.get(url).json()
+    assert listed["allow_private"] is True
+    bad = client.post(url, {**hook, "allow_private": "perhaps"}, content_type="application/json")
+    assert bad.status_code == 400 and "allow_private" in bad.json()["errors"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", [Role.STAKEHOLDER, Role.APPROVER, Role.RELEASE_MANAGER])
+def test_others_may_not_allow_a_private_address(client_as, make_user, project, role):
+    answer = client_as(make_user(role)).post(
+        f"/api/v1/projects/{project.slug}/webhooks/",
+        {"url": "http://127.0.0.1:9/hook", "events": ["*"], "allow_private": True},
+        content_type="application/json",
+    )
+    assert answer.status_code == 403
+    assert not WebhookEndpoint.objects.exists()
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("role", [Role.STAKEHOLDER, Role.RELEASE_MANAGER])
 def test_only_admins_see_webhooks(client_as, make_user, project, role):
     client = client_as(make_user(role))

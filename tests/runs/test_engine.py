@@ -140,8 +140,11 @@ def _printed_pgid(run):
 
 
 def test_worker_sigkilled_mid_step_is_failed_worker_lost_then_retry_succeeds(
-    start_worker, manager, settings
+    start_worker, manager, settings, monkeypatch
 ):
+    # Short clocks, as the reaper's own test has them: a beat a second, stale after 3.
+    monkeypatch.setenv("RUN_HEARTBEAT_SECONDS", "1")  # the worker's clock (read at start)
+    settings.RUN_STALE_AFTER_SECONDS = 3  # the reaper's, here in the test process
     worker = start_worker()
     run = _slow_kind_run(manager, seconds=300, name="sleepcmd")
     pgid = wait_for(lambda: _printed_pgid(run), timeout=30, message="the command to start")
