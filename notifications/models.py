@@ -90,6 +90,9 @@ class WebhookEndpoint(models.Model):
     # metadata address (a receiver on the same machine; the tests' receivers).
     allow_private = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
+    # Until then its deliveries go on the slow lane: an attempt had no answer within
+    # WEBHOOK_FAST_SECONDS (set and cleared by notifications.services.delivery_record).
+    slow_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["pk"]
@@ -99,6 +102,14 @@ class WebhookEndpoint(models.Model):
 
     def listens_to(self, event: str) -> bool:
         return "*" in self.events or event in self.events
+
+
+class Lane(models.TextChoices):
+    """Which queue (and worker) sends a delivery: settings.NOTIFICATIONS_QUEUE or
+    NOTIFICATIONS_SLOW_QUEUE."""
+
+    FAST = "fast", "Fast"
+    SLOW = "slow", "Slow"
 
 
 class DeliveryStatus(models.TextChoices):
