@@ -59,6 +59,8 @@ PAGES = [
     ("/deployments/", "/deployments/", True, {}),
     ("/deployments/<project>/<env>/", "/deployments/bench-01/production/", True, {}),
     ("/deployments/<id>/", "/deployments/{deployment}/", True, {}),
+    ("/incidents/", "/incidents/", True, {}),
+    ("/incidents/<id>/", "/incidents/{incident}/", True, {}),
     ("/runs/<id>/progress/ (htmx)", "/runs/{run}/progress/", True, HTMX),
 ]
 # The progress fragment of the running deployment's run, as its deployment page polls it
@@ -267,6 +269,65 @@ Run.objects.filter(pk=active.run_id).update(
 )
 print(f"bench-deployment={active.pk}")
 print(f"bench-deployment-run={active.run_id}")
+
+# Incidents: BENCH_INCIDENTS over the six environments (bulk_create, as history left
+# them: no audit, no event), newest first ten minutes apart, each about the deployment
+# before it; most resolved, one in 13 breached, the newest few still open. One (the
+# newest high one) has a timeline of 20 entries and a postmortem, for the incident page.
+from incidents.models import EntryKind, Incident, IncidentEntry
+
+wanted = int(os.environ["BENCH_INCIDENTS"])
+have = Incident.objects.filter(title__startswith="Bench incident").count()
+deployments = {
+    e.pk: list(Deployment.objects.filter(environment=e).exclude(status="running")
+               .order_by("-started_at").values_list("pk", flat=True)[:50])
+    for e in environments
+}
+severities = ["low", "medium", "medium", "high", "low", "critical", "medium", "high"]
+respond = {"critical": 15, "high": 60, "medium": 240, "low": None}
+rows = []
+for i in range(have, wanted):
+    environment = environments[i % len(environments)]
+    severity = severities[i % len(severities)]
+    at = now - timedelta(minutes=10 * (i + 1))
+    # The newest ones are still open, except critical ones on production (no banner).
+    unresolved = i < 12 and not (severity == "critical" and environment.phase == "production")
+    minutes = respond[severity]
+    rows.append(Incident(
+        project_id=environment.project_id, environment=environment, severity=severity,
+        status="open" if unresolved else "resolved",
+        title=f"Bench incident {i}: checkout answers 500 on {environment.name}",
+        description="p95 at 4 s, errors at 3 %",
+        deployment_id=(deployments[environment.pk] or [None])[(i // 6) % 50],
+        source="ui", opened_by=user, opened_at=at, started_at=at - timedelta(minutes=3),
+        acknowledged_at=None if unresolved else at + timedelta(minutes=5),
+        acknowledged_by=None if unresolved else user,
+        resolved_at=None if unresolved else at + timedelta(minutes=45),
+        resolved_by=None if unresolved else user,
+        summary="" if unresolved else "Rolled back; the cache key was wrong.",
+        respond_by=at + timedelta(minutes=minutes) if minutes else None,
+        breached=i % 13 == 4,
+    ))
+Incident.objects.bulk_create(rows, batch_size=2000)
+if rows:
+    from django.db import connection
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE incidents_incident")
+detailed = (Incident.objects.filter(title__startswith="Bench incident", severity="high")
+            .order_by("-opened_at").first())
+if detailed is not None and not detailed.entries.exists():
+    kinds = [EntryKind.OPENED, EntryKind.ACKNOWLEDGED, *[EntryKind.NOTE] * 16,
+             EntryKind.MITIGATED, EntryKind.RESOLVED]
+    IncidentEntry.objects.bulk_create(
+        IncidentEntry(incident=detailed, kind=kind, actor=user, actor_label="bench",
+                      text=f"Step {n}: looked at the dashboards, the error rate is {n} %",
+                      at=detailed.opened_at + timedelta(minutes=n))
+        for n, kind in enumerate(kinds)
+    )
+    Incident.objects.filter(pk=detailed.pk).update(
+        postmortem="## What happened\\n\\nThe cache key was wrong.\\n\\n- detect\\n- fix\\n"
+    )
+print(f"bench-incident={detailed.pk if detailed else 0}")
 """
 
 
@@ -552,6 +613,25 @@ def table(results: list[Result], ceiling_rps: float, own_ceiling: dict[str, floa
     return "\n".join(lines)
 
 
+def _progress_summary(results, around: float, before: Result, last: Result) -> str:
+    """What the table's header says of the progress fragment's three rows."""
+    progress, unchanged = (
+        next(r for r in results if r.label == label)
+        for label in (PROGRESS_LABEL, PROGRESS_UNCHANGED_LABEL)
+    )
+    progress_ratio = progress.requests_per_s / around if around else 0
+    unchanged_ratio = unchanged.requests_per_s / around if around else 0
+    verdict = "meets" if unchanged_ratio >= PROGRESS_AIM else "misses"
+    return (
+        f"\n\nThe progress fragment, polled as a watched run mostly is (nothing changed: "
+        f"204), keeps {unchanged_ratio:.2f} of the ceiling measured just before and after "
+        f"it ({around:.1f} requests/s; the ceiling moved by "
+        f"{abs(before.requests_per_s - last.requests_per_s) / around:.0%} across it): "
+        f"it {verdict} the aim of {PROGRESS_AIM:.2f}. Rendered in full (a change, or a "
+        f"first poll) it keeps {progress_ratio:.2f}."
+    )
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -582,6 +662,14 @@ def main() -> int:
     parser.add_argument(
         "--deployments", type=int, default=10_000, help="deployments in the bench data"
     )
+    parser.add_argument("--incidents", type=int, default=10_000, help="incidents in the bench data")
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="LABEL",
+        help="measure only the pages with this label (repeatable, e.g. --only /incidents/), "
+        "between the two ceiling runs: a shorter bench drifts less on a busy machine",
+    )
     args = parser.parse_args()
     # Also when started in the background, where SIGINT would otherwise be ignored.
     signal.signal(signal.SIGINT, _interrupt)
@@ -608,6 +696,7 @@ def main() -> int:
                 "BENCH_PROJECTS": str(args.projects),
                 "BENCH_FINISHED_RUNS": str(args.finished_runs),
                 "BENCH_DEPLOYMENTS": str(args.deployments),
+                "BENCH_INCIDENTS": str(args.incidents),
             },
             "shell",
             "-c",
@@ -621,16 +710,23 @@ def main() -> int:
         deployment_run = re.search(r"^bench-deployment-run=(\d+)$", seeded, re.M)
         if not deployment or not deployment_run:
             raise BenchError(f"the seed printed no deployment:\n{seeded[-2000:]}")
+        incident = re.search(r"^bench-incident=(\d+)$", seeded, re.M)
+        if not incident or incident.group(1) == "0":
+            raise BenchError(f"the seed printed no incident:\n{seeded[-2000:]}")
         ids = {
             "run": found.group(1),
             "release": release.group(1),
             "deployment": deployment.group(1),
+            "incident": incident.group(1),
         }
         deployment_fragment = f"/runs/{deployment_run.group(1)}/progress/"
         pages = [
             (label, path.format(**ids), signed_in, headers)
             for label, path, signed_in, headers in PAGES
+            if not args.only or label in args.only
         ]
+        if not pages:
+            raise BenchError(f"no page is labelled {args.only}: {[p[0] for p in PAGES]}")
 
         app_port, ceiling_port = free_ports(2)
         app_log, ceiling_log = data_dir / "gunicorn-app.log", data_dir / "gunicorn-ceiling.log"
@@ -674,9 +770,12 @@ def main() -> int:
                 )
         last = measure(f"{ceiling_label}, last", ceiling_port, ceiling_path, cookie, args)
         ceiling_rps = (first.requests_per_s + last.requests_per_s) / 2
+        measured = {r.label for r in results}
+        if PROGRESS_LABEL not in measured:  # --only without the fragment
+            before = first
         around = (before.requests_per_s + last.requests_per_s) / 2
         report = table(
-            [*results, first, before, last],
+            [*results, first, *([before] if before is not first else []), last],
             ceiling_rps,
             {
                 PROGRESS_LABEL: around,
@@ -688,26 +787,14 @@ def main() -> int:
             f"{datetime.now():%Y-%m-%d %H:%M}: wrk -t{args.threads} -c{args.connections} "
             f"-d{args.duration}s, gunicorn {args.workers} sync workers, DEBUG=0, "
             f"PostgreSQL, {args.projects} projects, {args.deployments} deployments, "
+            f"{args.incidents} incidents, "
             f"{args.finished_runs + 1} runs (the "
             f"progress fragment's: 6 steps, 200 log chunks); {host}. "
             f"Ratios are to the mean of the first and last ceiling runs; the progress "
             f"fragment's (its three rows) is to the mean of the two around it."
         )
-        progress, unchanged = (
-            next(r for r in results if r.label == label)
-            for label in (PROGRESS_LABEL, PROGRESS_UNCHANGED_LABEL)
-        )
-        progress_ratio = progress.requests_per_s / around if around else 0
-        unchanged_ratio = unchanged.requests_per_s / around if around else 0
-        verdict = "meets" if unchanged_ratio >= PROGRESS_AIM else "misses"
-        header += (
-            f"\n\nThe progress fragment, polled as a watched run mostly is (nothing changed: "
-            f"204), keeps {unchanged_ratio:.2f} of the ceiling measured just before and after "
-            f"it ({around:.1f} requests/s; the ceiling moved by "
-            f"{abs(before.requests_per_s - last.requests_per_s) / around:.0%} across it): "
-            f"it {verdict} the aim of {PROGRESS_AIM:.2f}. Rendered in full (a change, or a "
-            f"first poll) it keeps {progress_ratio:.2f}."
-        )
+        if PROGRESS_LABEL in measured:
+            header += _progress_summary(results, around, before, last)
         drift = abs(first.requests_per_s - last.requests_per_s) / ceiling_rps
         if drift > CEILING_DRIFT_WARN:
             header += (

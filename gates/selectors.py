@@ -554,3 +554,39 @@ def release_page_rows(release) -> list:
         Rows(Waiver, "release_id = %s", this),
         Rows(GateJudgement, "release_id = %s", this),
     ]
+
+
+# --- Risk ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Risk:
+    level: str  # "low", "medium", "high"
+    label: str  # "🟢 LOW"
+    reason: str
+
+
+RISK_LABELS = {"low": "🟢 LOW", "medium": "🟡 MEDIUM", "high": "🔴 HIGH"}
+
+
+def release_risk(*, release) -> Risk:
+    """The release's risk as its gates say (the announcements' "Risk Level"): high when a
+    gate failed, medium when one was waived or is not passed yet (or no gate judges the
+    release at all), low when every gate passed. A release no longer in flight is read
+    from the gates it was last judged by; one in flight from its gates now."""
+    judgement = release_judgement(release=release)
+    if judgement is not None:
+        statuses = [row.status for row in judgement.rows]
+    else:
+        statuses = [view.status for view in release_gates(release=release)]
+    if GateStatus.FAILED in statuses:
+        level, reason = "high", "a quality gate failed"
+    elif not statuses:
+        level, reason = "medium", "no quality gate judges it"
+    elif all(s == GateStatus.PASSED for s in statuses):
+        level, reason = "low", "every quality gate passed"
+    elif GateStatus.WAIVED in statuses:
+        level, reason = "medium", "a quality gate was waived"
+    else:
+        level, reason = "medium", "some quality gates are not passed yet"
+    return Risk(level=level, label=RISK_LABELS[level], reason=reason)

@@ -616,10 +616,14 @@ def waiver_grant(*, release, gate: QualityGate, actor, reason: str) -> Waiver:
             errors={"reason": ["Give a reason of at least 10 characters."]},
         )
     _require_signer(release=release, gate=gate, actor=actor, what="waive")
-    view = next(v for v in release_gates(release=release) if v.gate.pk == gate.pk)
-    if problem := waiver_problem(release=release, view=view):
-        raise Conflict(problem)
     with transaction.atomic():
+        # One waiver at a time per release: a second click (or a second approver) at the
+        # same moment waits here, then finds the gate waived and is refused, instead of
+        # tripping the one-live-waiver constraint (a 500).
+        Release.objects.select_for_update().filter(pk=release.pk).first()
+        view = next(v for v in release_gates(release=release) if v.gate.pk == gate.pk)
+        if problem := waiver_problem(release=release, view=view):
+            raise Conflict(problem)
         Waiver.objects.filter(release=release, gate=gate, revoked_at__isnull=True).update(
             revoked_at=timezone.now()
         )
@@ -636,6 +640,17 @@ def waiver_grant(*, release, gate: QualityGate, actor, reason: str) -> Waiver:
             obj=release,
             # What was waived: a failed or unmeasured result, or nothing measured (pending).
             after={
+                "gate": gate.key,
+                "reason": reason[:500],
+                "commit": release.head_commit,
+                "status": view.status,
+            },
+        )
+        emit(
+            "gate.waived",
+            subject=release,
+            actor=actor,
+            payload={
                 "gate": gate.key,
                 "reason": reason[:500],
                 "commit": release.head_commit,

@@ -2,7 +2,7 @@
 
 from django.utils.functional import SimpleLazyObject
 
-from incidents.selectors import critical_on_production, may_change
+from incidents.selectors import critical_banner_rows, may_change
 
 # More than this many at once is one banner with the first few and the list's link.
 BANNER_MAX = 3
@@ -17,13 +17,7 @@ def critical_banner(request):
     if user is None or not user.is_authenticated:
         return {}
     return {
-        "critical_incidents": SimpleLazyObject(
-            lambda: list(
-                critical_on_production()
-                .select_related("hotfix_release")
-                .order_by("opened_at")[:BANNER_MAX]
-            )
-        ),
+        "critical_incidents": SimpleLazyObject(lambda: critical_banner_rows(limit=BANNER_MAX)),
         # The roles came with the user (liftoff.auth): no query.
         "critical_may_act": SimpleLazyObject(lambda: may_change(user)),
     }

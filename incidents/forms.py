@@ -74,7 +74,8 @@ class NoteForm(forms.Form):
 
 
 class DeploymentChangeForm(forms.Form):
-    deployment = forms.ChoiceField(required=False, label="About deployment")
+    # Built in Python: fifty options, one template render each, were most of the page.
+    deployment = forms.ChoiceField(required=False, label="About deployment", widget=FilterSelect)
     reason = forms.CharField(max_length=500, help_text="Why it is about another deployment.")
 
     def __init__(self, *args, deployments, **kwargs):
@@ -92,6 +93,7 @@ class PostmortemForm(forms.Form):
 
 class HotfixForm(forms.Form):
     release = forms.ChoiceField(
+        widget=FilterSelect,
         label="Hotfix release",
         help_text="It alone may go to production while this critical incident is open.",
     )

@@ -11,6 +11,8 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
 
@@ -33,6 +35,7 @@ from incidents.selectors import (
     incident_clock,
     incident_get,
     incident_list,
+    incident_list_page_rows,
     incident_timeline,
     incidents_unresolved,
     may_change,
@@ -54,6 +57,7 @@ from incidents.services import (
 )
 from liftoff.errors import DomainError, ValidationFailed
 from liftoff.forms import form_add_domain_errors
+from liftoff.kept import kept_html, rows_version
 from liftoff.markdown import render_markdown
 from liftoff.roles import READ_ROLES, Role, has_role, role_required
 from releases.models import Release, ReleaseType
@@ -70,21 +74,39 @@ ACTION_LABELS = {
 
 @role_required(*READ_ROLES)
 def index(request):
-    projects = list(project_list())
+    """The list. A page of it is kept rendered per process under the version of the rows
+    it shows (liftoff.kept), and until its first response clock's text changes."""
+    projects = list(project_list().only("id", "slug", "name"))  # the filter, the links
     names = environment_names()
     form = IncidentFilterForm(request.GET or None, projects=projects, environment_names=names)
     filters = form.cleaned_data if form.is_valid() else {}
     page = Paginator(incident_list(filters=filters), PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [(incident, time_left(incident)) for incident in page.object_list]
     context = {
         "form": form,
         "page": page,
-        "rows": rows,
+        "list_html": _list_page(request, page),
         "projects": projects,
         "may_open": may_change(request.user),
         "may_configure": has_role(request.user, {Role.ADMIN}),
     }
     return render(request, "incidents/index.html", context, status=400 if form.errors else 200)
+
+
+def _list_page(request, page) -> str:
+    def render_rows(csrf_token):
+        rows = [(incident, time_left(incident)) for incident in page.object_list]
+        context = {"page": page, "rows": rows}
+        return render_to_string("incidents/index.html#rows", context, request)
+
+    key = (
+        "incidents-list",
+        rows_version(incident_list_page_rows(page.object_list)),
+        page.number,
+        page.paginator.count,
+        request.GET.urlencode(),
+        timezone.get_current_timezone_name(),
+    )
+    return kept_html(request, key=key, render=render_rows)
 
 
 @role_required(*READ_ROLES)
@@ -136,6 +158,7 @@ def new(request):
 def _detail(request, incident, *, status=200, **forms):
     deployments = (
         Deployment.objects.select_related("environment")
+        .only("id", "version", "environment__name")
         .filter(environment__project=incident.project)
         .order_by("-created_at")[:50]
     )

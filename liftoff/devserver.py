@@ -1,11 +1,13 @@
-"""`make run`: migrate, seed the demo, then run web, a Celery worker and beat together.
+"""`make run`: migrate, seed the demo, then run web, the Celery workers and beat together.
 
-The three are separate processes (tasks are truly asynchronous); Ctrl-C stops them all,
+Web, a worker, the notifications' worker (e-mails and webhooks: a slow receiver never
+holds a deployment's slot) and beat are separate processes (tasks are truly
+asynchronous); Ctrl-C stops them all,
 and if one dies the others are stopped too, so nothing is left running half-way.
 
 The terminal gets one short line stream per process (`web    | …`, `worker | …`,
-`beat   | …`) with the periodic housekeeping left out below WARNING; each process's full
-output, at INFO, goes to DATA_DIR/logs/<name>.log. The URL and the logins are printed
+`notify | …`, `beat   | …`) with the periodic housekeeping left out below WARNING; each
+process's full output, at INFO, goes to DATA_DIR/logs/<name>.log. The URL and the logins are printed
 last, once the web server answers /healthz and the worker has answered a heartbeat.
 """
 
@@ -28,7 +30,7 @@ from liftoff.env import data_dir, dev_env_load, dev_env_write
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
-NAMES = ("web", "worker", "beat")
+NAMES = ("web", "worker", "notify", "beat")
 # The tasks of settings.CELERY_BEAT_SCHEDULE (tests/liftoff/test_devserver.py keeps the
 # two equal; the launcher cannot import the settings before it has written dev.env).
 PERIODIC_TASKS = (
@@ -208,12 +210,30 @@ def main() -> int:
     prepare()
 
     queue = os.environ.get("LIFTOFF_QUEUE", "liftoff")
-    # The worker also takes the notifications' queue (settings.NOTIFICATIONS_QUEUE).
-    queues = f"{queue},{os.environ.get('LIFTOFF_NOTIFICATIONS_QUEUE', f'{queue}-notify')}"
+    # E-mails and webhooks have a worker of their own, so a slow receiver never holds a
+    # deployment's slot: threads (the work is waiting on the network), on both of the
+    # notifications' lanes (settings.NOTIFICATIONS_QUEUE and NOTIFICATIONS_SLOW_QUEUE).
+    # docker-compose.yml gives each lane its own worker; docs/notifications.md.
+    notify = os.environ.get("LIFTOFF_NOTIFICATIONS_QUEUE", f"{queue}-notify")
+    lanes = f"{notify},{os.environ.get('LIFTOFF_NOTIFICATIONS_SLOW_QUEUE', f'{notify}-slow')}"
     celery = [PY, "-m", "celery", "-A", "liftoff"]
     commands = {
         "web": [PY, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-        "worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2", "-Q", queues],
+        "worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2", "-Q", queue],
+        "notify": [
+            *celery,
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--pool",
+            "threads",
+            "--concurrency",
+            "16",
+            "-Q",
+            lanes,
+            "--hostname",
+            "notify@%h",
+        ],
         "beat": [*celery, "beat", "--loglevel", "INFO"],
     }
     log_dir = data_dir() / "logs"
@@ -285,6 +305,7 @@ def main() -> int:
             # waiting for their writer, so two processes declaring at once during start-up
             # can end one of them with a JSONDecodeError (seen once in the test).
             start("beat", started)
+            start("notify")
             # Ask for a heartbeat now instead of waiting up to 15 s for beat's first one.
             asked = subprocess.Popen(
                 [*celery, "call", HEARTBEAT_TASK, "--queue", queue],
@@ -339,7 +360,7 @@ def main() -> int:
         stream.thread.join(timeout=2)
     # After the worker: a deployment it was running may have started one just now.
     demo = demo_services_stop(demo_run_dir())
-    print(f"Stopped web, worker and beat. Full logs: {log_dir}/", flush=True)
+    print(f"Stopped web, workers and beat. Full logs: {log_dir}/", flush=True)
     if demo:
         print(f"Stopped the demo services: {', '.join(demo)}.", flush=True)
     return exit_code
@@ -383,7 +404,7 @@ def _banner(port: int, log_dir: Path, *, echo_lock: threading.Lock) -> None:
     password = os.environ.get("DEMO_PASSWORD", "liftoff-demo")
     with echo_lock:
         print(
-            f"\n  Web, worker and beat are up; full logs in {log_dir}/. Ctrl-C stops all three.\n"
+            f"\n  Web, workers and beat are up; full logs in {log_dir}/. Ctrl-C stops them all.\n"
             f"  Liftoff is running at http://127.0.0.1:{port}/\n"
             f"  Log in as admin, manager, approver or stakeholder, password: {password}\n",
             flush=True,

@@ -40,6 +40,8 @@ EVENTS: dict[str, str] = {
     "status, value, threshold, reason.",
     "approval.requested": "Manual gates of a release wait for sign-off: gates (keys), phase.",
     "approval.given": "An approver decided on a manual gate: gate, decision, comment.",
+    "gate.waived": "An automated gate was waived for the release head: gate, reason, commit, "
+    "status (what was waived: failed, not measured or pending).",
     "validation.finished": "A validation run ended: run, status, and each gate's status.",
     "run.finished": "Any run ended: run, kind, status, error.",
     "deployment.scheduled": "A deployment was scheduled for later: deployment, project, "

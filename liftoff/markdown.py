@@ -1,5 +1,7 @@
 """Markdown to HTML, sanitised: the one place user-written Markdown becomes markup."""
 
+import functools
+
 import markdown as markdown_lib
 import nh3
 from django.utils.safestring import SafeString, mark_safe
@@ -37,8 +39,28 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "th": {"align"}, "td": {"align"}}
 
 
+# Texts up to this long are kept rendered per process (the last 256): pages render the
+# same description, postmortem or notes on every view, and building the Markdown parser
+# and sanitising cost a few ms each time. The result depends on the text alone.
+KEPT_MAX_CHARS = 20_000
+
+
 def render_markdown(text: str) -> SafeString:
-    html = markdown_lib.markdown(text or "", extensions=["tables", "fenced_code", "sane_lists"])
+    text = text or ""
+    if not text:
+        return mark_safe("")
+    if len(text) <= KEPT_MAX_CHARS:
+        return _render_kept(text)
+    return _render(text)
+
+
+@functools.lru_cache(maxsize=256)
+def _render_kept(text: str) -> SafeString:
+    return _render(text)
+
+
+def _render(text: str) -> SafeString:
+    html = markdown_lib.markdown(text, extensions=["tables", "fenced_code", "sane_lists"])
     clean = nh3.clean(
         html,
         tags=ALLOWED_TAGS,

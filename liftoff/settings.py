@@ -237,7 +237,23 @@ NOTIFICATIONS_QUEUE = env_str("LIFTOFF_NOTIFICATIONS_QUEUE", f"{CELERY_TASK_DEFA
 CELERY_TASK_ROUTES = {"notifications.*": {"queue": NOTIFICATIONS_QUEUE}}
 # How often the header asks for the inbox's unread count (a 204 while it holds).
 INBOX_POLL_SECONDS = env_int("INBOX_POLL_SECONDS", 15, minimum=1)
+# Two lanes, each with a worker of its own (docs/notifications.md, "Delivery"): the fast
+# lane gives a webhook WEBHOOK_FAST_SECONDS to answer; one that does not is moved, with
+# its endpoint for WEBHOOK_SLOW_LANE_SECONDS, to the slow lane, which waits up to
+# WEBHOOK_TIMEOUT_SECONDS. A slow or dead receiver then holds slow-lane threads only, and
+# the fast ones are not kept waiting behind it (docs/performance.md).
+NOTIFICATIONS_SLOW_QUEUE = env_str(
+    "LIFTOFF_NOTIFICATIONS_SLOW_QUEUE", f"{NOTIFICATIONS_QUEUE}-slow"
+)
 WEBHOOK_TIMEOUT_SECONDS = float(env_str("WEBHOOK_TIMEOUT_SECONDS", "15"))
+WEBHOOK_FAST_SECONDS = float(env_str("WEBHOOK_FAST_SECONDS", "1"))
+# A PEM file of the CAs that https receivers' certificates are checked against instead of
+# the public ones (a chat server behind an internal CA); always checked for the host name.
+WEBHOOK_CA_FILE = env_str("WEBHOOK_CA_FILE", "")
+WEBHOOK_SLOW_LANE_SECONDS = env_int("WEBHOOK_SLOW_LANE_SECONDS", 600, minimum=0)
+# On the slow lane, at most this many deliveries to one endpoint are sent at once; the
+# others wait their turn, so a dead receiver holds four threads, not the whole lane.
+WEBHOOK_SLOW_LANE_PER_ENDPOINT = env_int("WEBHOOK_SLOW_LANE_PER_ENDPOINT", 4, minimum=1)
 # The Standard Webhooks retry schedule (seconds after each failed attempt); the scale
 # shrinks it (tests use a thousandth). Each delay gets up to 10 % of random jitter.
 WEBHOOK_RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)

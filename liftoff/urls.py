@@ -123,6 +123,16 @@ api_v1 = [
     ),
     path("projects/<slug:slug>/webhooks/", notifications_api.webhooks, name="webhooks"),
     path("inbox/", notifications_api.inbox_endpoint, name="inbox"),
+    path(
+        "releases/<int:release_id>/announcements/",
+        notifications_api.release_announcements,
+        name="release-announcements",
+    ),
+    path(
+        "releases/<int:release_id>/announcements/<slug:tone>/publish/",
+        notifications_api.release_announcement_publish,
+        name="release-announcement-publish",
+    ),
     path("incidents/", incidents_api.incidents, name="incidents"),
     path("incidents/<int:incident_id>/", incidents_api.incident_detail, name="incident-detail"),
     path(
@@ -173,6 +183,7 @@ urlpatterns = [
     path("runs/", include("runs.urls")),
     path("notifications/", include("notifications.urls")),
     path("projects/<slug:slug>/webhooks/", include("notifications.webhook_urls")),
+    path("", include("notifications.announcement_urls")),
     # Django's admin has its own staff check; only superusers and admins are staff.
     path("admin/", admin.site.urls),
 ]

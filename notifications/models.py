@@ -90,6 +90,9 @@ class WebhookEndpoint(models.Model):
     # metadata address (a receiver on the same machine; the tests' receivers).
     allow_private = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
+    # Until then its deliveries go on the slow lane: an attempt had no answer within
+    # WEBHOOK_FAST_SECONDS (set and cleared by notifications.services.delivery_record).
+    slow_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["pk"]
@@ -99,6 +102,14 @@ class WebhookEndpoint(models.Model):
 
     def listens_to(self, event: str) -> bool:
         return "*" in self.events or event in self.events
+
+
+class Lane(models.TextChoices):
+    """Which queue (and worker) sends a delivery: settings.NOTIFICATIONS_QUEUE or
+    NOTIFICATIONS_SLOW_QUEUE."""
+
+    FAST = "fast", "Fast"
+    SLOW = "slow", "Slow"
 
 
 class DeliveryStatus(models.TextChoices):
@@ -184,3 +195,74 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.status_code or self.error} after {self.duration_ms} ms"
+
+
+# --- Announcements -------------------------------------------------------------------------
+class Tone(models.TextChoices):
+    """The seed's three voices (RELEASE_PROCESS.md, "Personality-Specific Communications")."""
+
+    ORACLE = "oracle", "🔮 Oracle"
+    COMPLIANCE = "compliance", "📊 Compliance"
+    COSMIC = "cosmic", "🌠 Cosmic"
+
+
+class AnnouncementChannel(models.TextChoices):
+    IN_APP = "in_app", "In the app (inbox)"
+    EMAIL = "email", "E-mail"
+    WEBHOOK = "webhook", "The project's webhooks"
+
+
+class AnnouncementTemplate(models.Model):
+    """A project's Markdown for one tone, with `{{ name }}` placeholders
+    (notifications.announcements). A project without one uses the seed's."""
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="announcement_templates"
+    )
+    tone = models.CharField(max_length=16, choices=Tone.choices)
+    markdown = models.TextField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["project", "tone"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "tone"], name="announce_template_tone")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tone} template"
+
+
+class Announcement(models.Model):
+    """A release's announcement in one tone: the draft as the manager saved it, then what
+    was published (fixed from then on). No row: the draft is the project's template
+    filled with the release's facts."""
+
+    release = models.ForeignKey(
+        "releases.Release", on_delete=models.CASCADE, related_name="announcements"
+    )
+    tone = models.CharField(max_length=16, choices=Tone.choices)
+    markdown = models.TextField()
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+    # Set once, by a conditional UPDATE (notifications.services.announcement_publish).
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    channels = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["release", "tone"]
+        constraints = [
+            models.UniqueConstraint(fields=["release", "tone"], name="announcement_release_tone")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tone} announcement of {self.release_id}"
+
+    @property
+    def published(self) -> bool:
+        return self.published_at is not None

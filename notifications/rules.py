@@ -16,6 +16,8 @@ class Rule:
     audience: frozenset[Role]
     # E-mail by default (no Preference row): only what needs someone to act.
     email_by_default: bool = False
+    # The event's payload names its channels (`channels`): the publisher chose them.
+    channels_chosen: bool = False
 
 
 # The events that notify. Incidents' audience comes from the event's `audience` roles
@@ -32,10 +34,23 @@ RULES: dict[str, Rule] = {
     "incident.escalated": Rule("Incident escalated", MANAGERS, True),
     "incident.resolved": Rule("Incident resolved", MANAGERS, True),
     "release.shipped": Rule("Release shipped", EVERYONE),
-    "announcement.published": Rule("Announcement published", EVERYONE),
+    # E-mailed by default when the publisher chooses e-mail; a user's preference still rules.
+    "announcement.published": Rule("Announcement published", EVERYONE, True, True),
 }
 # Only events that exist: an event renamed in liftoff.events fails here, at start-up.
 assert set(RULES) <= set(EVENTS), set(RULES) - set(EVENTS)
+
+
+ALL_CHANNELS = frozenset({"in_app", "email", "webhook"})
+
+
+def chosen_channels(event: str, payload: dict) -> frozenset[str]:
+    """The channels `event` goes out on: those its payload names when its publisher
+    chose them (an announcement), else every channel."""
+    rule = RULES.get(event)
+    if rule is not None and rule.channels_chosen:
+        return frozenset(payload.get("channels") or ()) & ALL_CHANNELS
+    return ALL_CHANNELS
 
 
 def default_channels(event: str) -> dict[str, bool]:
@@ -86,7 +101,7 @@ def title(event: str, subject, payload: dict) -> str:
     if event == "release.shipped":
         return f"{subject} shipped ({_label(p.get('tag'))})"
     if event == "announcement.published":
-        return f"Announcement published for {subject}"
+        return f"Announcement: {subject}" + (f" “{p['codename']}”" if p.get("codename") else "")
     return f"{event}: {subject}"
 
 
@@ -99,7 +114,10 @@ def deployment_outcome(payload: dict) -> str:
 
 
 def body(event: str, payload: dict, *, limit: int = 2000) -> str:
-    """The details, one `key: value` a line (the payload minus what the title said)."""
+    """The details, one `key: value` a line (the payload minus what the title said); an
+    announcement's is its text."""
+    if event == "announcement.published":
+        return str(payload.get("markdown", ""))[:limit]
     skip = {"project", "title"}
     lines = [
         f"{key.replace('_', ' ')}: {value}"

@@ -3,7 +3,13 @@ secret is in the answer that made it, and never again."""
 
 from rest_framework import serializers
 
-from notifications.models import Notification, WebhookEndpoint, WebhookFormat
+from notifications.models import (
+    AnnouncementChannel,
+    Notification,
+    Tone,
+    WebhookEndpoint,
+    WebhookFormat,
+)
 
 
 class WebhookSerializer(serializers.ModelSerializer):
@@ -56,3 +62,39 @@ class NotificationSerializer(serializers.ModelSerializer):
 class InboxSerializer(serializers.Serializer):
     unread = serializers.IntegerField()
     notifications = NotificationSerializer(many=True, help_text="The newest 50.")
+
+
+class AnnouncementSerializer(serializers.Serializer):
+    """One tone's announcement: the draft as it would be published (placeholders filled),
+    or what was published."""
+
+    tone = serializers.ChoiceField(choices=Tone.choices)
+    markdown = serializers.CharField()
+    published = serializers.BooleanField()
+    published_at = serializers.DateTimeField(allow_null=True)
+    channels = serializers.ListField(child=serializers.CharField())
+
+    def to_representation(self, draft):
+        row = draft.announcement
+        return {
+            "tone": draft.tone,
+            "markdown": draft.markdown,
+            "published": draft.published,
+            "published_at": row.published_at.isoformat() if draft.published else None,
+            "channels": list(row.channels) if draft.published else [],
+        }
+
+
+class AnnouncementPublishSerializer(serializers.Serializer):
+    channels = serializers.ListField(
+        child=serializers.ChoiceField(choices=AnnouncementChannel.choices),
+        min_length=1,
+        help_text="Where it goes: in_app (every user's inbox), email, webhook (the "
+        "project's webhooks that listen to announcement.published).",
+    )
+    markdown = serializers.CharField(
+        required=False,
+        trim_whitespace=False,
+        help_text="The text to publish (saved as the draft first); the current draft if "
+        "left out. {{ name }} placeholders are filled.",
+    )

@@ -29,22 +29,29 @@ from django.utils import timezone
 
 from liftoff.audit import audit_record
 from liftoff.celery import app as celery_app
-from liftoff.errors import NotAllowed, ValidationFailed
-from liftoff.events import EVENTS, Event
+from liftoff.errors import Conflict, NotAllowed, ValidationFailed
+from liftoff.events import EVENTS, Event, emit
 from liftoff.http import webhook_post
 from liftoff.roles import Role, require_role
+from notifications.announcements import DEFAULT_TEMPLATES, TEMPLATE_MAX, placeholder_problems
 from notifications.models import (
+    Announcement,
+    AnnouncementChannel,
+    AnnouncementTemplate,
     Channel,
     Delivery,
     DeliveryAttempt,
     DeliveryStatus,
+    Lane,
     Notification,
     Preference,
+    Tone,
     WebhookEndpoint,
     WebhookFormat,
 )
-from notifications.rules import RULES, audience, body, default_channels, title
-from releases.models import Project
+from notifications.rules import RULES, audience, body, chosen_channels, default_channels, title
+from notifications.selectors import announcement_draft
+from releases.models import Project, Release
 
 logger = logging.getLogger(__name__)
 
@@ -101,14 +108,16 @@ def notifications_on_event(event: Event) -> list[Delivery]:
     details = body(event.name, payload)
     url = _url_of(event.subject)
 
+    # An announcement goes out on the channels its publisher chose; other events on all.
+    channels = chosen_channels(event.name, payload)
     users = list(_listeners(audience(event.name, payload), event.actor))
     chosen = {p.user_id: p for p in Preference.objects.filter(user__in=users, event=event.name)}
     defaults = default_channels(event.name)
     inbox, outbox = [], []
     for user in users:
         pref = chosen.get(user.pk)
-        in_app = pref.in_app if pref else defaults["in_app"]
-        email = pref.email if pref else defaults["email"]
+        in_app = (pref.in_app if pref else defaults["in_app"]) and Channel.IN_APP in channels
+        email = (pref.email if pref else defaults["email"]) and Channel.EMAIL in channels
         if in_app:
             inbox.append(
                 Notification(user=user, event=event.name, title=line, body=details, url=url)
@@ -122,7 +131,7 @@ def notifications_on_event(event: Event) -> list[Delivery]:
                     payload={"title": line, "body": details, "url": url},
                 )
             )
-    if project is not None:
+    if project is not None and Channel.WEBHOOK in channels:
         data = {**payload, "project": project.slug, "title": line, "url": _absolute(url)}
         for endpoint in WebhookEndpoint.objects.filter(project=project, active=True):
             if endpoint.listens_to(event.name):
@@ -161,21 +170,30 @@ def webhook_body(format: str, event: Event, data: dict) -> dict:
 
 
 # --- Dispatch ------------------------------------------------------------------------------
-def deliveries_dispatch(*, delivery_ids: list[int], countdown: float = 0) -> int:
-    """Ring the doorbells (after commit), on one broker connection. With the broker down
-    the first one fails fast and the rest are not tried: a request never waits a broker
-    timeout per delivery; the rows stay pending and the sweeper sends them. Returns how
-    many were sent (the first ones of `delivery_ids`). Never raises."""
+def deliveries_dispatch(
+    *, delivery_ids: list[int], countdown: float = 0, lane: str | None = None
+) -> int:
+    """Ring the doorbells (after commit), on one broker connection: each on its lane's
+    queue (`deliveries_slow`). With the broker down the first one fails fast and the rest
+    are not tried: a request never waits a broker timeout per delivery; the rows stay
+    pending and the sweeper sends them. Returns how many were sent (the first ones of
+    `delivery_ids`). `lane`: that lane for all, whatever their endpoints. Never raises."""
     sent = 0
     try:
+        if lane is None:
+            slow = deliveries_slow(delivery_ids=delivery_ids)
+        else:
+            slow = set(delivery_ids) if lane == Lane.SLOW else set()
         # The broker of the settings as they are now (an operator's or a test's change).
         with celery_app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
             for pk in delivery_ids:
+                its_lane = Lane.SLOW if pk in slow else Lane.FAST
                 # By name: notifications.tasks imports this module.
                 celery_app.send_task(
                     SEND_TASK,
                     args=[pk],
-                    queue=settings.NOTIFICATIONS_QUEUE,
+                    kwargs={"lane": its_lane.value},
+                    queue=_lane_queue(its_lane),
                     countdown=countdown or None,
                     connection=conn,
                 )
@@ -191,6 +209,21 @@ def deliveries_dispatch(*, delivery_ids: list[int], countdown: float = 0) -> int
     return sent
 
 
+def deliveries_slow(*, delivery_ids: list[int]) -> set[int]:
+    """Those of `delivery_ids` whose endpoint is on the slow lane now (one query)."""
+    if not delivery_ids:
+        return set()
+    return set(
+        Delivery.objects.filter(
+            pk__in=delivery_ids, endpoint__slow_until__gt=timezone.now()
+        ).values_list("pk", flat=True)
+    )
+
+
+def _lane_queue(lane: str) -> str:
+    return settings.NOTIFICATIONS_SLOW_QUEUE if lane == Lane.SLOW else settings.NOTIFICATIONS_QUEUE
+
+
 # --- URL safety --------------------------------------------------------------------------
 # Cloud metadata services: AWS/GCP/Azure/OpenStack (169.254.169.254), AWS IPv6, Alibaba,
 # Azure's wire server. Link-local covers the first; the others are named.
@@ -200,7 +233,9 @@ METADATA_ADDRESSES = frozenset(
 )
 
 
-def _address_problem(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+def address_problem(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """Why a webhook must not be sent to `address` ("" when it may): the SSRF guard, used
+    when an endpoint is saved and, on the very address connected to, when it is sent."""
     if address in METADATA_ADDRESSES:
         return "a cloud metadata address"
     if address.is_link_local:
@@ -218,9 +253,10 @@ def endpoint_url_problem(url: str, *, allow_private: bool) -> str:
     allowed it on the endpoint (`allow_private`). Private networks (10/8, 192.168/16) are
     allowed: a self-hosted Liftoff talks to a chat server on its own network.
 
-    Checked when the endpoint is saved and again before each POST (the name may resolve
-    elsewhere by then); a resolver that changes its answer between this check and the
-    connection is not caught (DNS rebinding within milliseconds)."""
+    Checked here when the endpoint is saved (to tell the admin at once). What guards the
+    POST is the check at send time, on the addresses the connection itself resolved and
+    connects to (`liftoff.http.webhook_post`'s `refuse`), so a name that resolves
+    elsewhere by then (DNS rebinding) is refused there."""
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         return "Only http:// and https:// URLs with a host."
@@ -234,7 +270,7 @@ def endpoint_url_problem(url: str, *, allow_private: bool) -> str:
         address = ipaddress.ip_address(info[4][0].split("%")[0])
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
             address = address.ipv4_mapped
-        problem = _address_problem(address)
+        problem = address_problem(address)
         if problem:
             return (
                 f"The host {parts.hostname} resolves to {problem} ({address}); "
@@ -251,6 +287,7 @@ class Outcome:
     duration_ms: int
     retry_after: float | None = None  # seconds the receiver asked us to wait
     refused: bool = False  # Liftoff would not send it (the URL's address): no retry
+    timed_out: bool = False  # no answer within the lane's timeout
 
 
 def delivery_claim(*, delivery_id: int) -> Delivery | None:
@@ -266,39 +303,79 @@ def delivery_claim(*, delivery_id: int) -> Delivery | None:
     return Delivery.objects.select_related("endpoint", "user").get(pk=delivery_id)
 
 
-def delivery_send(*, delivery_id: int) -> str | None:
+def delivery_send(*, delivery_id: int, lane: str = Lane.FAST) -> str | None:
     """The task's body: claim, send (outside any transaction: I/O), record. Returns the
-    delivery's new status, or None if it was not ours to send."""
+    delivery's new status, or None if it was not ours to send (or, on the fast lane, was
+    handed to the slow one because its endpoint is slow now)."""
     delivery = delivery_claim(delivery_id=delivery_id)
     if delivery is None:
         return None
+    if _not_on_this_lane_now(delivery, lane):
+        return None
     if delivery.channel == Channel.WEBHOOK:
-        outcome = _send_webhook(delivery)
+        outcome = _send_webhook(delivery, lane=lane)
     else:
         outcome = _send_email(delivery)
-    return delivery_record(delivery=delivery, outcome=outcome)
+    return delivery_record(delivery=delivery, outcome=outcome, lane=lane)
 
 
-def _send_webhook(delivery: Delivery) -> Outcome:
+def _not_on_this_lane_now(delivery: Delivery, lane: str) -> bool:
+    """Whether a claimed webhook was given back instead of sent, by its lane's rules:
+
+    - fast lane: its endpoint is slow, or has kept another delivery waiting for a quarter
+      of the fast lane's time already (it has just died: the first of a burst finds out).
+      Tried here, it would hold a fast-lane thread; it goes, uncounted, to the slow lane;
+    - slow lane: WEBHOOK_SLOW_LANE_PER_ENDPOINT deliveries to its endpoint are being sent
+      already: it waits its turn, so one dead receiver never holds the whole lane."""
+    if not delivery.endpoint_id:
+        return False
+    if lane == Lane.FAST:
+        slow_until = delivery.endpoint.slow_until
+        if (slow_until and slow_until > timezone.now()) or _endpoint_sending(
+            delivery, longer_than=settings.WEBHOOK_FAST_SECONDS / 4
+        ):
+            _delivery_to_slow_lane(delivery, attempt=None)
+            return True
+    elif _endpoint_sending(delivery) >= settings.WEBHOOK_SLOW_LANE_PER_ENDPOINT:
+        _delivery_wait_turn(delivery)
+        return True
+    return False
+
+
+def _send_webhook(delivery: Delivery, *, lane: str = Lane.FAST) -> Outcome:
     endpoint = delivery.endpoint
-    problem = endpoint_url_problem(endpoint.url, allow_private=endpoint.allow_private)
-    if problem:
-        return Outcome(None, f"refused: {problem}", 0, refused=True)
+    if urlsplit(endpoint.url).scheme not in {"http", "https"}:
+        return Outcome(None, "refused: only http:// and https:// URLs", 0, refused=True)
     extra = ()
     until = endpoint.previous_secret_until
     if endpoint.previous_secret and until and until > timezone.now():
         extra = (endpoint.previous_secret,)
+    timeout = settings.WEBHOOK_TIMEOUT_SECONDS
+    if lane == Lane.FAST:
+        timeout = min(timeout, settings.WEBHOOK_FAST_SECONDS)
     started = time.monotonic()
     answer = webhook_post(
         endpoint.url,
         payload=delivery.payload,
         secret=endpoint.secret,
-        timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
+        timeout=timeout,
         message_id=delivery.message_id,
         also_sign_with=extra,
+        # The name is resolved once, when connecting, and every address it gave checked
+        # (DNS rebinding: not a check here and another lookup by the client).
+        refuse=None if endpoint.allow_private else address_problem,
+        ca_file=settings.WEBHOOK_CA_FILE,
     )
     ms = int((time.monotonic() - started) * 1000)
-    return Outcome(answer.status, answer.error, ms, _retry_after_seconds(answer.retry_after))
+    if answer.refused:
+        return Outcome(None, f"refused: {answer.error}", ms, refused=True)
+    return Outcome(
+        answer.status,
+        answer.error,
+        ms,
+        _retry_after_seconds(answer.retry_after),
+        timed_out=answer.timed_out,
+    )
 
 
 def _retry_after_seconds(value: str) -> float | None:
@@ -344,10 +421,18 @@ def _retry_delay(attempts: int, retry_after: float | None) -> float | None:
     return delay
 
 
-def delivery_record(*, delivery: Delivery, outcome: Outcome) -> str | None:
+def delivery_record(*, delivery: Delivery, outcome: Outcome, lane: str = Lane.FAST) -> str | None:
     """Log the attempt and move the delivery on: delivered, pending again later, failed,
     or (410 Gone) disabled with its endpoint. Only if it is still ours (claimed by us and
-    still sending: the sweeper may have handed a stuck one to another worker)."""
+    still sending: the sweeper may have handed a stuck one to another worker).
+
+    A webhook that did not answer within the fast lane's time is not a failure yet: it
+    goes, uncounted, to the slow lane at once, and its endpoint with it
+    (`_delivery_to_slow_lane`). On the slow lane, an answer within WEBHOOK_FAST_SECONDS
+    brings the endpoint back to the fast lane; none, or a slower one, keeps it there."""
+    webhook = delivery.channel == Channel.WEBHOOK
+    if webhook and lane == Lane.FAST and outcome.timed_out:
+        return _delivery_to_slow_lane(delivery, attempt=outcome)
     code, now = outcome.status_code, timezone.now()
     ok = code is not None and 200 <= code < 300
     error = outcome.error or ("" if ok or code is None else f"HTTP {code}")
@@ -364,7 +449,7 @@ def delivery_record(*, delivery: Delivery, outcome: Outcome) -> str | None:
     delay = None
     if ok:
         fields |= {"status": DeliveryStatus.DELIVERED, "delivered_at": now, "last_error": ""}
-    elif code == 410 and delivery.channel == Channel.WEBHOOK:
+    elif code == 410 and webhook:
         fields |= {"status": DeliveryStatus.DISABLED}
     elif outcome.refused:
         fields |= {"status": DeliveryStatus.FAILED}
@@ -394,6 +479,8 @@ def delivery_record(*, delivery: Delivery, outcome: Outcome) -> str | None:
             return None
         if fields["status"] == DeliveryStatus.DISABLED:
             _endpoint_disable(delivery.endpoint, reason=f"410 Gone on {now:%Y-%m-%d %H:%M} UTC")
+        if webhook and lane == Lane.SLOW and not outcome.refused:
+            _endpoint_lane_learn(delivery.endpoint, outcome=outcome, now=now)
     if delay is not None and delay <= BROKER_COUNTDOWN_MAX:
         # Short waits go by the broker's countdown; the sweeper sends the longer ones (a
         # countdown past Redis's visibility timeout would be handed out again and again).
@@ -401,6 +488,85 @@ def delivery_record(*, delivery: Delivery, outcome: Outcome) -> str | None:
             lambda: deliveries_dispatch(delivery_ids=[delivery.pk], countdown=delay)
         )
     return fields["status"]
+
+
+def _delivery_to_slow_lane(delivery: Delivery, *, attempt: Outcome | None) -> str | None:
+    """Give a claimed webhook back (pending, due now, its attempt not counted against the
+    retry schedule), put its endpoint on the slow lane, and send it there on commit.
+    `attempt`: the fast-lane attempt that had no answer in time (logged), or None (not
+    tried: its endpoint was already slow). Only if the delivery is still ours."""
+    now = timezone.now()
+    note = (
+        f"{attempt.error} on the fast lane: moved to the slow lane"
+        if attempt
+        else "its endpoint is slow: moved to the slow lane"
+    )
+    with transaction.atomic():
+        moved = Delivery.objects.filter(
+            pk=delivery.pk, status=DeliveryStatus.SENDING, claimed_at=delivery.claimed_at
+        ).update(
+            status=DeliveryStatus.PENDING,
+            next_attempt_at=now,
+            attempts=F("attempts") - 1,
+            last_error=note[:500] if attempt else F("last_error"),
+        )
+        if not moved:
+            return None
+        if attempt is not None:
+            DeliveryAttempt.objects.create(
+                delivery=delivery, at=now, duration_ms=attempt.duration_ms, error=note[:500]
+            )
+            _endpoint_lane_learn(delivery.endpoint, outcome=attempt, now=now)
+    transaction.on_commit(lambda: deliveries_dispatch(delivery_ids=[delivery.pk], lane=Lane.SLOW))
+    return DeliveryStatus.PENDING
+
+
+def _endpoint_sending(delivery: Delivery, *, longer_than: float = 0) -> int:
+    """How many other deliveries to its endpoint are being sent now (claimed within the
+    timeout), for longer than `longer_than` seconds. Two workers asking at once may both
+    go on: the limits built on it are a share of a lane, not a lock."""
+    now = timezone.now()
+    since = now - timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS + 5)
+    sending = Delivery.objects.filter(
+        endpoint_id=delivery.endpoint_id, status=DeliveryStatus.SENDING, claimed_at__gt=since
+    ).exclude(pk=delivery.pk)
+    if longer_than:
+        sending = sending.filter(claimed_at__lt=now - timedelta(seconds=longer_than))
+    return sending.count()
+
+
+def _delivery_wait_turn(delivery: Delivery) -> None:
+    """Give a claimed delivery back, uncounted, due when one of its endpoint's sends will
+    have ended (the timeout at most), and ring again then (on the slow lane)."""
+    wait = settings.WEBHOOK_TIMEOUT_SECONDS
+    with transaction.atomic():
+        moved = Delivery.objects.filter(
+            pk=delivery.pk, status=DeliveryStatus.SENDING, claimed_at=delivery.claimed_at
+        ).update(
+            status=DeliveryStatus.PENDING,
+            next_attempt_at=timezone.now() + timedelta(seconds=wait),
+            attempts=F("attempts") - 1,
+        )
+    if moved:
+        transaction.on_commit(
+            lambda: deliveries_dispatch(delivery_ids=[delivery.pk], countdown=wait, lane=Lane.SLOW)
+        )
+
+
+def _endpoint_lane_learn(endpoint: WebhookEndpoint, *, outcome: Outcome, now) -> None:
+    """An answer within WEBHOOK_FAST_SECONDS: the endpoint's deliveries go on the fast lane
+    again. None (a timeout, a refused connection) or a slower one: the slow lane, for
+    WEBHOOK_SLOW_LANE_SECONDS from now."""
+    quick = outcome.status_code is not None and (
+        outcome.duration_ms <= settings.WEBHOOK_FAST_SECONDS * 1000
+    )
+    if quick:
+        WebhookEndpoint.objects.filter(pk=endpoint.pk, slow_until__isnull=False).update(
+            slow_until=None
+        )
+    else:
+        until = now + timedelta(seconds=settings.WEBHOOK_SLOW_LANE_SECONDS)
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(slow_until=until)
 
 
 def _endpoint_disable(endpoint: WebhookEndpoint, *, reason: str) -> None:
@@ -596,3 +762,158 @@ def preferences_save(*, user, choices: dict[str, dict[str, bool]]) -> None:
                     "email": bool(channels.get("email")),
                 },
             )
+
+
+# --- Announcements ---------------------------------------------------------------------------
+MAY_ANNOUNCE = {Role.RELEASE_MANAGER}  # and admins (has_role)
+
+
+def _template_errors(text: str) -> list[str]:
+    problems = placeholder_problems(text)
+    if not text.strip():
+        problems.insert(0, "Write something.")
+    if len(text) > TEMPLATE_MAX:
+        problems.insert(0, f"At most {TEMPLATE_MAX:,} characters.")
+    return problems
+
+
+def project_announcement_templates_install(*, project, actor=None) -> int:
+    """Give a project the seed's three templates where it lacks one (the project hook)."""
+    have = set(project.announcement_templates.values_list("tone", flat=True))
+    rows = [
+        AnnouncementTemplate(project=project, tone=tone, markdown=DEFAULT_TEMPLATES[tone])
+        for tone in Tone.values
+        if tone not in have
+    ]
+    AnnouncementTemplate.objects.bulk_create(rows)
+    return len(rows)
+
+
+@transaction.atomic
+def announcement_templates_update(*, project, actor, templates: dict[str, str]) -> None:
+    """Change a project's announcement templates (release managers and admins). Each is
+    checked: known placeholders only, no template tags."""
+    require_role(actor, MAY_ANNOUNCE, "Only release managers and admins change announcements.")
+    errors = {}
+    for tone, text in templates.items():
+        if tone not in Tone.values:
+            errors[tone] = [f"No tone {tone!r}: one of {', '.join(Tone.values)}."]
+        elif problems := _template_errors(text):
+            errors[tone] = problems
+    if errors:
+        raise ValidationFailed("The announcement templates were not saved.", errors=errors)
+    before = {
+        row.tone: len(row.markdown)
+        for row in AnnouncementTemplate.objects.select_for_update().filter(project=project)
+    }
+    for tone, text in templates.items():
+        AnnouncementTemplate.objects.update_or_create(
+            project=project, tone=tone, defaults={"markdown": text}
+        )
+    audit_record(
+        actor=actor,
+        action="project.announcement_templates_changed",
+        obj=project,
+        before={"lengths": before},
+        after={"lengths": {tone: len(text) for tone, text in templates.items()}},
+    )
+
+
+def _tone(tone: str) -> str:
+    if tone not in Tone.values:
+        raise ValidationFailed(
+            "Unknown tone.", errors={"tone": [f"One of {', '.join(Tone.values)}."]}
+        )
+    return tone
+
+
+@transaction.atomic
+def announcement_save(*, release: Release, tone: str, markdown: str, actor) -> Announcement:
+    """Save a tone's draft (release managers and admins). A published announcement is
+    not changed: the conditional UPDATE only touches an unpublished row."""
+    require_role(actor, MAY_ANNOUNCE, "Only release managers and admins edit announcements.")
+    _tone(tone)
+    if problems := _template_errors(markdown):
+        raise ValidationFailed("The draft was not saved.", errors={"markdown": problems})
+    row, created = Announcement.objects.get_or_create(
+        release=release, tone=tone, defaults={"markdown": markdown, "edited_by": actor}
+    )
+    if not created:
+        changed = Announcement.objects.filter(pk=row.pk, published_at__isnull=True).update(
+            markdown=markdown, edited_by=actor, updated_at=timezone.now()
+        )
+        if not changed:
+            raise Conflict("This announcement is published already; it cannot change.")
+    audit_record(
+        actor=actor,
+        action="announcement.edited",
+        obj=release,
+        after={"tone": tone, "length": len(markdown)},
+    )
+    row.refresh_from_db()
+    return row
+
+
+def _channels(channels) -> list[str]:
+    chosen = sorted({str(c) for c in channels or ()})
+    unknown = [c for c in chosen if c not in AnnouncementChannel.values]
+    if unknown or not chosen:
+        raise ValidationFailed(
+            "Choose where to publish.",
+            errors={"channels": [f"One or more of {', '.join(AnnouncementChannel.values)}."]},
+        )
+    return chosen
+
+
+@transaction.atomic
+def announcement_publish(
+    *, release: Release, tone: str, channels: list[str], actor, markdown: str | None = None
+) -> Announcement:
+    """Publish a tone's announcement, once.
+
+    1. Who: release managers and admins. What: the text given (saved as the draft
+       first), else the current draft, with its placeholders filled.
+    2. The guard: a conditional UPDATE sets `published_at` only where it is still empty;
+       a second publish (a double click, two managers, a retried request) changes no row
+       and is refused with 409, so nobody is told twice.
+    3. The audit record and `announcement.published`, whose handler writes the inbox
+       rows and the outbox (e-mail, webhooks) for the chosen channels, in this
+       transaction; they are sent after commit."""
+    require_role(actor, MAY_ANNOUNCE, "Only release managers and admins publish announcements.")
+    _tone(tone)
+    channels = _channels(channels)
+    if markdown is not None:
+        announcement_save(release=release, tone=tone, markdown=markdown, actor=actor)
+    draft = announcement_draft(release=release, tone=tone)
+    if problems := _template_errors(draft.text):
+        raise ValidationFailed("The draft cannot be published.", errors={"markdown": problems})
+    row, _ = Announcement.objects.get_or_create(
+        release=release, tone=tone, defaults={"markdown": draft.text, "edited_by": actor}
+    )
+    now = timezone.now()
+    published = Announcement.objects.filter(pk=row.pk, published_at__isnull=True).update(
+        markdown=draft.markdown, published_at=now, published_by=actor, channels=channels
+    )
+    if not published:
+        raise Conflict("This announcement is published already.")
+    audit_record(
+        actor=actor,
+        action="announcement.published",
+        obj=release,
+        after={"tone": tone, "channels": channels},
+    )
+    emit(
+        "announcement.published",
+        subject=release,
+        actor=actor,
+        payload={
+            "release": release.pk,
+            "version": release.version,
+            "codename": release.codename,
+            "tone": tone,
+            "channels": channels,
+            "markdown": draft.markdown,
+        },
+    )
+    row.refresh_from_db()
+    return row

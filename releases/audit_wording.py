@@ -68,3 +68,8 @@ register_describer("release.transition", _moved, kind="phase")
 register_describer("release.recorded", _recorded, kind="phase")
 register_describer("release.notes_edited", lambda e, ctx: "edited the release notes", kind="notes")
 register_describer("release.git_recorded", _git_recorded, kind="git")
+register_describer(
+    "project.notes_template_changed",
+    lambda e, ctx: "changed how the release notes read (their template)",
+    kind="notes",
+)

@@ -42,6 +42,24 @@ class Project(models.Model):
         return reverse("releases:project-detail", args=[self.slug])
 
 
+class NotesTemplate(models.Model):
+    """How a project's release notes read (`releases.notes.Template`, stored): sections by
+    commit type and scope, the opening quote, the footer, the contributors. A project
+    without a row gets the default (`releases.notes.DEFAULT_TEMPLATE`)."""
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="notes_template")
+    # [{"key", "heading", "match": [rules], "level": 2|3, "empty"?}] (notes.template_to_data)
+    sections = models.JSONField(default=list)
+    quote = models.CharField(max_length=500, blank=True)
+    footer = models.CharField(max_length=500, blank=True)
+    contributors = models.BooleanField(default=True)
+    contributors_heading = models.CharField(max_length=120, default="🙏 Gratitude & Recognition")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"Notes template of {self.project_id}"
+
+
 class ProjectRef(models.Model):
     """A branch or tag seen in the project's remote at the last sync."""
 

@@ -39,17 +39,76 @@ _BREAKING_FOOTER = re.compile(
     re.MULTILINE,
 )
 
-# Section key -> heading, in the order they are rendered.
-SECTIONS: dict[str, str] = {
-    "breaking": "⚠️ Breaking changes",
-    "features": "✨ Cosmic Highlights",
-    "performance": "⚡ Performance",
-    "security": "🛡️ Security Fortifications",
-    "fixes": "🐛 Bug Exorcisms",
-    "docs": "📚 Documentation",
-    "other": "🔧 Other changes",
-}
-_SECTION_BY_TYPE = {"feat": "features", "fix": "fixes", "perf": "performance", "docs": "docs"}
+
+@dataclass(frozen=True)
+class Section:
+    """One section of the notes: a heading, and the commits it collects.
+
+    `match` rules, any of which takes a commit: `"feat"` (a type), `"(oracle)"` (a scope,
+    any type), `"feat(oracle)"` (both), `"!"` (a breaking change: a `!` or a BREAKING
+    CHANGE footer), `"*"` (anything). A section without rules is a heading only (it groups
+    the `###` sections below it). `empty`: shown when it has no commits (the section then
+    always shows); without it an empty section is left out.
+    """
+
+    key: str
+    heading: str
+    match: tuple[str, ...] = ()
+    level: int = 2
+    empty: str = ""
+
+
+@dataclass(frozen=True)
+class Template:
+    """How a project's notes read: its sections in order, the opening quote (when the
+    release has no summary), the contributors' section (or none) and the footer.
+
+    A commit lands in one section, the most specific rule wins: `!`, then type and scope,
+    then scope, then type, then `*`; among equals, the first section. A commit that no
+    rule takes is left out (a team may leave out its chores)."""
+
+    sections: tuple[Section, ...]
+    quote: str = ""
+    footer: str = ""
+    contributors: bool = True
+    contributors_heading: str = "🙏 Gratitude & Recognition"
+
+    def __post_init__(self):
+        # The rule tables, built once per template: classifying a commit is a few dict
+        # look-ups (draft_notes runs it for every commit as git writes them).
+        breaking, pairs, scopes, types, anything = None, {}, {}, {}, None
+        for section in self.sections:
+            for rule in section.match:
+                rule = rule.strip().lower()
+                if rule == "!":
+                    breaking = breaking or section.key
+                elif rule == "*":
+                    anything = anything or section.key
+                elif rule.startswith("("):
+                    scopes.setdefault(rule.strip("()"), section.key)
+                elif "(" in rule:
+                    kind, _, scope = rule.partition("(")
+                    pairs.setdefault((kind, scope.rstrip(")")), section.key)
+                else:
+                    types.setdefault(rule, section.key)
+        object.__setattr__(self, "_rules", (breaking, pairs, scopes, types, anything))
+
+    def section_for(self, *, commit_type: str | None, scope: str | None, breaking: bool):
+        """The key of the section that takes this commit, or None."""
+        bang, pairs, scopes, types, anything = self._rules
+        if breaking and bang:
+            return bang
+        if scope is not None:
+            scope = scope.lower()
+            if commit_type is not None and (commit_type, scope) in pairs:
+                return pairs[commit_type, scope]
+            if scope in scopes:
+                return scopes[scope]
+        if commit_type is not None and commit_type in types:
+            return types[commit_type]
+        return anything
+
+
 # Highlights always shows, so a release without features says so instead of going quiet.
 NO_FEATURES = "_No new features in this release._"
 DEFAULT_QUOTE = (
@@ -57,6 +116,140 @@ DEFAULT_QUOTE = (
     "our sacred defenses and expanding consciousness through code."
 )
 FOOTER = '**"May this release serve the highest good of the digital realm."** ✨'
+# The seed's notes (RELEASE_PROCESS.md, "Release Notes Generation"): what a project starts
+# with, and what renders when none is given. releases/migrations/0012 keeps a frozen copy.
+DEFAULT_TEMPLATE = Template(
+    sections=(
+        Section("breaking", "⚠️ Breaking changes", ("!",)),
+        Section("features", "✨ Cosmic Highlights", ("feat",), empty=NO_FEATURES),
+        Section("performance", "⚡ Performance", ("perf",)),
+        Section("security", "🛡️ Security Fortifications", ("security", "(security)")),
+        Section("fixes", "🐛 Bug Exorcisms", ("fix",)),
+        Section("docs", "📚 Documentation", ("docs",)),
+        Section("other", "🔧 Other changes", ("*",)),
+    ),
+    quote=DEFAULT_QUOTE,
+    footer=FOOTER,
+)
+# Section key -> heading of the default template, in the order they are rendered.
+SECTIONS: dict[str, str] = {s.key: s.heading for s in DEFAULT_TEMPLATE.sections}
+
+# --- Templates as data --------------------------------------------------------------------
+# A section as the settings page writes it, one a line: `## Heading | rules | empty text`.
+_RULE = re.compile(r"^(?:!|\*|[a-z][a-z0-9_-]*|\([^()\s]+\)|[a-z][a-z0-9_-]*\([^()\s]+\))$")
+_SECTION_LINE = re.compile(r"^(?P<level>#{2,3})[ \t]+(?P<rest>.+)$")
+HEADING_MAX = 120
+
+
+def template_from_data(data: dict | None) -> Template:
+    """A Template from its stored form (`template_to_data`); the default for None."""
+    if not data:
+        return DEFAULT_TEMPLATE
+    sections = tuple(
+        Section(
+            key=str(s.get("key") or f"section-{n}"),
+            heading=str(s.get("heading", "")),
+            match=tuple(s.get("match") or ()),
+            level=3 if s.get("level") == 3 else 2,
+            empty=str(s.get("empty") or ""),
+        )
+        for n, s in enumerate(data.get("sections") or [], start=1)
+    )
+    return Template(
+        sections=sections,
+        quote=str(data.get("quote") or ""),
+        footer=str(data.get("footer") or ""),
+        contributors=bool(data.get("contributors", True)),
+        contributors_heading=str(
+            data.get("contributors_heading") or DEFAULT_TEMPLATE.contributors_heading
+        ),
+    )
+
+
+def template_to_data(template: Template) -> dict:
+    return {
+        "sections": [
+            {"key": s.key, "heading": s.heading, "match": list(s.match), "level": s.level}
+            | ({"empty": s.empty} if s.empty else {})
+            for s in template.sections
+        ],
+        "quote": template.quote,
+        "footer": template.footer,
+        "contributors": template.contributors,
+        "contributors_heading": template.contributors_heading,
+    }
+
+
+def sections_to_text(sections: Iterable[Section]) -> str:
+    """The sections as the settings page shows them, one a line."""
+    lines = []
+    for s in sections:
+        line = f"{'#' * s.level} {s.heading}"
+        if s.match or s.empty:
+            line += f" | {' '.join(s.match)}"
+        if s.empty:
+            line += f" | {s.empty}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def sections_from_text(text: str) -> tuple[Section, ...]:
+    """Sections from the settings page's lines; ValidationFailed naming each bad line.
+
+    `## Heading | feat (oracle) | text when empty`: `##` or `###`, the heading, then the
+    rules (spaces or commas between them) and, optionally, the text shown when the section
+    has no commits. No rules: a heading that groups the sections below it."""
+    sections, problems = [], []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        found = _SECTION_LINE.match(line)
+        if found is None:
+            problems.append(f"Line {number}: start with ## or ### and the heading.")
+            continue
+        heading, _, rest = found["rest"].partition("|")
+        rules_text, _, empty = rest.partition("|")
+        heading, empty = heading.strip(), " ".join(empty.split())
+        rules = tuple(r.lower() for r in re.split(r"[\s,]+", rules_text.strip()) if r)
+        bad = [r for r in rules if not _RULE.match(r)]
+        if not heading:
+            problems.append(f"Line {number}: the heading is missing.")
+        elif len(heading) > HEADING_MAX:
+            problems.append(f"Line {number}: the heading is longer than {HEADING_MAX} characters.")
+        if bad:
+            problems.append(
+                f"Line {number}: {', '.join(bad)} is not a rule (a type like feat, a scope "
+                "like (oracle), both like feat(oracle), ! for breaking changes, * for the rest)."
+            )
+        if empty and not rules:
+            problems.append(f"Line {number}: a heading without rules has no text for empty.")
+        sections.append(Section(f"section-{number}", heading, rules, len(found["level"]), empty))
+    if not sections and not problems:
+        problems.append("Give at least one section.")
+    if problems:
+        raise ValidationFailed("The sections are not right.", errors={"sections": problems})
+    return tuple(sections)
+
+
+# A list item's commit reference at its end: "([abc1234](https://…))" or "(abc1234)".
+_ITEM_REF = re.compile(r"\s*\((?:\[[0-9a-f]{7,40}\]\([^)\s]*\)|[0-9a-f]{7,40})\)$")
+
+
+def notes_items(markdown: str, template: Template) -> dict[str, list[str]]:
+    """The list items under each of the template's sections in notes drafted with it (and
+    perhaps edited since), without their commit references: what an announcement quotes.
+    A heading the template does not know ends the section before it."""
+    by_heading = {_text(s.heading): s.key for s in template.sections}
+    items: dict[str, list[str]] = {s.key: [] for s in template.sections}
+    current = None
+    for line in (markdown or "").splitlines():
+        if line.startswith("#"):
+            current = by_heading.get(line.lstrip("#").strip())
+        elif current is not None and line.startswith(("- ", "* ")):
+            items[current].append(_ITEM_REF.sub("", line[2:].strip()))
+    return items
+
 
 # sha, author name, author email, strict ISO author date, subject, body. NUL separates the
 # fields (git cannot store it in a message); RS ends the record (see parse_log_chunks).
@@ -204,26 +397,29 @@ def _commit(fields: list[str], start: int) -> CommitInfo:
 # --- 2. Grouping -------------------------------------------------------------------------
 
 
-def group_commits(commits: Iterable[CommitInfo]) -> dict[str, list[NoteItem]]:
-    """Every section key of SECTIONS (in order) to its items, oldest commit first.
+def group_commits(
+    commits: Iterable[CommitInfo], template: Template = DEFAULT_TEMPLATE
+) -> dict[str, list[NoteItem]]:
+    """Every section key of the template (in order) to its items, oldest commit first.
 
-    Each commit lands in exactly one section, the first that applies: breaking (a `!` or
-    a BREAKING CHANGE footer), security (type "security", scope "security", which covers
-    fix(security)), then by type: features, fixes, performance, docs; anything else,
-    non-conventional subjects included, goes to other.
+    Each commit lands in at most one section (`Template.section_for`). With the default
+    template: breaking (a `!` or a BREAKING CHANGE footer), security (type "security",
+    scope "security", which covers fix(security)), then by type: features, fixes,
+    performance, docs; anything else, non-conventional subjects included, goes to other.
     """
-    groups: dict[str, list[NoteItem]] = {key: [] for key in SECTIONS}
+    groups: dict[str, list[NoteItem]] = {s.key: [] for s in template.sections}
     # One pass as the commits come (draft_notes hands them over as git writes them).
     for commit in commits:
-        section, item = _classify(commit)
-        groups[section].append(item)
+        section, item = _classify(commit, template)
+        if section is not None:
+            groups[section].append(item)
     # git log lists newest first; notes read better in the order the work was done.
     for items in groups.values():
         items.reverse()
     return groups
 
 
-def _classify(commit: CommitInfo) -> tuple[str, NoteItem]:
+def _classify(commit: CommitInfo, template: Template) -> tuple[str | None, NoteItem]:
     subject = commit.subject.strip()
     header = _HEADER.match(subject)
     # Most bodies are empty or short; the substring test spares them the regex.
@@ -243,11 +439,8 @@ def _classify(commit: CommitInfo) -> tuple[str, NoteItem]:
         description, scope, commit.short_sha, commit.sha, commit.author_name, commit_type,
         breaking_note,
     )  # fmt: skip
-    if bang or footer is not None:
-        return "breaking", item
-    if commit_type == "security" or (scope is not None and scope.lower() == "security"):
-        return "security", item
-    return _SECTION_BY_TYPE.get(commit_type, "other"), item
+    breaking = bang or footer is not None
+    return template.section_for(commit_type=commit_type, scope=scope, breaking=breaking), item
 
 
 def contributors_from(commits: Iterable[CommitInfo]) -> list[Contributor]:
@@ -288,8 +481,10 @@ def render_notes(
     compare_url_base: str | None,
     commit_url_base: str | None,
     compare_range: tuple[str, str] | None = None,
+    template: Template = DEFAULT_TEMPLATE,
 ) -> str:
-    """The Markdown notes.
+    """The Markdown notes, in the shape of `template` (its sections, quote, contributors
+    and footer; the seed's by default).
 
     `commit_url_base` (".../commit") links each item to `<base>/<sha>`; `compare_url_base`
     (".../compare") with `compare_range` (previous ref, this ref) adds a "Full changelog"
@@ -301,25 +496,29 @@ def render_notes(
     title = f"# 🌟 {_text(project_name)} v{_text(version.removeprefix('v'))}"
     if codename.strip():
         title += f' "{_text(codename)}"'
-    quote = " ".join(summary.split()) or DEFAULT_QUOTE
-    lines = [title, "", f'> *"{_text(quote)}"*', ""]
+    quote = " ".join(summary.split()) or " ".join(template.quote.split())
+    lines = [title, ""]
+    if quote:
+        lines += [f'> *"{_text(quote)}"*', ""]
 
-    for key, heading in SECTIONS.items():
-        items = groups.get(key, [])
-        if not items and key != "features":
+    for section in template.sections:
+        items = groups.get(section.key, [])
+        if not items and section.match and not section.empty:
             continue
-        lines += [f"## {heading}", ""]
+        lines += [f"{'#' * section.level} {_text(section.heading)}", ""]
+        if not section.match:  # a heading only
+            continue
         if not items:
-            lines.append(NO_FEATURES)
+            lines.append(_text(section.empty))
         for item in items:
             lines.append(_item_line(item, commit_base))
-            if key == "breaking" and item.breaking_note:
+            if item.breaking_note:
                 lines.append(f"  {_continuation(item.breaking_note)}")
         lines.append("")
 
-    people = _sorted_contributors(contributors)
+    people = _sorted_contributors(contributors) if template.contributors else []
     if people:
-        lines += ["## 🙏 Gratitude & Recognition", ""]
+        lines += [f"## {_text(template.contributors_heading)}", ""]
         for person in people:
             count = "1 commit" if person.commits == 1 else f"{person.commits} commits"
             lines.append(f"- {_text(person.name)} ({count})")
@@ -328,7 +527,8 @@ def render_notes(
     if compare_base and compare_range:
         span = f"{compare_range[0]}...{compare_range[1]}"
         lines += [f"**Full changelog:** [{_text(span)}]({compare_base}/{span})", ""]
-    lines += ["---", "", FOOTER, ""]
+    if template.footer.strip():
+        lines += ["---", "", _text(template.footer.strip()), ""]
     return "\n".join(lines)
 
 
@@ -392,6 +592,7 @@ def draft_notes(
     summary: str,
     commit_url_base: str | None = None,
     compare_url_base: str | None = None,
+    template: Template = DEFAULT_TEMPLATE,
 ) -> str:
     """Notes for the commits after `since` up to `until`, as Markdown. Liftoff's own
     commits (the version bump of Prepare) are neither changes nor contributions: left out."""
@@ -406,7 +607,8 @@ def draft_notes(
 
     # Grouped as git writes them (their parsing and grouping hide behind git's work), and
     # kept for the contributors.
-    groups = group_commits(kept(_commits_streamed(repo_path, since=since, until=until)))
+    commits_read = kept(_commits_streamed(repo_path, since=since, until=until))
+    groups = group_commits(commits_read, template)
     return render_notes(
         project_name=project_name,
         version=version,
@@ -417,4 +619,5 @@ def draft_notes(
         compare_url_base=compare_url_base,
         commit_url_base=commit_url_base,
         compare_range=(since, until) if since is not None else None,
+        template=template,
     )

@@ -23,7 +23,7 @@ from liftoff.git import (
 )
 from releases.models import Project, ReleaseStatus
 from releases.notes import draft_notes
-from releases.selectors import project_mirror_path, release_of_run
+from releases.selectors import notes_template_of, project_mirror_path, release_of_run
 from releases.services import project_refs_record, release_git_facts_record, release_transition
 from releases.version_files import bump_version_file
 from releases.versioning import Version
@@ -197,6 +197,7 @@ def prepare_notes(ctx):
             version=release.version,
             codename=release.codename,
             summary=release.summary,
+            template=notes_template_of(project=release.project),
         )
     release_git_facts_record(release=release, **facts)
     kept = "kept the edited notes" if release.notes_edited else "drafted the notes"

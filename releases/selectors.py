@@ -12,10 +12,12 @@ from liftoff.errors import Conflict
 from releases.models import (
     RELEASE_CLOSED_STATES,
     RELEASE_IN_FLIGHT,
+    NotesTemplate,
     Project,
     Release,
     ReleaseStatus,
 )
+from releases.notes import Template, template_from_data
 from runs.models import RunStatus
 from runs.selectors import run_latest_for
 
@@ -27,6 +29,23 @@ def project_list():
 def project_get(*, slug: str) -> Project:
     """Every role may read every project; 404 when there is none of that slug."""
     return get_object_or_404(Project, slug=slug)
+
+
+def notes_template_of(*, project: Project) -> Template:
+    """How the project's notes read: its template, or the default when it has none (one
+    query)."""
+    row = NotesTemplate.objects.filter(project=project).first()
+    if row is None:
+        return template_from_data(None)
+    return template_from_data(
+        {
+            "sections": row.sections,
+            "quote": row.quote,
+            "footer": row.footer,
+            "contributors": row.contributors,
+            "contributors_heading": row.contributors_heading,
+        }
+    )
 
 
 def project_mirror_path(project: Project) -> Path:

@@ -5,9 +5,11 @@ from liftoff.audit import audit_record
 from liftoff.errors import Conflict, ValidationFailed
 from liftoff.events import emit
 from liftoff.git import SLUG, SLUG_RULE, ref_name_problem, remote_url_problem, repo_path_problem
+from liftoff.roles import Role, require_role
 from releases.models import (
     RELEASE_REACHED_PRODUCTION,
     RELEASE_TRANSITIONS,
+    NotesTemplate,
     Project,
     ProjectRef,
     Release,
@@ -15,7 +17,14 @@ from releases.models import (
     ReleaseType,
     default_cadence_days,
 )
-from releases.notes import commits_between
+from releases.notes import (
+    DEFAULT_TEMPLATE,
+    HEADING_MAX,
+    Template,
+    commits_between,
+    sections_from_text,
+    template_to_data,
+)
 from releases.policy import SHIP_ANCHOR, project_created, release_blockers, release_planned
 from releases.selectors import project_mirror_path, project_sync_problem
 from releases.versioning import (
@@ -460,6 +469,80 @@ def release_notes_update(*, release, actor, markdown: str):
     )
     release.notes, release.notes_edited = markdown, True
     return release
+
+
+# --- The notes template ------------------------------------------------------------------
+NOTES_TEXT_MAX = 500
+
+
+def project_notes_template_install(*, project, actor=None) -> bool:
+    """Give a project the seed's notes template unless it has one (the project hook)."""
+    _, created = NotesTemplate.objects.get_or_create(
+        project=project, defaults=template_to_data(DEFAULT_TEMPLATE)
+    )
+    return created
+
+
+@transaction.atomic
+def notes_template_update(
+    *,
+    project,
+    actor,
+    sections: str,
+    quote: str,
+    footer: str,
+    contributors: bool,
+    contributors_heading: str,
+) -> NotesTemplate:
+    """Change how the project's notes read (release managers and admins). `sections` is the
+    settings page's text, one section a line (`releases.notes.sections_from_text`). Notes
+    drafted from now on follow it; notes already drafted stay as they are."""
+    require_role(
+        actor, {Role.RELEASE_MANAGER}, "Only release managers and admins change the notes."
+    )
+    errors: dict[str, list[str]] = {}
+    try:
+        parsed = sections_from_text(sections)
+    except ValidationFailed as exc:
+        errors |= exc.errors
+    quote, footer = " ".join(quote.split()), footer.strip()
+    contributors_heading = " ".join(contributors_heading.split())
+    for name, value, limit in (
+        ("quote", quote, NOTES_TEXT_MAX),
+        ("footer", footer, NOTES_TEXT_MAX),
+        ("contributors_heading", contributors_heading, HEADING_MAX),
+    ):
+        if len(value) > limit:
+            errors[name] = [f"At most {limit} characters."]
+    if contributors and not contributors_heading:
+        errors["contributors_heading"] = ["Name the contributors' section, or turn it off."]
+    if errors:
+        raise ValidationFailed("The notes template was not saved.", errors=errors)
+    data = template_to_data(
+        Template(
+            sections=parsed,
+            quote=quote,
+            footer=footer,
+            contributors=contributors,
+            contributors_heading=contributors_heading or DEFAULT_TEMPLATE.contributors_heading,
+        )
+    )
+    row = NotesTemplate.objects.select_for_update().filter(project=project).first()
+    before = {} if row is None else {"sections": row.sections, "quote": row.quote}
+    row, _ = NotesTemplate.objects.update_or_create(project=project, defaults=data)
+    audit_record(
+        actor=actor,
+        action="project.notes_template_changed",
+        obj=project,
+        before=before,
+        after={
+            "sections": data["sections"],
+            "quote": quote,
+            "footer": footer,
+            "contributors": contributors,
+        },
+    )
+    return row
 
 
 def release_git_facts_record(*, release, **facts):

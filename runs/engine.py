@@ -271,7 +271,11 @@ def _run_steps(ctx: StepContext, kind) -> tuple[str, str]:
             step = steps[order]
             ctx.step = step
             ctx.check_cancelled()
-            if not step_transition(step=step, to=StepStatus.RUNNING, started_at=timezone.now()):
+            # The first step started with the claim (run_claim); the others start here.
+            started_by_claim = order == 0 and step.status == StepStatus.RUNNING
+            if not started_by_claim and not step_transition(
+                step=step, to=StepStatus.RUNNING, started_at=timezone.now()
+            ):
                 # The run was ended meanwhile (reaped or cancelled): its steps are closed.
                 raise RunCancelled()
             try:

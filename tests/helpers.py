@@ -64,7 +64,8 @@ class WorkerProcess:
             "--hostname",
             f"{self.name}@%h",
             "--queues",
-            f"{settings.CELERY_TASK_DEFAULT_QUEUE},{settings.NOTIFICATIONS_QUEUE}",
+            f"{settings.CELERY_TASK_DEFAULT_QUEUE},{settings.NOTIFICATIONS_QUEUE},"
+            f"{settings.NOTIFICATIONS_SLOW_QUEUE}",
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",

@@ -17,3 +17,4 @@ if _worker:
     os.environ["LIFTOFF_DATA_DIR"] = str(data_dir() / _worker)
     os.environ.pop("LIFTOFF_BROKER_DIR", None)
     os.environ.pop("LIFTOFF_NOTIFICATIONS_QUEUE", None)
+    os.environ.pop("LIFTOFF_NOTIFICATIONS_SLOW_QUEUE", None)

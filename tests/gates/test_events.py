@@ -12,6 +12,7 @@ from gates.services import (
     gate_result_record,
     release_validate,
     validation_command_save,
+    waiver_grant,
 )
 from liftoff import events
 from releases.models import ReleaseStatus
@@ -75,6 +76,22 @@ def test_a_decision_raises_approval_given(heard, release, approver):
     (given,) = _names(heard, "approval.given")
     assert given.actor == approver
     assert given.payload == {"gate": gate.key, "decision": "approve", "comment": ""}
+
+
+def test_a_waiver_raises_gate_waived_with_what_was_waived(heard, release, approver):
+    gate = QualityGate.objects.get(project=release.project, key="coverage")
+    gate_result_record(
+        release=release, gate=gate, source=GateResultSource.CI, value=80.0, commit=HEAD
+    )
+    waiver_grant(release=release, gate=gate, actor=approver, reason="Flaky runner, accepted")
+    (waived,) = _names(heard, "gate.waived")
+    assert waived.actor == approver and waived.subject.pk == release.pk
+    assert waived.payload == {
+        "gate": "coverage",
+        "reason": "Flaky runner, accepted",
+        "commit": HEAD,
+        "status": "failed",
+    }
 
 
 def test_entering_validation_requests_the_waiting_sign_offs(heard, manager):

@@ -206,3 +206,58 @@ def test_the_alignment_check_prints_the_gates_and_exits_1_while_blocked(project,
     )
     assert "passed        Test coverage 90" in out.getvalue()
     assert "v1.0.0 may move to ready." in out.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_waivers_of_one_gate_at_once_give_one_waiver_and_a_clear_refusal(make_user):
+    """The first approver's waiver is still uncommitted when the second asks: the second
+    waits for it, then is told the gate is waived already (not a 500 from the database's
+    one-live-waiver constraint)."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from gates.models import Waiver
+
+    project = synced_project(
+        actor=None, slug="orbit", name="Orbit", repo_url="https://git.example.test/orbit.git"
+    )
+    manager = make_user(Role.RELEASE_MANAGER, "manager-user")
+    first, second = make_user(Role.APPROVER, "approver-a"), make_user(Role.APPROVER, "approver-b")
+    release = _release(project, manager)
+    gate = _gate(release, "performance-regression")
+    gate_result_record(release=release, gate=gate, source="ci", value=7.5, commit=HEAD)
+    granted, commit_now, outcome = threading.Event(), threading.Event(), {}
+
+    def first_approver():
+        try:
+            with transaction.atomic():
+                waiver_grant(release=release, gate=gate, actor=first, reason="Cold CI runner, ok")
+                granted.set()
+                commit_now.wait(10)
+        finally:
+            connection.close()
+
+    def second_approver():
+        try:
+            waiver_grant(release=release, gate=gate, actor=second, reason="Accepted by product")
+            outcome["second"] = "granted"
+        except Exception as exc:
+            outcome["second"] = exc
+        finally:
+            connection.close()
+
+    a = threading.Thread(target=first_approver)
+    a.start()
+    assert granted.wait(10)
+    b = threading.Thread(target=second_approver)
+    b.start()
+    b.join(1.0)
+    assert b.is_alive(), "the second waiver did not wait for the first"
+    commit_now.set()
+    a.join(10)
+    b.join(10)
+    assert isinstance(outcome["second"], Conflict), outcome
+    assert "waived already" in str(outcome["second"])
+    live = Waiver.objects.filter(release=release, gate=gate, revoked_at__isnull=True)
+    assert [w.approver_id for w in live] == [first.pk]

@@ -1,5 +1,6 @@
 """`make run`'s launcher on the embedded defaults: it migrates, seeds, serves with a real
-worker and beat beside the web server, and one Ctrl-C stops all three cleanly."""
+worker, the notifications' worker and beat beside the web server, and one Ctrl-C stops
+them all cleanly."""
 
 import json
 import os
@@ -120,8 +121,9 @@ def test_make_run_serves_with_a_worker_and_ctrl_c_stops_everything(tmp_path):
         statuses = _signed_in_pages(port, "manager")
         assert set(statuses.values()) == {200}, statuses
         assert any(p.startswith("/releases/") and p != "/releases/" for p in statuses), statuses
-        # Web, worker (with its pool) and beat, each a process of its own.
-        assert len(_processes_using(tmp_path)) >= 4
+        # Web, worker (with its pool), the notifications' worker and beat, each a process
+        # of its own.
+        assert len(_processes_using(tmp_path)) >= 5
 
         # Beat sends its tasks every 10 and 15 s: none of that reaches the terminal, so
         # the URL and the logins stay the last lines printed.
@@ -136,7 +138,7 @@ def test_make_run_serves_with_a_worker_and_ctrl_c_stops_everything(tmp_path):
         assert "[tasks]" not in output  # Celery's banner stays in the log file
         process_lines = [line for line in output.splitlines() if " | " in line]
         assert process_lines, output
-        assert all(re.match(r"^(web|worker|beat) +\| ", line) for line in process_lines)
+        assert all(re.match(r"^(web|worker|notify|beat) +\| ", line) for line in process_lines)
         # ... while the data folder keeps each process's full output.
         logs = tmp_path / "logs"
         assert "Sending due task runs-reap (runs.reap)" in (logs / "beat.log").read_text()
@@ -149,9 +151,10 @@ def test_make_run_serves_with_a_worker_and_ctrl_c_stops_everything(tmp_path):
         launcher.send_signal(signal.SIGINT)  # what Ctrl-C sends
         assert launcher.wait(timeout=40) == 0
         output = log.read_text()
-        assert "Stopped web, worker and beat." in output
+        assert "Stopped web, workers and beat." in output
         assert "ERROR" not in output, output[-3000:]
-        for name in ("web", "worker", "beat"):
+        assert "notify@" in (logs / "notify.log").read_text()  # its banner
+        for name in ("web", "worker", "notify", "beat"):
             assert " ERROR " not in (tmp_path / "logs" / f"{name}.log").read_text()
         time.sleep(0.5)
         assert _processes_using(tmp_path) == []
