@@ -11,6 +11,7 @@ from incidents import api as incidents_api
 from liftoff import views
 from liftoff.api import ApiSchemaGenerator, api_not_found
 from liftoff.roles import READ_ROLES, public, role_required
+from metrics import api as metrics_api
 from notifications import api as notifications_api
 from releases import api as releases_api
 from runs import api as runs_api
@@ -139,6 +140,7 @@ api_v1 = [
         incidents_api.incident_transition_endpoint,
         name="incident-transition",
     ),
+    path("metrics/", metrics_api.metrics, name="metrics"),
     path("runs/<int:run_id>/", runs_api.run_detail, name="run-detail"),
     path("runs/<int:run_id>/cancel/", runs_api.run_cancel_endpoint, name="run-cancel"),
     path("runs/<int:run_id>/retry/", runs_api.run_retry_endpoint, name="run-retry"),

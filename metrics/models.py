@@ -1,0 +1,94 @@
+"""What metrics/ stores: per-project targets and settings, and stakeholders' ratings of
+shipped releases (the one figure no other app records). Every other figure is computed
+from other apps' records by `metrics.selectors`; nothing else is written here."""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+
+def default_security_gate_keys():
+    # The seed's default gates whose value is a count of high and critical findings.
+    return ["security-scan", "dependency-vulnerabilities"]
+
+
+class DoraYear(models.IntegerChoices):
+    """The State of DevOps report whose performance-level table gives the bands
+    (metrics.bands); docs/metrics.md cites each table."""
+
+    Y2022 = 2022, "2022 (high, medium, low)"
+    Y2023 = 2023, "2023 (elite, high, medium, low)"
+
+
+class MetricSettings(models.Model):
+    """A project's KPI targets (the seed's by default) and how its DORA figures are read.
+    A project without a row has the defaults (`metrics.selectors.project_metric_settings`)."""
+
+    project = models.OneToOneField(
+        "releases.Project", on_delete=models.CASCADE, related_name="metric_settings"
+    )
+    # Deployment success rate, %: met when above.
+    success_rate_target = models.FloatField(
+        default=99.0, validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    # Rollback frequency, %: met when below.
+    rollback_rate_target = models.FloatField(
+        default=1.0, validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    # Median deployment time, minutes: met when below.
+    deployment_minutes_target = models.FloatField(default=15.0, validators=[MinValueValidator(0)])
+    # User satisfaction, mean of 1–5: met when above.
+    satisfaction_target = models.FloatField(
+        default=4.5, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    # Security issues, a count: met when at most.
+    security_issues_target = models.PositiveIntegerField(default=0)
+    # Performance regression, %: met when at most.
+    performance_regression_target = models.FloatField(default=0.0)
+    dora_year = models.PositiveSmallIntegerField(choices=DoraYear.choices, default=DoraYear.Y2023)
+    # Which gates' values are security findings, and which is the performance regression.
+    security_gate_keys = models.JSONField(default=default_security_gate_keys, blank=True)
+    performance_gate_key = models.CharField(max_length=50, default="performance-regression")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"Metric settings of project {self.project_id}"
+
+
+class Rating(models.Model):
+    """A person's rating of a shipped release, 1–5: once each, changeable (the row is
+    updated, never duplicated)."""
+
+    release = models.ForeignKey("releases.Release", on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    score = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["release", "user"], name="rating_once_per_person"),
+            models.CheckConstraint(
+                condition=models.Q(score__gte=1, score__lte=5), name="rating_score_1_to_5"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.score}/5 for release {self.release_id}"
+
+
+class MetricsVersion(models.Model):
+    """A project's figures' version: bumped (in the transaction of the change) by the
+    events that change them, so a cached report is keyed by it and never outlives a
+    change it would miss (`metrics.selectors.metrics_report_cached`)."""
+
+    project = models.OneToOneField(
+        "releases.Project", on_delete=models.CASCADE, related_name="+", primary_key=True
+    )
+    version = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self):
+        return f"Metrics version {self.version} of project {self.project_id}"

@@ -1,0 +1,109 @@
+"""The only writes of metrics/: a project's targets and settings, a person's rating of a
+shipped release (each with its audit record in the same transaction), and the version
+of a project's figures that the events changing them bump (the cache's key)."""
+
+from django.db import connection, transaction
+
+from liftoff.audit import audit_record
+from liftoff.errors import ValidationFailed
+from liftoff.roles import Role, require_role
+from metrics.models import MetricSettings, MetricsVersion, Rating
+from releases.models import ReleaseStatus
+
+# The settings an admin edits (MetricSettingsForm's fields).
+SETTINGS_FIELDS = (
+    "success_rate_target",
+    "rollback_rate_target",
+    "deployment_minutes_target",
+    "satisfaction_target",
+    "security_issues_target",
+    "performance_regression_target",
+    "dora_year",
+    "performance_gate_key",
+)
+
+
+@transaction.atomic
+def metric_settings_update(*, project, actor, **values) -> MetricSettings:
+    """Admins: the project's KPI targets and DORA report year."""
+    require_role(actor, {Role.ADMIN}, "Only an admin changes a project's metric targets.")
+    unknown = set(values) - set(SETTINGS_FIELDS)
+    if unknown:
+        raise ValidationFailed("Unknown setting.", errors={k: ["Unknown."] for k in unknown})
+    before = MetricSettings.objects.filter(project=project).values(*SETTINGS_FIELDS).first()
+    settings, _ = MetricSettings.objects.update_or_create(project=project, defaults=values)
+    metrics_version_bump(project_id=project.pk)
+    audit_record(
+        actor=actor,
+        action="project.metric_settings_changed",
+        obj=project,
+        before=before,
+        after={name: getattr(settings, name) for name in SETTINGS_FIELDS},
+    )
+    return settings
+
+
+@transaction.atomic
+def release_rate(*, release, actor, score: int) -> Rating:
+    """A stakeholder's rating of a shipped release, 1–5: once each; rating again changes
+    it (the unique constraint rating_once_per_person keeps one row whatever raced)."""
+    require_role(actor, {Role.STAKEHOLDER}, "Stakeholders rate shipped releases.")
+    if release.status != ReleaseStatus.RELEASED:
+        raise ValidationFailed(
+            "Only a shipped release is rated.", errors={"score": ["This release has not shipped."]}
+        )
+    if score not in range(1, 6):
+        raise ValidationFailed("A rating is 1 to 5.", errors={"score": ["Pick 1 to 5."]})
+    before = Rating.objects.filter(release=release, user=actor).values_list("score", flat=True)
+    previous = before.first()
+    rating, _ = Rating.objects.update_or_create(
+        release=release, user=actor, defaults={"score": score}
+    )
+    metrics_version_bump(project_id=release.project_id)
+    audit_record(
+        actor=actor,
+        action="release.rated",
+        obj=release,
+        before={"score": previous} if previous is not None else None,
+        after={"score": score},
+    )
+    return rating
+
+
+# The events after which a project's figures may differ (metrics.apps subscribes to them).
+# A change no event tells of (a CI result that passed, an incident's deployment changed
+# by hand) is seen when the cached report expires (metrics.selectors.CACHE_SECONDS).
+CHANGING_EVENTS = (
+    "deployment.finished",
+    "incident.opened",
+    "incident.resolved",
+    "release.moved",
+    "release.shipped",
+    "gate.failed",
+    "validation.finished",
+)
+
+
+def metrics_version_bump(*, project_id: int) -> None:
+    """One more version of the project's figures, in the caller's transaction: a report
+    computed before the change commits is cached under the old version, never read again.
+    One upsert, so two changes at once never fail each other (ON CONFLICT: PostgreSQL and
+    SQLite alike)."""
+    table = MetricsVersion._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (project_id, version) VALUES (%s, 1) "  # noqa: S608
+            f"ON CONFLICT (project_id) DO UPDATE SET version = {table}.version + 1",
+            [project_id],
+        )
+
+
+def metrics_on_event(event) -> None:
+    """The handler of `CHANGING_EVENTS`: bump the version of the subject's project (a
+    release, an incident, or a deployment through its environment)."""
+    subject = event.subject
+    project_id = getattr(subject, "project_id", None)
+    if project_id is None and getattr(subject, "environment_id", None):
+        project_id = subject.environment.project_id
+    if project_id is not None:
+        metrics_version_bump(project_id=project_id)
