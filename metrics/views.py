@@ -64,6 +64,8 @@ def index(request):
     the same key, so a view between two changes renders only the page around it."""
     form, project, window = _scope(request)
     report = figures = None
+    if not form.projects and window is not None:  # no project yet: nothing to measure
+        return render(request, "metrics/index.html", {"form": form, "no_projects": True})
     if window is not None:
         key = metrics_cache_key(project=project, window=window)
         report = metrics_report_cached(project=project, window=window, key=key)
@@ -135,8 +137,8 @@ def settings_edit(request, slug: str):
     )
 
 
-@require_POST
 @role_required(Role.STAKEHOLDER)
+@require_POST
 def rate(request, release_id: int):
     release = get_object_or_404(Release, pk=release_id)
     form = RatingForm(request.POST)
