@@ -19,7 +19,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from liftoff.audit import audit_record
@@ -194,7 +194,12 @@ def run_dispatch(*, run_id: int) -> bool:
             dispatch_attempts=F("dispatch_attempts") + 1
         )
         return False
-    Run.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
+    # Still queued, or already claimed by the worker this message reached (it often claims
+    # before this line: the send returns after the worker has the message), in which case
+    # the first dispatch's time is still a fact worth keeping.
+    Run.objects.filter(
+        Q(status=RunStatus.QUEUED) | Q(dispatched_at__isnull=True), pk=run_id
+    ).update(
         dispatched_at=timezone.now(),
         celery_task_id=task_id,
         dispatch_attempts=F("dispatch_attempts") + 1,

@@ -35,6 +35,21 @@ def test_two_claims_of_one_queued_run_one_wins(manager):
     assert AuditEvent.objects.filter(action="run.started", object_id=str(run.pk)).count() == 1
 
 
+def test_the_dispatch_is_recorded_even_when_the_worker_claimed_first(manager, settings):
+    """The worker often claims the run before the send has returned on the web side: the
+    dispatch's time is recorded all the same (it was lost for most runs)."""
+    from runs.services import run_dispatch
+
+    # An in-process broker: the message goes nowhere, no test worker may take it later.
+    settings.CELERY_BROKER_URL = "memory://"
+    run = _queued(manager)
+    assert run_claim(run_id=run.pk, worker="fast@host", task_id="t") is not None
+    assert run_dispatch(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == RunStatus.RUNNING and run.dispatched_at is not None
+    assert run.dispatch_attempts == 1
+
+
 def test_a_run_cancelled_before_a_worker_came_is_not_claimed(manager):
     run = _queued(manager)
     run_cancel(run=run, actor=manager)
