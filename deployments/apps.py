@@ -9,7 +9,11 @@ class DeploymentsConfig(AppConfig):
         # Registering needs the app's models loaded, so these imports wait for ready().
         from deployments import run_kinds  # noqa: F401 - registers the run kind deployment.run
         from deployments.config_views import emergency_changes_section
-        from deployments.selectors import release_deployment_blockers
+        from deployments.selectors import (
+            emergency_changes_rows,
+            emergency_changes_to_review_count,
+            release_deployment_blockers,
+        )
         from deployments.selectors import release_page_rows as deployments_page_rows
         from deployments.services import deployment_run_finished
         from deployments.views import deployment_actions, release_deployments_context
@@ -43,5 +47,7 @@ class DeploymentsConfig(AppConfig):
                 order=10,
                 template="deployments/config/approvals_emergency.html",
                 context=emergency_changes_section,
+                count=emergency_changes_to_review_count,
+                rows=emergency_changes_rows,
             )
         )

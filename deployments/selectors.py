@@ -22,6 +22,7 @@ from deployments.models import (
     HealthSample,
 )
 from liftoff.kept import Rows
+from liftoff.roles import Role, has_role
 from releases.models import RELEASE_FINAL_STATES, Project, Release, ReleaseStatus, ReleaseType
 from releases.policy import (
     MUST_ACT_ADMIN,
@@ -467,6 +468,20 @@ def board(*, projects) -> list[tuple[object, list[EnvironmentRow]]]:
             )
         )
     return [(p, rows[p.pk]) for p in projects if rows[p.pk]]
+
+
+def emergency_changes_to_review_count(*, user) -> int:
+    """The emergency changes `user` may review now (the navigation's Approvals count): an
+    approver's, except those they approved themselves (a reviewer is never the approver)."""
+    if not has_role(user, {Role.APPROVER}):
+        return 0
+    unreviewed = EmergencyChange.objects.filter(reviewed_at__isnull=True)
+    return unreviewed.exclude(approved_by_id=user.pk).count()
+
+
+def emergency_changes_rows() -> list[Rows]:
+    """The rows `emergency_changes_to_review_count` reads (liftoff.kept)."""
+    return [Rows(EmergencyChange, "reviewed_at IS NULL")]
 
 
 def emergency_changes_unreviewed():

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from django.db.models import Exists, OuterRef, Subquery
 from django.shortcuts import get_object_or_404
 
+from gates.approvals_sections import approvals_sections_count, approvals_sections_rows
 from gates.models import (
     Approval,
     Decision,
@@ -452,15 +453,22 @@ def approvals_waiting_count(*, user, waiting: list[Waiting] | None = None) -> in
     """The number beside Approvals in the navigation: everything `approvals_waiting`
     lists, the same number the approvals page and the dashboard show. A page that has
     read `approvals_waiting` already passes it in (no second read)."""
-    if waiting is not None:
-        return len(waiting)
     roles = user_roles(user)
     if not roles & _SIGNERS:
         return 0
+    # What the apps above gates have waiting (deployments: emergency changes to review).
+    if waiting is not None:
+        return len(waiting) + approvals_sections_count(user=user)
     # Kept per process under the version of every row the count reads (liftoff.kept): the
     # navigation asks on every page a signer opens, and nothing changed on most of them.
-    key = ("approvals-waiting", user.pk, tuple(sorted(roles)), rows_version(_waiting_rows()))
-    return kept_value(key, lambda: len(approvals_waiting(user=user, for_count=True)))
+    version = rows_version([*_waiting_rows(), *approvals_sections_rows()])
+    key = ("approvals-waiting", user.pk, tuple(sorted(roles)), version)
+    return kept_value(
+        key,
+        lambda: (
+            len(approvals_waiting(user=user, for_count=True)) + approvals_sections_count(user=user)
+        ),
+    )
 
 
 def _waiting_rows() -> list[Rows]:

@@ -2,6 +2,7 @@
 there, with its reason, who overrode and when the review is due, until a second
 approver (not the one who overrode) reviews it."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -133,3 +134,25 @@ def test_an_unknown_change_is_404_and_a_get_changes_nothing(client_as, second_ap
     client = client_as(second_approver)
     assert client.post(_review(999999), {"note": ""}).status_code == 404
     assert client.get(_review(change.pk)).status_code == 405
+
+
+def _nav_count(client) -> str:
+    """The navigation's Approvals count on the releases page (not the approvals page, which
+    counts from what it has just read): the kept count."""
+    page = client.get("/releases/").content.decode()
+    found = re.search(
+        r'id="nav-approvals-count">(.*?)</span></span>|id="nav-approvals-count">', page
+    )
+    assert found, "no approvals count in the navigation"
+    return re.sub(r"<[^>]+>", "", found.group(1) or "").replace("waiting", "").strip()
+
+
+def test_the_navigation_counts_a_change_for_those_who_may_review_it(
+    client_as, approver, second_approver, change
+):
+    assert _nav_count(client_as(second_approver)) == "1"
+    # The approver who overrode may not review it: nothing waits for them.
+    assert _nav_count(client_as(approver)) == ""
+    client = client_as(second_approver)
+    client.post(_review(change.pk), {"note": "Checked the diff and the incident."})
+    assert _nav_count(client) == ""  # the kept count follows the review
