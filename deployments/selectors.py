@@ -469,6 +469,15 @@ def board(*, projects) -> list[tuple[object, list[EnvironmentRow]]]:
     return [(p, rows[p.pk]) for p in projects if rows[p.pk]]
 
 
+def deployments_running(*, limit: int) -> list[Deployment]:
+    """Deployments queued or running now, oldest first (the dashboard follows them live)."""
+    return list(
+        _active_deployments()
+        .select_related("environment__project", "release")
+        .order_by("created_at", "id")[:limit]
+    )
+
+
 def emergency_changes_unreviewed():
     return (
         EmergencyChange.objects.filter(reviewed_at__isnull=True)

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import F, Q
+from django.db.models import F, Max, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -216,3 +216,49 @@ def release_require_open(*, release) -> None:
     """Conflict (409) once the release is closed: the checklist and gate services ask it."""
     if reason := release_closed_reason(release):
         raise Conflict(reason)
+
+
+def releases_managed_by(*, user, limit: int):
+    """The releases `user` manages that are still on their way, soonest target first."""
+    return list(
+        Release.objects.filter(status__in=RELEASE_IN_FLIGHT, release_manager=user)
+        .select_related("project")
+        .order_by(F("target_date").asc(nulls_last=True), "-created_at", "id")[:limit]
+    )
+
+
+def releases_recently_shipped(*, limit: int):
+    return list(
+        Release.objects.filter(status=ReleaseStatus.RELEASED, released_at__isnull=False)
+        .select_related("project")
+        .order_by("-released_at", "-id")[:limit]
+    )
+
+
+def projects_cadence(*, projects) -> list[dict]:
+    """`project_cadence` for every project of `projects` at once: the last shipped release
+    of each type comes from one aggregate query, not from each project's history."""
+    last = {
+        (row["project_id"], row["type"]): row["last"]
+        for row in Release.objects.filter(status=ReleaseStatus.RELEASED, released_at__isnull=False)
+        .values("project_id", "type")
+        .annotate(last=Max("released_at"))
+        .order_by()
+    }
+    today = timezone.localdate()
+    rows = []
+    for project in projects:
+        for release_type, days in project.cadence_days.items():
+            shipped = last.get((project.pk, release_type))
+            due = (timezone.localtime(shipped).date() + timedelta(days=days)) if shipped else None
+            rows.append(
+                {
+                    "project": project,
+                    "type": release_type,
+                    "every_days": days,
+                    "last_at": shipped,
+                    "due": due,
+                    "overdue_days": (today - due).days if due and due < today else 0,
+                }
+            )
+    return rows
