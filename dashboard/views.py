@@ -1,11 +1,11 @@
 """The home page: composes other apps' selectors, owns nothing.
 
-Every reader sees the projects, the releases in flight, what waits for their sign-off, the
-environments and the open incidents; each role then gets the cards of its own work:
+Every reader sees the projects, the releases in flight, what waits for their sign-off, their
+open retrospective action items, the environments and the open incidents; each role then
+gets the cards of its own work:
 
 - a release manager: the releases they manage with what blocks each one's next phase
-  (the release policy), the deployments running now (followed live), their open
-  retrospective action items;
+  (the release policy), the deployments running now (followed live);
 - an approver: the emergency changes waiting for a second look;
 - a stakeholder: recent and upcoming releases with the cadence, the KPI tiles and the DORA
   figures (metrics' cached report).
@@ -17,6 +17,7 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.timezone import get_current_timezone_name
+from django.views.decorators.vary import vary_on_headers
 
 from checklists.selectors import releases_checklist_progress
 from deployments.selectors import (
@@ -32,6 +33,7 @@ from metrics.selectors import metrics_report_cached, metrics_window
 from releases.models import RELEASE_NEXT_PHASE, ReleaseStatus
 from releases.policy import policy_snapshot, release_blockers
 from releases.selectors import (
+    action_items_open_for,
     project_list,
     projects_cadence,
     release_upcoming,
@@ -102,19 +104,30 @@ def _stakeholder_cards(projects) -> dict:
 
 @role_required(*READ_ROLES)
 def dashboard(request):
-    user = request.user
     in_flight = list(releases_in_flight())
     # (done, total) of each release's checklists, in one query.
     progress = releases_checklist_progress(release_ids=[r.pk for r in in_flight])
     for release in in_flight:
         release.checklist_progress = progress.get(release.pk)
-    waiting = approvals_waiting(user=user)
+    waiting = approvals_waiting(user=request.user)
     projects = list(project_list())
     context = {"projects": projects, "in_flight": in_flight, "waiting": waiting}
     context["environments_html"] = _environments(request, projects)
     # The navigation's count from the list already read (the context processor's lazy
     # count is then never evaluated): "All N" below and the badge are one number.
-    context["approvals_waiting"] = approvals_waiting_count(user=user, waiting=waiting)
+    context["approvals_waiting"] = approvals_waiting_count(user=request.user, waiting=waiting)
+    return render(request, "dashboard/index.html", context)
+
+
+@role_required(*READ_ROLES)
+@vary_on_headers("HX-Request")
+def dashboard_cards(request):
+    """The cards of the reader's own work, by role: loaded by the dashboard once it is
+    shown (hx-trigger=load), so the home page's own queries stay what they were; without
+    JavaScript, the dashboard links here and this renders as a page."""
+    user = request.user
+    # Retrospective action items appear on their owners' dashboards, whatever their role.
+    context = {"my_actions": action_items_open_for(user=user, limit=CARD_ROWS)}
     context["is_manager"] = has_role(user, {Role.RELEASE_MANAGER})
     context["is_approver"] = has_role(user, {Role.APPROVER})
     context["is_stakeholder"] = has_role(user, {Role.STAKEHOLDER})
@@ -123,5 +136,6 @@ def dashboard(request):
     if context["is_approver"]:
         context.update(_approver_cards())
     if context["is_stakeholder"]:
-        context.update(_stakeholder_cards(projects))
-    return render(request, "dashboard/index.html", context)
+        context.update(_stakeholder_cards(list(project_list())))
+    template = "dashboard/cards.html" if request.htmx else "dashboard/cards_page.html"
+    return render(request, template, context)

@@ -77,11 +77,18 @@ def _history(project, environments, manager, size: int, start: int = 0):
     )
 
 
-def _queries(client) -> tuple[int, str]:
-    client.get("/")  # warm the process's kept fragments and the metrics cache
+def cards(client) -> str:
+    """The dashboard's cards of the reader's own work, as the dashboard loads them."""
+    response = client.get("/dashboard/cards/", headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def _queries(client) -> int:
+    cards(client)  # warm the metrics cache
     with CaptureQueriesContext(connection) as captured:
-        page = client.get("/").content.decode()
-    return len(captured), page
+        cards(client)
+    return len(captured)
 
 
 @pytest.mark.parametrize(
@@ -99,16 +106,16 @@ def test_each_role_s_dashboard_costs_the_same_queries_for_3_or_300_releases(
     # Then 300 releases: one deployment running in each of seven environments.
     for size, start, environments in ((3, 0, [production]), (297, 3, edges)):
         _history(project, environments, manager, size, start)
-        count, page = _queries(client)
-        counts.append(count)
+        counts.append(_queries(client))
     # The manager's card asks the release policy about each release it lists (about seven
     # queries each): bounded by CARD_ROWS, so 300 releases cost what 5 do.
     with django_assert_max_num_queries(ceiling):
-        client.get("/")
+        cards(client)
     assert max(counts) <= ceiling
     if role != Role.RELEASE_MANAGER:
         assert counts[0] == counts[1], counts
-    assert "<h1>Dashboard</h1>" in page
+    # The home page itself only links the cards: its queries do not change with them.
+    assert 'hx-get="/dashboard/cards/"' in client.get("/").content.decode()
 
 
 def test_a_release_manager_sees_their_releases_with_what_blocks_each_and_what_runs(
@@ -124,12 +131,12 @@ def test_a_release_manager_sees_their_releases_with_what_blocks_each_and_what_ru
         status=DeploymentStatus.RUNNING,
         started_at=timezone.now(),
     )
-    page = client_as(manager).get("/").content.decode()
+    page = cards(client_as(manager))
     card = page[page.index("My releases") : page.index("Deployments running now")]
     assert f"/releases/{mine.pk}/" in card and f"/releases/{theirs.pk}/" not in card
     # A planned release waits for Prepare: the policy's own reason, linked to the release.
     assert "block" in card and "Prepare" in card
-    running_card = page[page.index("Deployments running now") : page.index("My action items")]
+    running_card = page[page.index("Deployments running now") : page.index("All deployments")]
     assert f"/deployments/{running.pk}/" in running_card
 
 
@@ -146,12 +153,12 @@ def test_an_approver_sees_the_emergency_changes_to_review(
         approved_by=manager,
         review_due=timezone.now() - timedelta(hours=1),
     )
-    page = client_as(approver).get("/").content.decode()
+    page = cards(client_as(approver))
     assert "Emergency changes to review" in page
     assert "Shop v2.0.0 to production" in page and "Overdue" in page
     # Each role sees its own cards only.
-    assert "Emergency changes to review" not in client_as(stakeholder).get("/").content.decode()
-    assert "Emergency changes to review" not in client_as(manager).get("/").content.decode()
+    assert "Emergency changes to review" not in cards(client_as(stakeholder))
+    assert "Emergency changes to review" not in cards(client_as(manager))
 
 
 def test_a_stakeholder_sees_shipped_and_upcoming_releases_cadence_and_the_figures(
@@ -170,7 +177,7 @@ def test_a_stakeholder_sees_shipped_and_upcoming_releases_cadence_and_the_figure
         release_manager=manager,
         target_date=timezone.localdate() - timedelta(days=2),
     )
-    page = client_as(stakeholder).get("/").content.decode()
+    page = cards(client_as(stakeholder))
     recent = page[page.index("Recently shipped") : page.index("Upcoming releases")]
     assert "Shop v1.0.0" in recent and "Andromeda" in recent
     upcoming = page[page.index("Upcoming releases") : page.index("Key performance indicators")]
@@ -180,3 +187,13 @@ def test_a_stakeholder_sees_shipped_and_upcoming_releases_cadence_and_the_figure
     assert "Deployment success rate" in page and "target &gt; 99" in page
     assert "Deployment frequency" in page and "DORA metrics" in page
     assert "My releases" not in page
+
+
+def test_without_javascript_the_cards_are_a_page_of_their_own(client_as, stakeholder):
+    page = client_as(stakeholder).get("/dashboard/cards/").content.decode()
+    assert "<h1>Your work</h1>" in page and "Key performance indicators" in page
+
+
+def test_the_cards_are_for_signed_in_users_with_a_role(client, make_user, client_as):
+    assert client.get("/dashboard/cards/").status_code == 302
+    assert client_as(make_user()).get("/dashboard/cards/").status_code == 403
