@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView
 
 from checklists import api as checklists_api
+from dashboard.history_views import history
 from dashboard.views import dashboard, dashboard_cards
 from deployments import api as deployments_api
 from gates import api as gates_api
@@ -172,6 +173,7 @@ account = [
 urlpatterns = [
     path("", dashboard, name="dashboard"),
     path("dashboard/cards/", dashboard_cards, name="dashboard-cards"),
+    path("history/", history, name="history"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include(account)),
     path("api/v1/", include((api_v1, "api"), namespace="api")),

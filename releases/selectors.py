@@ -381,3 +381,18 @@ def retrospective_page_rows(release) -> list[Rows]:
         ),
         Rows(ActionItem, "release_id = %s", (release.pk,)),
     ]
+
+
+def release_history(*, project_slug: str = "", release_type: str = "", since=None, until=None):
+    """Shipped releases (those later rolled back too), newest first: the stakeholders'
+    history, filtered by project, type and the day each shipped."""
+    releases = Release.objects.filter(released_at__isnull=False).select_related("project")
+    if project_slug:
+        releases = releases.filter(project__slug=project_slug)
+    if release_type:
+        releases = releases.filter(type=release_type)
+    if since:
+        releases = releases.filter(released_at__date__gte=since)
+    if until:
+        releases = releases.filter(released_at__date__lte=until)
+    return releases.order_by("-released_at", "-id")
