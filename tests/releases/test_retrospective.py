@@ -2,9 +2,11 @@
 editable), one answer per question and person, action items with owner, due date and
 status; who may do what; every change audited; open items on their owners' dashboards."""
 
+import importlib
 from datetime import timedelta
 
 import pytest
+from django.apps import apps as django_apps
 from django.utils import timezone
 
 from liftoff.errors import Conflict, NotAllowed
@@ -23,6 +25,13 @@ pytestmark = pytest.mark.django_db
 def project(admin_user):
     return synced_project(
         actor=admin_user, slug="shop", name="Shop", repo_url="https://git.example.test/t/shop.git"
+    )
+
+
+@pytest.fixture
+def other_project(admin_user):
+    return synced_project(
+        actor=admin_user, slug="blog", name="Blog", repo_url="https://git.example.test/t/blog.git"
     )
 
 
@@ -206,3 +215,14 @@ def test_a_status_changed_meanwhile_is_not_overwritten(shipped, manager, approve
     with pytest.raises(Conflict):
         action_item_set_status(item=stale, actor=manager, status="dropped")
     assert ActionItem.objects.get(pk=item.pk).status == "done"
+
+
+def test_the_data_migration_gives_existing_projects_the_seed_s_questions(project, other_project):
+    """Projects made before retrospectives had no template: the migration's step adds the
+    seed's, and leaves an edited one as it is."""
+    migration = importlib.import_module("releases.migrations.0011_default_retro_template")
+    RetroTemplate.objects.filter(project=project).delete()
+    RetroTemplate.objects.filter(project=other_project).update(groups=[{"heading": "Mine"}])
+    migration.install(django_apps, None)
+    assert RetroTemplate.objects.get(project=project).groups == DEFAULT_RETRO_GROUPS
+    assert RetroTemplate.objects.get(project=other_project).groups == [{"heading": "Mine"}]
