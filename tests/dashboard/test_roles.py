@@ -91,6 +91,8 @@ def _queries(client) -> int:
     return len(captured)
 
 
+# Measured: a release manager 11 then 39 queries (1, then 5 managed releases listed), an
+# approver 3 at both sizes, a stakeholder 7 at both sizes.
 @pytest.mark.parametrize(
     ("role", "ceiling"), [(Role.RELEASE_MANAGER, 45), (Role.APPROVER, 20), (Role.STAKEHOLDER, 20)]
 )
