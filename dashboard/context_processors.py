@@ -13,6 +13,7 @@ from liftoff.workers import workers_are_stale
 NAV = [
     ("dashboard", "Dashboard"),
     ("releases:index", "Releases"),
+    ("history", "History"),
     ("gates:approvals", "Approvals"),
     ("deployments:index", "Deployments"),
     ("incidents:index", "Incidents"),

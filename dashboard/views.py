@@ -1,15 +1,49 @@
-"""The home page: composes other apps' selectors, owns nothing."""
+"""The home page: composes other apps' selectors, owns nothing.
+
+Every reader sees the projects, the releases in flight, what waits for their sign-off, their
+open retrospective action items, the environments and the open incidents; each role then
+gets the cards of its own work:
+
+- a release manager: the releases they manage with what blocks each one's next phase
+  (the release policy), the deployments running now (followed live);
+- an approver: the emergency changes waiting for a second look;
+- a stakeholder: recent and upcoming releases with the cadence, the KPI tiles and the DORA
+  figures (metrics' cached report).
+
+Each list is capped, so the page's queries do not grow with the history.
+"""
 
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.timezone import get_current_timezone_name
+from django.views.decorators.vary import vary_on_headers
 
 from checklists.selectors import releases_checklist_progress
-from deployments.selectors import board, board_page_rows
+from deployments.selectors import (
+    board,
+    board_page_rows,
+    deployments_running,
+    emergency_changes_unreviewed,
+)
 from gates.selectors import approvals_waiting, approvals_waiting_count
 from liftoff.kept import kept_html, rows_version
-from liftoff.roles import READ_ROLES, role_required
-from releases.selectors import project_list, releases_in_flight
+from liftoff.roles import READ_ROLES, Role, has_role, role_required
+from metrics.selectors import metrics_report_cached, metrics_window
+from releases.models import RELEASE_NEXT_PHASE, ReleaseStatus
+from releases.policy import policy_snapshot, release_blockers
+from releases.selectors import (
+    action_items_open_for,
+    project_list,
+    projects_cadence,
+    release_upcoming,
+    releases_in_flight,
+    releases_managed_by,
+    releases_recently_shipped,
+)
+
+# How many rows each role card lists; each links to its full page.
+CARD_ROWS = 5
 
 
 def _environments(request, projects) -> str:
@@ -27,6 +61,47 @@ def _environments(request, projects) -> str:
     return kept_html(request, key=key, render=render_card)
 
 
+def _manager_cards(user) -> dict:
+    """The releases `user` manages, each with what blocks its next phase (one policy
+    snapshot for all: a blocker reading the same rows reads them once)."""
+    mine = releases_managed_by(user=user, limit=CARD_ROWS)
+    with policy_snapshot():
+        for release in mine:
+            release.next_phase = RELEASE_NEXT_PHASE.get(release.status)
+            release.next_phase_label = (
+                ReleaseStatus(release.next_phase).label if release.next_phase else ""
+            )
+            release.blockers = (
+                release_blockers(release=release, to=release.next_phase)
+                if release.next_phase
+                else []
+            )
+    return {"my_releases": mine, "running": deployments_running(limit=CARD_ROWS)}
+
+
+def _approver_cards() -> dict:
+    changes = list(emergency_changes_unreviewed()[: CARD_ROWS + 1])
+    now = timezone.now()
+    for change in changes:
+        change.overdue = change.review_due < now
+    return {"emergencies": changes[:CARD_ROWS], "more_emergencies": len(changes) > CARD_ROWS}
+
+
+def _stakeholder_cards(projects) -> dict:
+    today = timezone.localdate()
+    upcoming = list(release_upcoming()[:CARD_ROWS])
+    for release in upcoming:
+        release.overdue = bool(release.target_date and release.target_date < today)
+    window = metrics_window()
+    report = metrics_report_cached(project=None, window=window)
+    return {
+        "recent": releases_recently_shipped(limit=CARD_ROWS),
+        "upcoming": upcoming,
+        "cadence": projects_cadence(projects=projects),
+        "report": report,
+    }
+
+
 @role_required(*READ_ROLES)
 def dashboard(request):
     in_flight = list(releases_in_flight())
@@ -42,3 +117,25 @@ def dashboard(request):
     # count is then never evaluated): "All N" below and the badge are one number.
     context["approvals_waiting"] = approvals_waiting_count(user=request.user, waiting=waiting)
     return render(request, "dashboard/index.html", context)
+
+
+@role_required(*READ_ROLES)
+@vary_on_headers("HX-Request")
+def dashboard_cards(request):
+    """The cards of the reader's own work, by role: loaded by the dashboard once it is
+    shown (hx-trigger=load), so the home page's own queries stay what they were; without
+    JavaScript, the dashboard links here and this renders as a page."""
+    user = request.user
+    # Retrospective action items appear on their owners' dashboards, whatever their role.
+    context = {"my_actions": action_items_open_for(user=user, limit=CARD_ROWS)}
+    context["is_manager"] = has_role(user, {Role.RELEASE_MANAGER})
+    context["is_approver"] = has_role(user, {Role.APPROVER})
+    context["is_stakeholder"] = has_role(user, {Role.STAKEHOLDER})
+    if context["is_manager"]:
+        context.update(_manager_cards(user))
+    if context["is_approver"]:
+        context.update(_approver_cards())
+    if context["is_stakeholder"]:
+        context.update(_stakeholder_cards(list(project_list())))
+    template = "dashboard/cards.html" if request.htmx else "dashboard/cards_page.html"
+    return render(request, template, context)

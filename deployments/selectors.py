@@ -484,6 +484,27 @@ def emergency_changes_rows() -> list[Rows]:
     return [Rows(EmergencyChange, "reviewed_at IS NULL")]
 
 
+def deployments_running(*, limit: int) -> list[Deployment]:
+    """Deployments queued or running now, oldest first (the dashboard follows them live)."""
+    return list(
+        _active_deployments()
+        .select_related("environment__project", "release")
+        .order_by("created_at", "id")[:limit]
+    )
+
+
+def deployments_of_releases(*, release_ids: list[int]) -> dict[int, list[Deployment]]:
+    """Every deployment of each of `release_ids`, oldest first, in one query."""
+    found: dict[int, list[Deployment]] = {pk: [] for pk in release_ids}
+    for deployment in (
+        Deployment.objects.filter(release_id__in=release_ids)
+        .select_related("environment")
+        .order_by("created_at", "id")
+    ):
+        found[deployment.release_id].append(deployment)
+    return found
+
+
 def emergency_changes_unreviewed():
     return (
         EmergencyChange.objects.filter(reviewed_at__isnull=True)

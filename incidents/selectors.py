@@ -323,3 +323,15 @@ def release_page_rows(release) -> list[Rows]:
             (release.project_id, Severity.CRITICAL, *states),
         )
     ]
+
+
+def incidents_of_releases(*, release_ids: list[int]) -> dict[int, list[Incident]]:
+    """The incidents about a deployment of each of `release_ids`, in one query."""
+    found: dict[int, list[Incident]] = {pk: [] for pk in release_ids}
+    for incident in (
+        Incident.objects.filter(deployment__release_id__in=release_ids)
+        .annotate(release_key=F("deployment__release_id"))
+        .order_by("opened_at", "id")
+    ):
+        found[incident.release_key].append(incident)
+    return found

@@ -4,7 +4,8 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView
 
 from checklists import api as checklists_api
-from dashboard.views import dashboard
+from dashboard.history_views import history
+from dashboard.views import dashboard, dashboard_cards
 from deployments import api as deployments_api
 from gates import api as gates_api
 from incidents import api as incidents_api
@@ -171,6 +172,8 @@ account = [
 
 urlpatterns = [
     path("", dashboard, name="dashboard"),
+    path("dashboard/cards/", dashboard_cards, name="dashboard-cards"),
+    path("history/", history, name="history"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include(account)),
     path("api/v1/", include((api_v1, "api"), namespace="api")),

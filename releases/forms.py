@@ -1,7 +1,7 @@
 from django import forms
 
 from liftoff.forms import FilterSelect
-from releases.models import ReleaseStatus, ReleaseType
+from releases.models import ActionItemStatus, ReleaseStatus, ReleaseType
 
 
 class ProjectForm(forms.Form):
@@ -91,3 +91,42 @@ class AuditFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = [("", "Every kind"), *kinds]
         self.fields["person"].choices = [("", "Everyone"), *people]
+
+
+# --- Retrospectives ----------------------------------------------------------------------
+
+
+class RetroAnswerForm(forms.Form):
+    question = forms.CharField(max_length=20, widget=forms.HiddenInput)
+    text = forms.CharField(
+        label="Your answer",
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Empty withdraws your answer.",
+    )
+
+
+class ActionItemForm(forms.Form):
+    title = forms.CharField(label="What is to be done", max_length=300)
+    owner = forms.ModelChoiceField(queryset=None, label="Owner", empty_label="Choose…")
+    due_date = forms.DateField(
+        label="Due date", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, owners, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = owners
+
+
+class ActionItemStatusForm(forms.Form):
+    status = forms.ChoiceField(choices=ActionItemStatus.choices)
+
+
+class RetroTemplateForm(forms.Form):
+    text = forms.CharField(
+        label="Questions",
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 16}),
+        help_text="“## Heading” starts a group, “- question” adds a question to it.",
+    )

@@ -235,3 +235,99 @@ class Release(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status in RELEASE_FINAL_STATES
+
+
+# --- Retrospectives ------------------------------------------------------------------------
+
+
+class RetroTemplate(models.Model):
+    """The questions a project's retrospectives ask, in groups (the seed's: oracle
+    reflection, compliance review, cosmic celebration): [{"heading", "questions": [str]}].
+    New projects get the default through the project hook; admins edit it."""
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="retro_template")
+    groups = models.JSONField(default=list)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"Retrospective template of {self.project_id}"
+
+
+class Retrospective(models.Model):
+    """A shipped release's retrospective: the template's questions as they were when the
+    first answer came (`groups`, each question with its `key`), so editing the template
+    later never moves an answer to another question."""
+
+    release = models.OneToOneField(Release, on_delete=models.CASCADE, related_name="retrospective")
+    # [{"heading", "questions": [{"key", "text"}]}]
+    groups = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"Retrospective of {self.release_id}"
+
+
+class RetroAnswer(models.Model):
+    retrospective = models.ForeignKey(
+        Retrospective, on_delete=models.CASCADE, related_name="answers"
+    )
+    question = models.CharField(max_length=20)  # the frozen question's key
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField(max_length=4000)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            # One answer per question and person; answering again edits it.
+            models.UniqueConstraint(
+                fields=["retrospective", "question", "author"], name="retro_answer_once"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Answer to {self.question} by {self.author_id}"
+
+
+class ActionItemStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    IN_PROGRESS = "in_progress", "In progress"
+    DONE = "done", "Done"
+    DROPPED = "dropped", "Dropped"
+
+
+ACTION_ITEM_OPEN_STATES = frozenset({ActionItemStatus.OPEN, ActionItemStatus.IN_PROGRESS})
+
+
+class ActionItem(models.Model):
+    """What the team decided to do after a release: an owner, a due date, a status."""
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="action_items")
+    title = models.CharField(max_length=300)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="retro_action_items"
+    )
+    due_date = models.DateField(null=True, blank=True)
+    status = models.CharField(
+        max_length=20, choices=ActionItemStatus.choices, default=ActionItemStatus.OPEN
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["due_date", "id"]
+        indexes = [
+            # The dashboard's "My action items": an owner's open items, soonest due first.
+            models.Index(fields=["owner", "status", "due_date"], name="action_item_owner_idx"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in ACTION_ITEM_OPEN_STATES

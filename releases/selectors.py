@@ -3,21 +3,28 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import F, Q
+from django.db.models import F, Max, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from liftoff.errors import Conflict
+from liftoff.errors import Conflict, ValidationFailed
+from liftoff.kept import Rows
 from releases.models import (
+    ACTION_ITEM_OPEN_STATES,
     RELEASE_CLOSED_STATES,
     RELEASE_IN_FLIGHT,
+    ActionItem,
     NotesTemplate,
     Project,
     Release,
     ReleaseStatus,
+    RetroAnswer,
+    Retrospective,
+    RetroTemplate,
 )
 from releases.notes import Template, template_from_data
+from releases.retro import DEFAULT_RETRO_GROUPS, retro_groups_frozen
 from runs.models import RunStatus
 from runs.selectors import run_latest_for
 
@@ -216,3 +223,176 @@ def release_require_open(*, release) -> None:
     """Conflict (409) once the release is closed: the checklist and gate services ask it."""
     if reason := release_closed_reason(release):
         raise Conflict(reason)
+
+
+def releases_managed_by(*, user, limit: int):
+    """The releases `user` manages that are still on their way, soonest target first."""
+    return list(
+        Release.objects.filter(status__in=RELEASE_IN_FLIGHT, release_manager=user)
+        .select_related("project")
+        .order_by(F("target_date").asc(nulls_last=True), "-created_at", "id")[:limit]
+    )
+
+
+def releases_recently_shipped(*, limit: int):
+    return list(
+        Release.objects.filter(status=ReleaseStatus.RELEASED, released_at__isnull=False)
+        .select_related("project")
+        .order_by("-released_at", "-id")[:limit]
+    )
+
+
+def projects_cadence(*, projects) -> list[dict]:
+    """`project_cadence` for every project of `projects` at once: the last shipped release
+    of each type comes from one aggregate query, not from each project's history."""
+    last = {
+        (row["project_id"], row["type"]): row["last"]
+        for row in Release.objects.filter(status=ReleaseStatus.RELEASED, released_at__isnull=False)
+        .values("project_id", "type")
+        .annotate(last=Max("released_at"))
+        .order_by()
+    }
+    today = timezone.localdate()
+    rows = []
+    for project in projects:
+        for release_type, days in project.cadence_days.items():
+            shipped = last.get((project.pk, release_type))
+            due = (timezone.localtime(shipped).date() + timedelta(days=days)) if shipped else None
+            rows.append(
+                {
+                    "project": project,
+                    "type": release_type,
+                    "every_days": days,
+                    "last_at": shipped,
+                    "due": due,
+                    "overdue_days": (today - due).days if due and due < today else 0,
+                }
+            )
+    return rows
+
+
+# --- Retrospectives --------------------------------------------------------------------
+
+
+def retro_template_groups(*, project) -> list[dict]:
+    """The project's retrospective questions ({"heading", "questions": [str]}); the seed's
+    when it has no template row."""
+    groups = RetroTemplate.objects.filter(project=project).values_list("groups", flat=True)
+    return groups.first() or DEFAULT_RETRO_GROUPS
+
+
+def retrospective_is_open(release) -> bool:
+    """A retrospective looks back at a release that shipped (even one later rolled back)."""
+    return release.released_at is not None
+
+
+def retrospective_require_open(*, release) -> None:
+    if not retrospective_is_open(release):
+        raise ValidationFailed(
+            f"v{release.version} has not shipped: its retrospective opens when it does."
+        )
+
+
+def retrospective_view(*, release, user) -> dict:
+    """The retrospective page's data in four queries: the questions (frozen once begun,
+    else the project's), everyone's answers under each, the reader's own, the action items."""
+    retro = Retrospective.objects.filter(release=release).first()
+    if retro is not None:
+        groups = retro.groups
+        answers = list(
+            RetroAnswer.objects.filter(retrospective=retro)
+            .select_related("author")
+            .order_by("created_at", "id")
+        )
+    else:
+        groups = retro_groups_frozen(retro_template_groups(project=release.project))
+        answers = []
+    by_question: dict[str, list] = {}
+    for answer in answers:
+        by_question.setdefault(answer.question, []).append(answer)
+    shown = [
+        {
+            "heading": group["heading"],
+            "questions": [
+                {
+                    **question,
+                    "answers": by_question.get(question["key"], []),
+                    "mine": next(
+                        (a for a in by_question.get(question["key"], []) if a.author_id == user.pk),
+                        None,
+                    ),
+                }
+                for question in group["questions"]
+            ],
+        }
+        for group in groups
+    ]
+    return {
+        "groups": shown,
+        "answer_count": len(answers),
+        "action_items": release_action_items(release=release),
+    }
+
+
+def release_action_items(*, release) -> list[ActionItem]:
+    """The release's action items, soonest due first (the compliance report lists them)."""
+    return list(
+        ActionItem.objects.filter(release=release)
+        .select_related("owner")
+        .order_by(F("due_date").asc(nulls_last=True), "id")
+    )
+
+
+def action_item_get(*, release, pk: int) -> ActionItem:
+    return get_object_or_404(ActionItem.objects.select_related("owner"), release=release, pk=pk)
+
+
+def action_items_open_for(*, user, limit: int) -> list[ActionItem]:
+    """The user's open action items, soonest due first, each with `overdue` (the dashboard)."""
+    items = list(
+        ActionItem.objects.filter(owner=user, status__in=ACTION_ITEM_OPEN_STATES)
+        .select_related("release__project")
+        .order_by(F("due_date").asc(nulls_last=True), "id")[:limit]
+    )
+    today = timezone.localdate()
+    for item in items:
+        item.overdue = bool(item.due_date and item.due_date < today)
+    return items
+
+
+def retrospective_summary(*, user, release) -> dict:
+    """The release page's retrospective card: how many answered, how many items open."""
+    if not retrospective_is_open(release):
+        return {"retro_summary": None}
+    answers = RetroAnswer.objects.filter(retrospective__release=release).count()
+    open_items = ActionItem.objects.filter(
+        release=release, status__in=ACTION_ITEM_OPEN_STATES
+    ).count()
+    return {"retro_summary": {"answers": answers, "open_items": open_items}}
+
+
+def retrospective_page_rows(release) -> list[Rows]:
+    """The rows the release page's retrospective card reads (liftoff.kept)."""
+    return [
+        Rows(
+            RetroAnswer,
+            "retrospective_id IN (SELECT id FROM releases_retrospective WHERE release_id = %s)",
+            (release.pk,),
+        ),
+        Rows(ActionItem, "release_id = %s", (release.pk,)),
+    ]
+
+
+def release_history(*, project_slug: str = "", release_type: str = "", since=None, until=None):
+    """Shipped releases (those later rolled back too), newest first: the stakeholders'
+    history, filtered by project, type and the day each shipped."""
+    releases = Release.objects.filter(released_at__isnull=False).select_related("project")
+    if project_slug:
+        releases = releases.filter(project__slug=project_slug)
+    if release_type:
+        releases = releases.filter(type=release_type)
+    if since:
+        releases = releases.filter(released_at__date__gte=since)
+    if until:
+        releases = releases.filter(released_at__date__lte=until)
+    return releases.order_by("-released_at", "-id")

@@ -2,19 +2,24 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from liftoff.audit import audit_record
-from liftoff.errors import Conflict, ValidationFailed
+from liftoff.errors import Conflict, NotAllowed, ValidationFailed
 from liftoff.events import emit
 from liftoff.git import SLUG, SLUG_RULE, ref_name_problem, remote_url_problem, repo_path_problem
-from liftoff.roles import Role, require_role
+from liftoff.roles import Role, has_role, require_role
 from releases.models import (
     RELEASE_REACHED_PRODUCTION,
     RELEASE_TRANSITIONS,
+    ActionItem,
+    ActionItemStatus,
     NotesTemplate,
     Project,
     ProjectRef,
     Release,
     ReleaseStatus,
     ReleaseType,
+    RetroAnswer,
+    Retrospective,
+    RetroTemplate,
     default_cadence_days,
 )
 from releases.notes import (
@@ -26,7 +31,13 @@ from releases.notes import (
     template_to_data,
 )
 from releases.policy import SHIP_ANCHOR, project_created, release_blockers, release_planned
-from releases.selectors import project_mirror_path, project_sync_problem
+from releases.retro import DEFAULT_RETRO_GROUPS, retro_groups_from_text, retro_groups_frozen
+from releases.selectors import (
+    project_mirror_path,
+    project_sync_problem,
+    retro_template_groups,
+    retrospective_require_open,
+)
 from releases.versioning import (
     Version,
     codename_slug,
@@ -606,3 +617,157 @@ def release_record_shipped(
             after={"version": version, "tag": tag, "commit": head},
         )
     return release
+
+
+# --- Retrospectives --------------------------------------------------------------------
+
+RETRO_ANSWER_MAX = 4000
+ACTION_TITLE_MAX = 300
+MANAGERS = {Role.RELEASE_MANAGER}
+
+
+def project_retro_template_install(*, project, actor=None) -> bool:
+    """Give a project the seed's retrospective questions unless it has some (the hook)."""
+    _, created = RetroTemplate.objects.get_or_create(
+        project=project, defaults={"groups": DEFAULT_RETRO_GROUPS}
+    )
+    return created
+
+
+@transaction.atomic
+def retro_template_update(*, project, actor, text: str) -> RetroTemplate:
+    """Change the questions of the project's retrospectives from now on (release managers
+    and admins); a retrospective already begun keeps the questions it was asked."""
+    require_role(actor, MANAGERS, "Only release managers and admins change the questions.")
+    groups = retro_groups_from_text(text)
+    template, _ = RetroTemplate.objects.select_for_update().get_or_create(project=project)
+    before = template.groups
+    template.groups = groups
+    template.save(update_fields=["groups", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="retro.template_changed",
+        obj=project,
+        before={"groups": before},
+        after={"groups": groups},
+    )
+    return template
+
+
+def _retrospective_begin(release) -> Retrospective:
+    """The release's retrospective, begun with the project's questions as they are now."""
+    retro = Retrospective.objects.filter(release=release).first()
+    if retro is None:
+        groups = retro_groups_frozen(retro_template_groups(project=release.project))
+        retro, _ = Retrospective.objects.get_or_create(release=release, defaults={"groups": groups})
+    return retro
+
+
+@transaction.atomic
+def retro_answer_save(*, release, actor, question: str, text: str) -> RetroAnswer | None:
+    """The actor's answer to one question: one per person, saved again to edit it; an
+    empty text withdraws it. Anyone signed in with a role may answer."""
+    require_role(actor, set(Role), "Sign in with a role to answer.")
+    retrospective_require_open(release=release)
+    text = text.strip()
+    if len(text) > RETRO_ANSWER_MAX:
+        raise ValidationFailed(
+            "The answer is too long.",
+            errors={"text": [f"At most {RETRO_ANSWER_MAX} characters."]},
+        )
+    retro = _retrospective_begin(release)
+    keys = {q["key"] for group in retro.groups for q in group["questions"]}
+    if question not in keys:
+        raise ValidationFailed(
+            "No such question.", errors={"question": ["This question is not asked here."]}
+        )
+    found = RetroAnswer.objects.select_for_update().filter(
+        retrospective=retro, question=question, author=actor
+    )
+    previous = found.first()
+    before = {"question": question, "text": previous.text} if previous else None
+    if not text:
+        if previous is None:
+            raise ValidationFailed("Write an answer.", errors={"text": ["Write an answer."]})
+        previous.delete()
+        answer = None
+    elif previous is None:
+        answer = RetroAnswer.objects.create(
+            retrospective=retro, question=question, author=actor, text=text
+        )
+    else:
+        previous.text = text
+        previous.save(update_fields=["text", "updated_at"])
+        answer = previous
+    audit_record(
+        actor=actor,
+        action="retro.answered" if answer else "retro.answer_withdrawn",
+        obj=release,
+        before=before,
+        after={"question": question, "text": text} if answer else None,
+    )
+    return answer
+
+
+@transaction.atomic
+def action_item_create(*, release, actor, title: str, owner, due_date=None) -> ActionItem:
+    """An action item of the release's retrospective (release managers and admins)."""
+    require_role(actor, MANAGERS, "Only release managers and admins add action items.")
+    retrospective_require_open(release=release)
+    title = title.strip()
+    errors = {}
+    if not title:
+        errors["title"] = ["Say what is to be done."]
+    elif len(title) > ACTION_TITLE_MAX:
+        errors["title"] = [f"At most {ACTION_TITLE_MAX} characters."]
+    if owner is None or not owner.is_active:
+        errors["owner"] = ["Choose who owns it."]
+    if errors:
+        raise ValidationFailed("The action item is not valid.", errors=errors)
+    item = ActionItem.objects.create(
+        release=release, title=title, owner=owner, due_date=due_date, created_by=actor
+    )
+    audit_record(
+        actor=actor,
+        action="retro.action_created",
+        obj=item,
+        after={
+            "release": release.pk,
+            "title": title,
+            "owner": owner.get_username(),
+            "due_date": due_date.isoformat() if due_date else None,
+        },
+    )
+    return item
+
+
+def action_item_may_change(*, item, user) -> bool:
+    """The owner, or a release manager or admin."""
+    return item.owner_id == user.pk or has_role(user, MANAGERS)
+
+
+@transaction.atomic
+def action_item_set_status(*, item, actor, status: str) -> ActionItem:
+    """Move an action item to `status` (its owner, or a manager). The write is conditional
+    on the status read, so two people changing it at once cannot both win silently."""
+    if not action_item_may_change(item=item, user=actor):
+        raise NotAllowed("Only its owner or a release manager changes this action item.")
+    if status not in ActionItemStatus.values:
+        raise ValidationFailed("No such status.", errors={"status": ["Choose a status."]})
+    current = item.status
+    if status == current:
+        return item
+    changed = ActionItem.objects.filter(pk=item.pk, status=current).update(
+        status=status, updated_at=timezone.now()
+    )
+    if not changed:
+        raise Conflict("Someone changed this action item meanwhile: look again.")
+    item.status = status
+    audit_record(
+        actor=actor,
+        action="retro.action_status_changed",
+        obj=item,
+        before={"status": current},
+        after={"status": status},
+    )
+    return item

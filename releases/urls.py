@@ -1,6 +1,6 @@
 from django.urls import path
 
-from releases import audit_views, project_views, release_views
+from releases import audit_views, project_views, release_views, retro_views
 
 app_name = "releases"
 urlpatterns = [
@@ -46,9 +46,34 @@ urlpatterns = [
         release_views.release_notes_download,
         name="release-notes-download",
     ),
+    path(
+        "releases/<int:release_id>/retrospective/",
+        retro_views.retrospective,
+        name="release-retrospective",
+    ),
+    path(
+        "releases/<int:release_id>/retrospective/answer/",
+        retro_views.retrospective_answer,
+        name="release-retrospective-answer",
+    ),
+    path(
+        "releases/<int:release_id>/retrospective/actions/",
+        retro_views.action_item_new,
+        name="release-action-new",
+    ),
+    path(
+        "releases/<int:release_id>/retrospective/actions/<int:pk>/status/",
+        retro_views.action_item_status,
+        name="release-action-status",
+    ),
     path("projects/", project_views.project_index, name="project-index"),
     path("projects/new/", project_views.project_new, name="project-new"),
     path("projects/<slug:slug>/", project_views.project_detail, name="project-detail"),
+    path(
+        "projects/<slug:slug>/retrospective/",
+        retro_views.retro_template_edit,
+        name="retro-template",
+    ),
     path("projects/<slug:slug>/sync/", project_views.project_sync_view, name="project-sync"),
     path("projects/<slug:slug>/refs/", project_views.project_refs_fragment, name="project-refs"),
 ]
