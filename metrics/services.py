@@ -3,11 +3,21 @@ shipped release (each with its audit record in the same transaction), and the ve
 of a project's figures that the events changing them bump (the cache's key)."""
 
 from django.db import connection, transaction
+from django.db.models import Max
+from django.utils import timezone
 
-from liftoff.audit import audit_record
+from liftoff.audit import GENESIS_HASH, audit_record
 from liftoff.errors import ValidationFailed
+from liftoff.models import AuditChainHead
 from liftoff.roles import Role, require_role
-from metrics.models import MetricSettings, MetricsVersion, Rating
+from metrics.evidence import canonical_json, compliance_document, sha256_hex
+from metrics.models import (
+    EvidenceSnapshot,
+    MetricSettings,
+    MetricsVersion,
+    Rating,
+    SnapshotReason,
+)
 from releases.models import ReleaseStatus
 
 # The settings an admin edits (MetricSettingsForm's fields).
@@ -107,3 +117,63 @@ def metrics_on_event(event) -> None:
         project_id = subject.environment.project_id
     if project_id is not None:
         metrics_version_bump(project_id=project_id)
+
+
+# --- Evidence snapshots -----------------------------------------------------------------
+
+# Who may take another snapshot of a release (admins may too: `has_role`).
+SNAPSHOT_ROLES = {Role.RELEASE_MANAGER}
+# A release that went through the process can be snapshotted; one still in flight has
+# no settled record yet.
+SNAPSHOT_STATUSES = {ReleaseStatus.RELEASED, ReleaseStatus.ROLLED_BACK}
+
+
+@transaction.atomic
+def evidence_snapshot_take(*, release, actor, reason: str = SnapshotReason.MANUAL):
+    """Freeze the release's compliance record as a new snapshot (never replacing one).
+
+    1. Lock the audit chain's head, so no event slips in between reading the head and
+       building the document (audit_record below takes the same lock again).
+    2. Build the document with the audit trail up to that head; store its canonical
+       bytes, their SHA-256 and the head.
+    3. Record the snapshot in the audit trail (after the head it names).
+    """
+    if reason == SnapshotReason.MANUAL:
+        require_role(actor, SNAPSHOT_ROLES, "Only a release manager or an admin takes a snapshot.")
+        if release.status not in SNAPSHOT_STATUSES:
+            raise ValidationFailed(
+                "Only a shipped release has evidence to freeze.",
+                errors={"release": [f"v{release.version} is {release.status}."]},
+            )
+    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+    head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS_HASH)
+    content = canonical_json(compliance_document(release=release, audit_until=head_seq))
+    latest = EvidenceSnapshot.objects.filter(release=release).aggregate(n=Max("number"))["n"]
+    snapshot = EvidenceSnapshot.objects.create(
+        release=release,
+        number=(latest or 0) + 1,
+        reason=reason,
+        taken_at=timezone.now(),
+        taken_by=actor if getattr(actor, "is_authenticated", False) else None,
+        document=content.decode(),
+        sha256=sha256_hex(content),
+        audit_head_seq=head_seq,
+        audit_head_hash=head_hash,
+    )
+    audit_record(
+        actor=actor,
+        action="release.evidence_snapshot_taken",
+        obj=release,
+        after={
+            "number": snapshot.number,
+            "sha256": snapshot.sha256,
+            "reason": reason,
+            "audit_head_seq": head_seq,
+        },
+    )
+    return snapshot
+
+
+def evidence_on_shipped(event) -> None:
+    """The handler of `release.shipped`: freeze the record, in the shipping transaction."""
+    evidence_snapshot_take(release=event.subject, actor=event.actor, reason=SnapshotReason.SHIPPED)
