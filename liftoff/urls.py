@@ -148,6 +148,11 @@ api_v1 = [
         name="release-evidence",
     ),
     path(
+        "releases/<int:release_id>/sbom/",
+        evidence_api.release_sbom,
+        name="release-sbom",
+    ),
+    path(
         "releases/<int:release_id>/attestation/",
         evidence_api.release_attestation,
         name="release-attestation",

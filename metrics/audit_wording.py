@@ -52,3 +52,13 @@ def _snapshot(event, ctx) -> str:
 
 
 register_describer("release.evidence_snapshot_taken", _snapshot, kind="metrics")
+
+
+def _sbom(event, ctx) -> str:
+    after = _after(event)
+    if after.get("status") == "succeeded":
+        return f"made the SBOM from {after.get('source_file', '?')}"
+    return f"could not make the SBOM: {after.get('error', '?')}"
+
+
+register_describer("release.sbom_made", _sbom, kind="metrics")

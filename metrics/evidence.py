@@ -35,7 +35,7 @@ from gates.selectors import (
 )
 from incidents.selectors import incident_list
 from liftoff.audit import audit_entries, audit_trail, audit_verify
-from metrics.models import EvidenceSnapshot
+from metrics.models import EvidenceSnapshot, ReleaseSbom, SbomStatus
 
 # Bumped when the document's shape changes: a snapshot says which shape it has, so a
 # comparison with a live document of another shape says so instead of naming every key.
@@ -450,6 +450,19 @@ def snapshot_get(*, release, number: int | None = None):
     return snapshot
 
 
+def release_sbom(*, release):
+    """The release's newest SBOM row (made, failed or on its way), or None."""
+    return ReleaseSbom.objects.filter(release=release).defer("document").first()
+
+
+def release_sbom_made(*, release):
+    """The release's newest SBOM that was made, with its document, or Http404."""
+    sbom = ReleaseSbom.objects.filter(release=release, status=SbomStatus.SUCCEEDED).first()
+    if sbom is None:
+        raise Http404("No SBOM.")
+    return sbom
+
+
 @dataclass
 class ComplianceReport:
     document: dict
@@ -460,6 +473,7 @@ class ComplianceReport:
     events_since: int = 0
     audit_checked: int = 0
     audit_problem: object = None
+    sbom: object = None
 
     @property
     def matches(self) -> bool:
@@ -472,12 +486,14 @@ def compliance_report(*, release) -> ComplianceReport:
     audit chain verified."""
     snapshots = release_snapshots(release=release)
     checked, problem = audit_verify()
+    sbom = release_sbom(release=release)
     if not snapshots:
         return ComplianceReport(
             document=compliance_document(release=release),
             snapshots=snapshots,
             audit_checked=checked,
             audit_problem=problem,
+            sbom=sbom,
         )
     latest = snapshot_get(release=release)
     frozen = json.loads(latest.document)
@@ -495,4 +511,5 @@ def compliance_report(*, release) -> ComplianceReport:
         events_since=events_since,
         audit_checked=checked,
         audit_problem=problem,
+        sbom=sbom,
     )

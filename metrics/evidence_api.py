@@ -8,8 +8,8 @@ from rest_framework.decorators import api_view, permission_classes
 
 from liftoff.api import API_ERROR
 from liftoff.roles import READ_ROLES, roles_allowed
-from metrics.evidence import snapshot_get
-from metrics.evidence_views import attestation_response, snapshot_response
+from metrics.evidence import release_sbom_made, snapshot_get
+from metrics.evidence_views import attestation_response, sbom_response, snapshot_response
 from releases.selectors import release_get
 
 _ERRORS = {401: API_ERROR, 403: API_ERROR, 404: API_ERROR}
@@ -47,3 +47,20 @@ def release_evidence(request, release_id: int):
 def release_attestation(request, release_id: int):
     release = release_get(release_id=release_id)
     return attestation_response(snapshot_get(release=release), release)
+
+
+@extend_schema(
+    responses={
+        (200, "application/vnd.cyclonedx+json"): OpenApiResponse(
+            OpenApiTypes.OBJECT, description="CycloneDX 1.6 JSON"
+        ),
+        **_ERRORS,
+    },
+    operation_id="release_sbom",
+    summary="The CycloneDX SBOM of the release's Python dependencies (404 until it is made)",
+)
+@api_view(["GET"])
+@permission_classes([roles_allowed(read=READ_ROLES)])
+def release_sbom(request, release_id: int):
+    release = release_get(release_id=release_id)
+    return sbom_response(release_sbom_made(release=release), release)

@@ -13,7 +13,12 @@ from django.views.decorators.http import require_POST
 from liftoff.errors import DomainError
 from liftoff.roles import READ_ROLES, Role, has_role, role_required
 from metrics.compliance_markdown import compliance_markdown
-from metrics.evidence import attestation_statement, compliance_report, snapshot_get
+from metrics.evidence import (
+    attestation_statement,
+    compliance_report,
+    release_sbom_made,
+    snapshot_get,
+)
 from metrics.services import SNAPSHOT_ROLES, evidence_snapshot_take
 from releases.sections import release_page_tabs
 from releases.selectors import release_get
@@ -62,6 +67,19 @@ def attestation_response(snapshot, release) -> JsonResponse:
     name = f"attestation-{release.project.slug}-v{release.version}-{snapshot.number}.json"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+def sbom_response(sbom, release) -> HttpResponse:
+    response = HttpResponse(sbom.document.encode(), content_type="application/vnd.cyclonedx+json")
+    name = f"sbom-{release.project.slug}-v{release.version}.cdx.json"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@role_required(*READ_ROLES)
+def sbom_download(request, release_id: int):
+    release = release_get(release_id=release_id)
+    return sbom_response(release_sbom_made(release=release), release)
 
 
 @role_required(*READ_ROLES)

@@ -138,6 +138,7 @@ class EvidenceSnapshot(models.Model):
 
 class SbomStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
+    RUNNING = "running", "Being made"
     SUCCEEDED = "succeeded", "Made"
     FAILED = "failed", "Failed"
 

@@ -2,6 +2,9 @@
 shipped release (each with its audit record in the same transaction), and the version
 of a project's figures that the events changing them bump (the cache's key)."""
 
+from datetime import timedelta
+
+from celery import current_app
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -16,8 +19,11 @@ from metrics.models import (
     MetricSettings,
     MetricsVersion,
     Rating,
+    ReleaseSbom,
+    SbomStatus,
     SnapshotReason,
 )
+from metrics.sbom import SbomProblem, dependency_file_at, sbom_from_requirements
 from releases.models import ReleaseStatus
 
 # The settings an admin edits (MetricSettingsForm's fields).
@@ -175,5 +181,75 @@ def evidence_snapshot_take(*, release, actor, reason: str = SnapshotReason.MANUA
 
 
 def evidence_on_shipped(event) -> None:
-    """The handler of `release.shipped`: freeze the record, in the shipping transaction."""
+    """The handler of `release.shipped`, in the shipping transaction: freeze the record,
+    and ask for the SBOM (a row now, made by a task after commit)."""
     evidence_snapshot_take(release=event.subject, actor=event.actor, reason=SnapshotReason.SHIPPED)
+    sbom_request(release=event.subject)
+
+
+# --- SBOMs --------------------------------------------------------------------------------
+
+# A queued SBOM older than this was not sent (the broker was down): the sweeper sends it;
+# one "being made" longer than this lost its worker: the sweeper queues it again.
+SBOM_SWEEP_AFTER = timedelta(minutes=1)
+SBOM_STALE_AFTER = timedelta(minutes=10)
+
+
+def _sbom_send(sbom_id: int) -> None:
+    # By name: metrics.tasks imports this module.
+    current_app.send_task("metrics.sbom_make", args=[sbom_id])
+
+
+def sbom_request(*, release) -> ReleaseSbom:
+    """A queued SBOM row for the release's head, sent to a worker once the caller's
+    transaction commits (none is sent for a change that rolled back)."""
+    sbom = ReleaseSbom.objects.create(release=release, commit=release.head_commit or "")
+    transaction.on_commit(lambda: _sbom_send(sbom.pk))
+    return sbom
+
+
+def sbom_make(*, sbom_id: int) -> ReleaseSbom | None:
+    """The task's work: claim the row (a second delivery finds it claimed and returns),
+    read the dependency file at the commit, run cyclonedx-py, store the JSON. Git and the
+    process run outside any transaction."""
+    claimed = ReleaseSbom.objects.filter(pk=sbom_id, status=SbomStatus.QUEUED).update(
+        status=SbomStatus.RUNNING, finished_at=timezone.now()
+    )
+    if not claimed:
+        return None
+    sbom = ReleaseSbom.objects.select_related("release__project").get(pk=sbom_id)
+    fields = {"finished_at": timezone.now()}
+    try:
+        name, content = dependency_file_at(sbom.release, sbom.commit)
+        document = sbom_from_requirements(content, name=name)
+        fields |= {
+            "status": SbomStatus.SUCCEEDED,
+            "source_file": name,
+            "document": document,
+            "sha256": sha256_hex(document.encode()),
+        }
+    except SbomProblem as problem:
+        fields |= {"status": SbomStatus.FAILED, "error": str(problem)}
+    with transaction.atomic():
+        ReleaseSbom.objects.filter(pk=sbom_id, status=SbomStatus.RUNNING).update(**fields)
+        audit_record(
+            actor=None,
+            action="release.sbom_made",
+            obj=sbom.release,
+            after={k: fields.get(k, "") for k in ("status", "source_file", "sha256", "error")},
+        )
+    sbom.refresh_from_db()
+    return sbom
+
+
+def sboms_sweep() -> list[int]:
+    """The SBOMs to send again: queued for a while, or claimed by a worker that died."""
+    now = timezone.now()
+    ReleaseSbom.objects.filter(
+        status=SbomStatus.RUNNING, finished_at__lt=now - SBOM_STALE_AFTER
+    ).update(status=SbomStatus.QUEUED)
+    return list(
+        ReleaseSbom.objects.filter(
+            status=SbomStatus.QUEUED, created_at__lt=now - SBOM_SWEEP_AFTER
+        ).values_list("pk", flat=True)
+    )

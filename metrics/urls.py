@@ -27,6 +27,11 @@ urlpatterns = [
         name="evidence-download",
     ),
     path(
+        "releases/<int:release_id>/sbom.cdx.json",
+        evidence_views.sbom_download,
+        name="sbom-download",
+    ),
+    path(
         "releases/<int:release_id>/attestation/<int:number>.json",
         evidence_views.attestation_download,
         name="attestation-download",
