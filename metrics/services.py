@@ -2,14 +2,16 @@
 shipped release (each with its audit record in the same transaction), and the version
 of a project's figures that the events changing them bump (the cache's key)."""
 
+import logging
 from datetime import timedelta
 
-from celery import current_app
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from liftoff.audit import GENESIS_HASH, audit_record
+from liftoff.celery import app as celery_app
 from liftoff.errors import ValidationFailed
 from liftoff.models import AuditChainHead
 from liftoff.roles import Role, require_role
@@ -195,9 +197,22 @@ SBOM_SWEEP_AFTER = timedelta(minutes=1)
 SBOM_STALE_AFTER = timedelta(minutes=10)
 
 
+logger = logging.getLogger(__name__)
+
+
 def _sbom_send(sbom_id: int) -> None:
-    # By name: metrics.tasks imports this module.
-    current_app.send_task("metrics.sbom_make", args=[sbom_id])
+    """Ring the doorbell after commit. With the broker down this fails fast and the row
+    stays queued for the sweeper: the shipping request never fails for it. Never raises."""
+    try:
+        # The broker of the settings as they are now; by name: metrics.tasks imports this.
+        with celery_app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
+            celery_app.send_task("metrics.sbom_make", args=[sbom_id], connection=conn)
+    except Exception as exc:
+        logger.warning(
+            "SBOM %s not dispatched (broker unavailable: %s); the sweeper will send it.",
+            sbom_id,
+            type(exc).__name__,
+        )
 
 
 def sbom_request(*, release) -> ReleaseSbom:

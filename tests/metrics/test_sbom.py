@@ -2,18 +2,21 @@
 its commit, valid against the CycloneDX schema, made once however often its task runs,
 served as made; a commit without a dependency file says so."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import git
 import pytest
+import time_machine
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
+from django.test import override_settings
 from django.utils import timezone
 
 from demo.pepelugpt_repo import REQUIREMENTS_DEV
 from metrics.models import ReleaseSbom
 from metrics.sbom import sbom_from_requirements
-from metrics.services import sbom_make
+from metrics.services import sbom_make, sboms_sweep
 from releases.selectors import project_mirror_path
 from releases.services import release_transition
 from tests.factories import ReleaseFactory
@@ -119,3 +122,20 @@ def test_a_real_worker_makes_the_sbom_after_the_release_ships(start_worker, proj
     sbom.refresh_from_db()
     assert sbom.source_file == "requirements.txt" and _valid(sbom.document)
     assert "pkg:pypi/httpx@0.28.1" in sbom.document
+
+
+def test_a_dead_broker_never_fails_the_shipping_and_the_sweeper_sends_it_later(
+    project, manager, django_capture_on_commit_callbacks, caplog
+):
+    commit = _mirror_with(project, {"requirements.txt": "httpx==0.28.1\n"})
+    # The broker's port is closed, as if Redis were down.
+    with (
+        override_settings(CELERY_BROKER_URL="redis://127.0.0.1:9/0"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        release = _shipped(project, manager, commit)
+    sbom = ReleaseSbom.objects.get(release=release)
+    assert sbom.status == "queued" and "the sweeper will send it" in caplog.text
+    assert sboms_sweep() == []  # not yet: it may still be on its way
+    with time_machine.travel(timezone.now() + timedelta(minutes=2)):
+        assert sboms_sweep() == [sbom.pk]
