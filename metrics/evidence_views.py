@@ -94,8 +94,8 @@ def attestation_download(request, release_id: int, number: int):
     return attestation_response(snapshot_get(release=release, number=number), release)
 
 
-@require_POST
 @role_required(Role.RELEASE_MANAGER)
+@require_POST
 def evidence_take(request, release_id: int):
     release = release_get(release_id=release_id)
     try:

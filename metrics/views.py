@@ -135,8 +135,8 @@ def settings_edit(request, slug: str):
     )
 
 
-@require_POST
 @role_required(Role.STAKEHOLDER)
+@require_POST
 def rate(request, release_id: int):
     release = get_object_or_404(Release, pk=release_id)
     form = RatingForm(request.POST)

@@ -19,6 +19,7 @@ from metrics.evidence import (
     canonical_json,
     compliance_document,
     document_differences,
+    sha256_hex,
 )
 from metrics.models import EvidenceSnapshot
 from metrics.services import evidence_snapshot_take
@@ -127,6 +128,17 @@ def test_a_record_changed_after_shipping_is_detected_and_named(
     # The snapshot itself never changed.
     snapshot = EvidenceSnapshot.objects.get(release=shippable)
     assert hashlib.sha256(snapshot.content).hexdigest() == snapshot.sha256
+
+
+def test_the_canonical_form_and_its_hash_are_fixed_across_runs():
+    """Not an accident of one process (dict order, hash seed): this document's bytes and
+    digest are written down here, so a change of serialisation fails on any run."""
+    doc = {"z": [{"b": 1.5, "a": "é"}], "a": None, "m": {"y": True, "x": "v0.3.0"}}
+    content = canonical_json(doc)
+    assert content == '{"a":null,"m":{"x":"v0.3.0","y":true},"z":[{"a":"é","b":1.5}]}'.encode()
+    assert sha256_hex(content) == (
+        "735967c13c9422d9a32508dc02f94dacf9165bd406cd9e5fd54eccee6c7fb2e5"
+    )
 
 
 def test_differences_are_named_by_key_not_position():
