@@ -41,6 +41,7 @@ PERIODIC_TASKS = (
     "deployments.health",
     "notifications.sweep",
     "incidents.sla_check",
+    "metrics.sbom_sweep",
 )
 HEARTBEAT_TASK = "liftoff.worker_heartbeat"
 READY_TIMEOUT = 90

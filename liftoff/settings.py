@@ -223,6 +223,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "deployments.health",
         "schedule": float(env_int("HEALTH_CHECK_SECONDS", 60, minimum=5)),
     },
+    # Shipped releases' SBOMs that were never sent (metrics.services.sboms_sweep).
+    "metrics-sbom-sweep": {"task": "metrics.sbom_sweep", "schedule": 60.0},
     "notifications-sweep": {
         "task": "notifications.sweep",
         "schedule": float(env_int("NOTIFICATIONS_SWEEP_SECONDS", 30, minimum=1)),

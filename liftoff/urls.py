@@ -13,6 +13,7 @@ from liftoff import views
 from liftoff.api import ApiSchemaGenerator, api_not_found
 from liftoff.roles import READ_ROLES, public, role_required
 from metrics import api as metrics_api
+from metrics import evidence_api
 from notifications import api as notifications_api
 from releases import api as releases_api
 from runs import api as runs_api
@@ -142,6 +143,21 @@ api_v1 = [
         name="incident-transition",
     ),
     path("metrics/", metrics_api.metrics, name="metrics"),
+    path(
+        "releases/<int:release_id>/evidence/",
+        evidence_api.release_evidence,
+        name="release-evidence",
+    ),
+    path(
+        "releases/<int:release_id>/sbom/",
+        evidence_api.release_sbom,
+        name="release-sbom",
+    ),
+    path(
+        "releases/<int:release_id>/attestation/",
+        evidence_api.release_attestation,
+        name="release-attestation",
+    ),
     path("runs/<int:run_id>/", runs_api.run_detail, name="run-detail"),
     path("runs/<int:run_id>/cancel/", runs_api.run_cancel_endpoint, name="run-cancel"),
     path("runs/<int:run_id>/retry/", runs_api.run_retry_endpoint, name="run-retry"),

@@ -40,3 +40,25 @@ def _rated(event, ctx) -> str:
 
 register_describer("project.metric_settings_changed", _targets, kind="metrics")
 register_describer("release.rated", _rated, kind="metrics")
+
+
+def _snapshot(event, ctx) -> str:
+    after = _after(event)
+    how = "when it shipped" if after.get("reason") == "shipped" else "again"
+    return (
+        f"froze the compliance evidence {how} (snapshot {after.get('number', '?')}, "
+        f"SHA-256 {str(after.get('sha256', '?'))[:12]}…)"
+    )
+
+
+register_describer("release.evidence_snapshot_taken", _snapshot, kind="metrics")
+
+
+def _sbom(event, ctx) -> str:
+    after = _after(event)
+    if after.get("status") == "succeeded":
+        return f"made the SBOM from {after.get('source_file', '?')}"
+    return f"could not make the SBOM: {after.get('error', '?')}"
+
+
+register_describer("release.sbom_made", _sbom, kind="metrics")

@@ -92,3 +92,73 @@ class MetricsVersion(models.Model):
 
     def __str__(self):
         return f"Metrics version {self.version} of project {self.project_id}"
+
+
+class SnapshotReason(models.TextChoices):
+    SHIPPED = "shipped", "Taken when the release shipped"
+    MANUAL = "manual", "Taken again by a person"
+
+
+class EvidenceSnapshot(models.Model):
+    """A release's compliance record frozen as canonical JSON (`metrics.evidence`): the
+    exact bytes, their SHA-256 and the audit chain's head when it was taken. Append-only:
+    rows are only ever inserted (`metrics.services.evidence_snapshot_take`); a new
+    snapshot is another row with the next number, and the old ones stay."""
+
+    release = models.ForeignKey(
+        "releases.Release", on_delete=models.PROTECT, related_name="evidence_snapshots"
+    )
+    number = models.PositiveIntegerField()
+    reason = models.CharField(max_length=10, choices=SnapshotReason.choices)
+    taken_at = models.DateTimeField()
+    taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The canonical JSON text; encoded as UTF-8 it is the exact bytes that were hashed.
+    document = models.TextField()
+    sha256 = models.CharField(max_length=64)
+    audit_head_seq = models.PositiveBigIntegerField()
+    audit_head_hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["release", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["release", "number"], name="evidence_snapshot_number_once"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Evidence snapshot {self.number} of release {self.release_id}"
+
+    @property
+    def content(self) -> bytes:
+        return self.document.encode()
+
+
+class SbomStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Being made"
+    SUCCEEDED = "succeeded", "Made"
+    FAILED = "failed", "Failed"
+
+
+class ReleaseSbom(models.Model):
+    """A CycloneDX JSON SBOM of the Python dependencies in the release's checkout, made by
+    a Celery task (`metrics.tasks.sbom_make`) after the release shipped."""
+
+    release = models.ForeignKey("releases.Release", on_delete=models.PROTECT, related_name="+")
+    commit = models.CharField(max_length=64)
+    status = models.CharField(max_length=10, choices=SbomStatus.choices, default=SbomStatus.QUEUED)
+    source_file = models.CharField(max_length=200, blank=True)
+    document = models.TextField(blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"SBOM of release {self.release_id} ({self.status})"

@@ -2,12 +2,30 @@
 shipped release (each with its audit record in the same transaction), and the version
 of a project's figures that the events changing them bump (the cache's key)."""
 
-from django.db import connection, transaction
+import logging
+from datetime import timedelta
 
-from liftoff.audit import audit_record
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from liftoff.audit import GENESIS_HASH, audit_record
+from liftoff.celery import app as celery_app
 from liftoff.errors import ValidationFailed
+from liftoff.models import AuditChainHead
 from liftoff.roles import Role, require_role
-from metrics.models import MetricSettings, MetricsVersion, Rating
+from metrics.evidence import canonical_json, compliance_document, sha256_hex
+from metrics.models import (
+    EvidenceSnapshot,
+    MetricSettings,
+    MetricsVersion,
+    Rating,
+    ReleaseSbom,
+    SbomStatus,
+    SnapshotReason,
+)
+from metrics.sbom import SbomProblem, dependency_file_at, sbom_from_requirements
 from releases.models import ReleaseStatus
 
 # The settings an admin edits (MetricSettingsForm's fields).
@@ -107,3 +125,146 @@ def metrics_on_event(event) -> None:
         project_id = subject.environment.project_id
     if project_id is not None:
         metrics_version_bump(project_id=project_id)
+
+
+# --- Evidence snapshots -----------------------------------------------------------------
+
+# Who may take another snapshot of a release (admins may too: `has_role`).
+SNAPSHOT_ROLES = {Role.RELEASE_MANAGER}
+# A release that went through the process can be snapshotted; one still in flight has
+# no settled record yet.
+SNAPSHOT_STATUSES = {ReleaseStatus.RELEASED, ReleaseStatus.ROLLED_BACK}
+
+
+@transaction.atomic
+def evidence_snapshot_take(*, release, actor, reason: str = SnapshotReason.MANUAL):
+    """Freeze the release's compliance record as a new snapshot (never replacing one).
+
+    1. Lock the audit chain's head, so no event slips in between reading the head and
+       building the document (audit_record below takes the same lock again).
+    2. Build the document with the audit trail up to that head; store its canonical
+       bytes, their SHA-256 and the head.
+    3. Record the snapshot in the audit trail (after the head it names).
+    """
+    if reason == SnapshotReason.MANUAL:
+        require_role(actor, SNAPSHOT_ROLES, "Only a release manager or an admin takes a snapshot.")
+        if release.status not in SNAPSHOT_STATUSES:
+            raise ValidationFailed(
+                "Only a shipped release has evidence to freeze.",
+                errors={"release": [f"v{release.version} is {release.status}."]},
+            )
+    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+    head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS_HASH)
+    content = canonical_json(compliance_document(release=release, audit_until=head_seq))
+    latest = EvidenceSnapshot.objects.filter(release=release).aggregate(n=Max("number"))["n"]
+    snapshot = EvidenceSnapshot.objects.create(
+        release=release,
+        number=(latest or 0) + 1,
+        reason=reason,
+        taken_at=timezone.now(),
+        taken_by=actor if getattr(actor, "is_authenticated", False) else None,
+        document=content.decode(),
+        sha256=sha256_hex(content),
+        audit_head_seq=head_seq,
+        audit_head_hash=head_hash,
+    )
+    audit_record(
+        actor=actor,
+        action="release.evidence_snapshot_taken",
+        obj=release,
+        after={
+            "number": snapshot.number,
+            "sha256": snapshot.sha256,
+            "reason": reason,
+            "audit_head_seq": head_seq,
+        },
+    )
+    return snapshot
+
+
+def evidence_on_shipped(event) -> None:
+    """The handler of `release.shipped`, in the shipping transaction: freeze the record,
+    and ask for the SBOM (a row now, made by a task after commit)."""
+    evidence_snapshot_take(release=event.subject, actor=event.actor, reason=SnapshotReason.SHIPPED)
+    sbom_request(release=event.subject)
+
+
+# --- SBOMs --------------------------------------------------------------------------------
+
+# A queued SBOM older than this was not sent (the broker was down): the sweeper sends it;
+# one "being made" longer than this lost its worker: the sweeper queues it again.
+SBOM_SWEEP_AFTER = timedelta(minutes=1)
+SBOM_STALE_AFTER = timedelta(minutes=10)
+
+
+logger = logging.getLogger(__name__)
+
+
+def _sbom_send(sbom_id: int) -> None:
+    """Ring the doorbell after commit. With the broker down this fails fast and the row
+    stays queued for the sweeper: the shipping request never fails for it. Never raises."""
+    try:
+        # The broker of the settings as they are now; by name: metrics.tasks imports this.
+        with celery_app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
+            celery_app.send_task("metrics.sbom_make", args=[sbom_id], connection=conn)
+    except Exception as exc:
+        logger.warning(
+            "SBOM %s not dispatched (broker unavailable: %s); the sweeper will send it.",
+            sbom_id,
+            type(exc).__name__,
+        )
+
+
+def sbom_request(*, release) -> ReleaseSbom:
+    """A queued SBOM row for the release's head, sent to a worker once the caller's
+    transaction commits (none is sent for a change that rolled back)."""
+    sbom = ReleaseSbom.objects.create(release=release, commit=release.head_commit or "")
+    transaction.on_commit(lambda: _sbom_send(sbom.pk))
+    return sbom
+
+
+def sbom_make(*, sbom_id: int) -> ReleaseSbom | None:
+    """The task's work: claim the row (a second delivery finds it claimed and returns),
+    read the dependency file at the commit, run cyclonedx-py, store the JSON. Git and the
+    process run outside any transaction."""
+    claimed = ReleaseSbom.objects.filter(pk=sbom_id, status=SbomStatus.QUEUED).update(
+        status=SbomStatus.RUNNING, finished_at=timezone.now()
+    )
+    if not claimed:
+        return None
+    sbom = ReleaseSbom.objects.select_related("release__project").get(pk=sbom_id)
+    fields = {"finished_at": timezone.now()}
+    try:
+        name, content = dependency_file_at(sbom.release, sbom.commit)
+        document = sbom_from_requirements(content, name=name)
+        fields |= {
+            "status": SbomStatus.SUCCEEDED,
+            "source_file": name,
+            "document": document,
+            "sha256": sha256_hex(document.encode()),
+        }
+    except SbomProblem as problem:
+        fields |= {"status": SbomStatus.FAILED, "error": str(problem)}
+    with transaction.atomic():
+        ReleaseSbom.objects.filter(pk=sbom_id, status=SbomStatus.RUNNING).update(**fields)
+        audit_record(
+            actor=None,
+            action="release.sbom_made",
+            obj=sbom.release,
+            after={k: fields.get(k, "") for k in ("status", "source_file", "sha256", "error")},
+        )
+    sbom.refresh_from_db()
+    return sbom
+
+
+def sboms_sweep() -> list[int]:
+    """The SBOMs to send again: queued for a while, or claimed by a worker that died."""
+    now = timezone.now()
+    ReleaseSbom.objects.filter(
+        status=SbomStatus.RUNNING, finished_at__lt=now - SBOM_STALE_AFTER
+    ).update(status=SbomStatus.QUEUED)
+    return list(
+        ReleaseSbom.objects.filter(
+            status=SbomStatus.QUEUED, created_at__lt=now - SBOM_SWEEP_AFTER
+        ).values_list("pk", flat=True)
+    )

@@ -1,0 +1,167 @@
+"""The compliance report as Markdown (its download): the same document the page shows.
+People's words are made inert: no HTML and no Markdown structure survives from them."""
+
+import re
+
+from metrics.evidence import ComplianceReport
+
+_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+
+
+def _text(value) -> str:
+    """A value from the record on one line, with Markdown's and HTML's signs escaped."""
+    if value is None or value == "":
+        return "—"
+    return _SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
+
+
+def _table(headers: list[str], rows: list[list]) -> list[str]:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(_text(cell) for cell in row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def compliance_markdown(report: ComplianceReport) -> str:
+    doc = report.document
+    rel = doc["release"]
+    out = [
+        f"# Compliance report: {_text(rel['project_name'])} v{_text(rel['version'])}",
+        "",
+        f"- Codename: {_text(rel['codename'])}",
+        f"- Type: {_text(rel['type'])}; status: {_text(rel['status'])}",
+        f"- Release manager: {_text(rel['release_manager'])}",
+        f"- Tag: {_text(rel['tag'])} at commit {_text(rel['head_commit'])}",
+        f"- Released at: {_text(rel['released_at'])}",
+        f"- Risk level: **{doc['risk']['level'].upper()}** ({_text(doc['risk']['reason'])})",
+        "",
+        "## Security assessment and quality gates",
+        "",
+    ]
+    judged = doc["gates"]["judgement"]
+    if judged:
+        out.append(f"Judged at {_text(judged['judged_at'])} ({_text(judged['phase'])}):")
+        out.append("")
+        out += _table(
+            ["Gate", "Status", "Value", "Threshold", "Approved by", "Waived by", "Why waived"],
+            [
+                [
+                    g["name"],
+                    g["status"],
+                    g["value"],
+                    g["threshold"],
+                    g["approved_by"],
+                    g["waived_by"],
+                    g["waiver_reason"],
+                ]
+                for g in judged["gates"]
+            ],
+        )
+    out.append("Evidence now:")
+    out.append("")
+    out += _table(
+        ["Gate", "Status", "Value", "Source", "Measured at", "Waiver"],
+        [
+            [
+                g["name"],
+                g["status"],
+                g["value"],
+                g["source"],
+                g["measured_at"],
+                f"{g['waiver']['by']}: {g['waiver']['reason']}" if g["waiver"] else None,
+            ]
+            for g in doc["gates"]["evidence"]
+        ],
+    )
+    out += ["## Approvals", ""]
+    out += _table(
+        ["Gate", "Approver", "Decision", "When", "Comment", "Stale"],
+        [
+            [
+                g["name"],
+                a["approver"],
+                a["decision"],
+                a["at"],
+                a["comment"],
+                "stale" if a["stale"] else "current",
+            ]
+            for g in doc["gates"]["evidence"]
+            for a in g["approvals"]
+        ],
+    )
+    lists = doc["checklists"]
+    out += [
+        "## Checklists",
+        "",
+        f"Required items done: {lists['required_done']} of {lists['required_total']}.",
+        "",
+    ]
+    out += _table(
+        ["Checklist", "Item", "Required", "Done", "Result", "By", "Note"],
+        [
+            [
+                c["name"],
+                i["title"],
+                "yes" if i["required"] else "no",
+                "yes" if i["done"] else "no",
+                i["result"],
+                i["by"],
+                i["note"],
+            ]
+            for c in lists["checklists"]
+            for i in c["items"]
+        ],
+    )
+    out += ["## Deployments", ""]
+    out += _table(
+        ["#", "Environment", "Kind", "Status", "Health verified", "Finished", "Emergency change"],
+        [
+            [
+                d["id"],
+                d["environment"],
+                d["kind"],
+                d["status"],
+                "verified" if d["verified"] else ("failed" if d["verification_failed"] else "no"),
+                d["finished_at"],
+                (
+                    f"{d['emergency_change']['reason']} (approved by "
+                    f"{d['emergency_change']['approved_by']}; reviewed by "
+                    f"{d['emergency_change']['reviewed_by'] or 'nobody yet'})"
+                )
+                if d["emergency_change"]
+                else None,
+            ]
+            for d in doc["deployments"]
+        ],
+    )
+    out += ["## Incidents", ""]
+    out += _table(
+        ["#", "Title", "Severity", "Status", "Opened", "Resolved"],
+        [
+            [i["id"], i["title"], i["severity"], i["status"], i["opened_at"], i["resolved_at"]]
+            for i in doc["incidents"]
+        ],
+    )
+    verdict = (
+        f"intact ({report.audit_checked} events checked)"
+        if report.audit_problem is None
+        else f"BROKEN: {report.audit_problem}"
+    )
+    out += ["## Audit trail", "", f"Hash chain: {_text(verdict)}", ""]
+    out += _table(
+        ["#", "When", "Who", "What"],
+        [[e["seq"], e["at"], e["actor"], e["text"]] for e in doc["audit"]],
+    )
+    out += ["## Evidence", ""]
+    if report.latest is None:
+        out.append("No snapshot yet: the record is frozen when the release ships.")
+    else:
+        s = report.latest
+        out.append(f"Snapshot {s.number} taken {s.taken_at.isoformat()}, SHA-256 `{s.sha256}`.")
+        out.append("")
+        if report.differences:
+            out.append("The live record differs from the snapshot:")
+            out.append("")
+            out += [f"- {_text(d)}" for d in report.differences]
+        else:
+            out.append("The live record still matches the snapshot.")
+    return "\n".join(out) + "\n"
