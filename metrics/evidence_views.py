@@ -21,7 +21,7 @@ from metrics.evidence import (
 )
 from metrics.services import SNAPSHOT_ROLES, evidence_snapshot_take
 from releases.sections import release_page_tabs
-from releases.selectors import release_get
+from releases.selectors import release_action_items, release_get
 
 SHA_HEADER = "X-Evidence-SHA256"
 
@@ -34,6 +34,8 @@ def compliance(request, release_id: int):
         "release": release,
         "report": report,
         "doc": report.document,
+        # The retrospective's follow-ups: live, not frozen (they come after shipping).
+        "action_items": release_action_items(release=release),
         "may_snapshot": has_role(request.user, SNAPSHOT_ROLES),
         "tabs": release_page_tabs(release),
         "current_tab": "metrics:compliance",

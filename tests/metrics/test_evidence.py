@@ -266,9 +266,32 @@ def test_the_report_reads_in_constant_queries(
     size,
     django_assert_max_num_queries,
 ):
-    # 29 at both sizes (measured): the page reads each section once, whatever its length.
+    # 30 at both sizes (measured): the page reads each section once, whatever its length.
     _more_history(project, production, deploy, manager, shippable, size)
     _ship(shippable, manager)
     client = client_as(stakeholder)
-    with django_assert_max_num_queries(29):
+    with django_assert_max_num_queries(30):
         assert client.get(f"/metrics/releases/{shippable.pk}/compliance/").status_code == 200
+
+
+def test_the_retrospectives_action_items_are_on_the_report_and_not_in_the_snapshot(
+    client_as, stakeholder, shippable, manager
+):
+    from releases.services import action_item_create
+
+    _ship(shippable, manager)
+    action_item_create(
+        release=shippable,
+        actor=manager,
+        title="Alert on <b>slow</b> health checks",
+        owner=manager,
+        due_date=timezone.now().date(),
+    )
+    page = client_as(stakeholder).get(f"/metrics/releases/{shippable.pk}/compliance/")
+    text = page.content.decode()
+    section = text.split('id="actions-heading"')[1].split("</section>")[0]
+    assert "Alert on &lt;b&gt;slow&lt;/b&gt; health checks" in section
+    assert "manager-user" in section and "Open" in section
+    # Added after shipping, to the retrospective: the record is unchanged all the same.
+    assert "Alert on" not in EvidenceSnapshot.objects.get(release=shippable).content.decode()
+    assert 'id="evidence-matches"' in text and 'id="evidence-differs"' not in text
