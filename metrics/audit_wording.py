@@ -62,3 +62,16 @@ def _sbom(event, ctx) -> str:
 
 
 register_describer("release.sbom_made", _sbom, kind="metrics")
+
+
+_LEVELS = {1: "low", 2: "medium", 3: "high"}
+
+
+def _risk(event, ctx) -> str:
+    after = _after(event)
+    likelihood = _LEVELS.get(after.get("likelihood"), "?")
+    impact = _LEVELS.get(after.get("impact"), "?")
+    return f"assessed the risk: likelihood {likelihood}, impact {impact}"
+
+
+register_describer("release.risk_assessed", _risk, kind="metrics")

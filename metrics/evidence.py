@@ -35,7 +35,14 @@ from gates.selectors import (
 )
 from incidents.selectors import incident_list
 from liftoff.audit import audit_entries, audit_trail, audit_verify
-from metrics.models import EvidenceSnapshot, ReleaseSbom, SbomStatus
+from metrics.models import (
+    RISK_DEFAULTS,
+    EvidenceSnapshot,
+    ReleaseSbom,
+    RiskAssessment,
+    RiskLevel,
+    SbomStatus,
+)
 
 # Bumped when the document's shape changes: a snapshot says which shape it has, so a
 # comparison with a live document of another shape says so instead of naming every key.
@@ -79,11 +86,37 @@ def compliance_document(*, release, audit_until: int | None = None) -> dict:
         "document_version": DOCUMENT_VERSION,
         "release": _release_part(release, project),
         "risk": {"level": risk.level, "reason": risk.reason},
+        "risk_matrix": risk_matrix(release=release),
         "gates": _gates_part(release, project),
         "checklists": _checklists_part(release, project),
         "deployments": _deployments_part(release),
         "incidents": _incidents_part(release),
         "audit": _audit_part(release, audit_until),
+    }
+
+
+def risk_matrix(*, release) -> dict:
+    """The release's risk assessment matrix: likelihood × impact (1–3 each), as the
+    release manager set it, or the default of the release's type until then. The score
+    is their product; 1–2 is low, 3–4 medium, 6–9 high."""
+    assessment = RiskAssessment.objects.filter(release=release).select_related("set_by").first()
+    if assessment is None:
+        likelihood, impact = RISK_DEFAULTS.get(release.type, (RiskLevel.MEDIUM, RiskLevel.MEDIUM))
+        set_by, set_at, note = None, None, ""
+    else:
+        likelihood, impact = assessment.likelihood, assessment.impact
+        set_by, set_at, note = _user(assessment.set_by), _time(assessment.set_at), assessment.note
+    score = int(likelihood) * int(impact)
+    level = "low" if score <= 2 else "medium" if score <= 4 else "high"
+    return {
+        "likelihood": RiskLevel(likelihood).label.lower(),
+        "impact": RiskLevel(impact).label.lower(),
+        "score": score,
+        "level": level,
+        "assessed": assessment is not None,
+        "set_by": set_by,
+        "set_at": set_at,
+        "note": note,
     }
 
 

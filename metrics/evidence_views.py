@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from liftoff.errors import DomainError
+from liftoff.forms import form_add_domain_errors
 from liftoff.roles import READ_ROLES, Role, has_role, role_required
 from metrics.compliance_markdown import compliance_markdown
 from metrics.evidence import (
@@ -19,7 +20,9 @@ from metrics.evidence import (
     release_sbom_made,
     snapshot_get,
 )
-from metrics.services import SNAPSHOT_ROLES, evidence_snapshot_take
+from metrics.forms import RiskAssessmentForm
+from metrics.models import RiskLevel
+from metrics.services import SNAPSHOT_ROLES, evidence_snapshot_take, risk_assessment_set
 from releases.sections import release_page_tabs
 from releases.selectors import release_action_items, release_get
 
@@ -28,9 +31,39 @@ SHA_HEADER = "X-Evidence-SHA256"
 
 @role_required(*READ_ROLES)
 def compliance(request, release_id: int):
-    release = release_get(release_id=release_id)
+    return _compliance_page(request, release_get(release_id=release_id))
+
+
+def _compliance_page(request, release, *, risk_form=None, status: int = 200):
     report = compliance_report(release=release)
+    matrix = report.document["risk_matrix"]
+    if risk_form is None:
+        levels = {label.lower(): value for value, label in RiskLevel.choices}
+        risk_form = RiskAssessmentForm(
+            initial={
+                "likelihood": levels[matrix["likelihood"]],
+                "impact": levels[matrix["impact"]],
+                "note": matrix["note"],
+            }
+        )
     context = {
+        "risk_form": risk_form,
+        "may_assess": has_role(request.user, {Role.RELEASE_MANAGER}),
+        # Rows high → low impact, columns low → high likelihood: the cell that is this one.
+        "matrix_rows": [
+            {
+                "impact": impact_label,
+                "cells": [
+                    {
+                        "score": likelihood * impact,
+                        "here": matrix["likelihood"] == likelihood_label.lower()
+                        and matrix["impact"] == impact_label.lower(),
+                    }
+                    for likelihood, likelihood_label in RiskLevel.choices
+                ],
+            }
+            for impact, impact_label in reversed(RiskLevel.choices)
+        ],
         "release": release,
         "report": report,
         "doc": report.document,
@@ -40,7 +73,25 @@ def compliance(request, release_id: int):
         "tabs": release_page_tabs(release),
         "current_tab": "metrics:compliance",
     }
-    return render(request, "metrics/compliance.html", context)
+    return render(request, "metrics/compliance.html", context, status=status)
+
+
+@role_required(Role.RELEASE_MANAGER)
+@require_POST
+def risk_assess(request, release_id: int):
+    """Set the release's risk assessment matrix; bad input re-renders the report with its
+    messages beside the form."""
+    release = release_get(release_id=release_id)
+    form = RiskAssessmentForm(request.POST)
+    if form.is_valid():
+        try:
+            risk_assessment_set(release=release, actor=request.user, **form.cleaned_data)
+        except DomainError as exc:
+            form_add_domain_errors(form, exc)
+        else:
+            messages.success(request, "The risk assessment is saved.")
+            return redirect(reverse("metrics:compliance", args=[release.pk]) + "#risk-heading")
+    return _compliance_page(request, release, risk_form=form, status=400)
 
 
 @role_required(*READ_ROLES)

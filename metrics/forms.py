@@ -4,7 +4,7 @@ from django import forms
 from django.utils import timezone
 
 from liftoff.forms import FilterSelect
-from metrics.models import MetricSettings
+from metrics.models import MetricSettings, RiskLevel
 from metrics.selectors import DEFAULT_DAYS, MAX_DAYS
 
 
@@ -70,4 +70,21 @@ class RatingForm(forms.Form):
         choices=[(n, f"{n} of 5") for n in range(5, 0, -1)],
         widget=forms.RadioSelect,
         label="Your rating",
+    )
+
+
+class RiskAssessmentForm(forms.Form):
+    """The release manager's risk assessment matrix: likelihood × impact, and a note."""
+
+    likelihood = forms.TypedChoiceField(
+        choices=RiskLevel.choices, coerce=int, help_text="How likely this release is to hurt."
+    )
+    impact = forms.TypedChoiceField(
+        choices=RiskLevel.choices, coerce=int, help_text="How much it would hurt if it did."
+    )
+    note = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why (optional).",
     )

@@ -162,3 +162,49 @@ class ReleaseSbom(models.Model):
 
     def __str__(self):
         return f"SBOM of release {self.release_id} ({self.status})"
+
+
+class RiskLevel(models.IntegerChoices):
+    LOW = 1, "Low"
+    MEDIUM = 2, "Medium"
+    HIGH = 3, "High"
+
+
+# The matrix a release starts from, by its type, until a manager sets it: a major release
+# changes most (likely to hurt, and widely); a hotfix goes out in a hurry to production
+# that already hurts; a patch is small and contained.
+RISK_DEFAULTS = {
+    "major": (RiskLevel.MEDIUM, RiskLevel.HIGH),
+    "minor": (RiskLevel.LOW, RiskLevel.MEDIUM),
+    "patch": (RiskLevel.LOW, RiskLevel.LOW),
+    "hotfix": (RiskLevel.MEDIUM, RiskLevel.HIGH),
+}
+
+
+class RiskAssessment(models.Model):
+    """The release manager's risk assessment matrix of a release: likelihood × impact,
+    each low, medium or high, with a note (the compliance report shows and freezes it)."""
+
+    release = models.OneToOneField(
+        "releases.Release", on_delete=models.CASCADE, related_name="risk_assessment"
+    )
+    likelihood = models.PositiveSmallIntegerField(choices=RiskLevel.choices)
+    impact = models.PositiveSmallIntegerField(choices=RiskLevel.choices)
+    note = models.TextField(blank=True, max_length=2000)
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    set_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(
+                    likelihood__gte=1, likelihood__lte=3, impact__gte=1, impact__lte=3
+                ),
+                name="risk_assessment_levels_1_to_3",
+            )
+        ]
+
+    def __str__(self):
+        return f"risk {self.likelihood}×{self.impact} for release {self.release_id}"

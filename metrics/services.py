@@ -22,11 +22,13 @@ from metrics.models import (
     MetricsVersion,
     Rating,
     ReleaseSbom,
+    RiskAssessment,
+    RiskLevel,
     SbomStatus,
     SnapshotReason,
 )
 from metrics.sbom import SbomProblem, dependency_file_at, sbom_from_requirements
-from releases.models import ReleaseStatus
+from releases.models import Release, ReleaseStatus
 
 # The settings an admin edits (MetricSettingsForm's fields).
 SETTINGS_FIELDS = (
@@ -86,6 +88,44 @@ def release_rate(*, release, actor, score: int) -> Rating:
         after={"score": score},
     )
     return rating
+
+
+@transaction.atomic
+def risk_assessment_set(*, release, actor, likelihood: int, impact: int, note: str = ""):
+    """The release manager's risk assessment matrix of a release (managers and admins),
+    audited with the matrix before and after. One row a release, whoever raced: the
+    release is locked first."""
+    require_role(actor, {Role.RELEASE_MANAGER}, "Only a release manager or an admin assesses risk.")
+    errors = {}
+    for name, value in (("likelihood", likelihood), ("impact", impact)):
+        if value not in RiskLevel.values:
+            errors[name] = ["Pick low, medium or high."]
+    note = (note or "").strip()
+    if len(note) > 2000:
+        errors["note"] = ["Keep the note under 2,000 characters."]
+    if errors:
+        raise ValidationFailed("The risk assessment is incomplete.", errors=errors)
+    Release.objects.select_for_update().filter(pk=release.pk).first()
+    previous = RiskAssessment.objects.filter(release=release).first()
+    before = {"likelihood": previous.likelihood, "impact": previous.impact} if previous else None
+    assessment, _ = RiskAssessment.objects.update_or_create(
+        release=release,
+        defaults={
+            "likelihood": likelihood,
+            "impact": impact,
+            "note": note,
+            "set_by": actor,
+            "set_at": timezone.now(),
+        },
+    )
+    audit_record(
+        actor=actor,
+        action="release.risk_assessed",
+        obj=release,
+        before=before,
+        after={"likelihood": likelihood, "impact": impact, "note": note[:500]},
+    )
+    return assessment
 
 
 # The events after which a project's figures may differ (metrics.apps subscribes to them).

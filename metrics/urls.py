@@ -11,6 +11,7 @@ urlpatterns = [
     path("settings/<slug:slug>/", views.settings_edit, name="settings"),
     path("releases/<int:release_id>/rate/", views.rate, name="rate"),
     path("releases/<int:release_id>/compliance/", evidence_views.compliance, name="compliance"),
+    path("releases/<int:release_id>/risk/", evidence_views.risk_assess, name="risk-assess"),
     path(
         "releases/<int:release_id>/compliance.md",
         evidence_views.compliance_md,
