@@ -86,6 +86,28 @@ def rollback_target(*, environment: Environment, current: Deployment | None) -> 
     return verified.order_by("-finished_at", "-id").first()
 
 
+def environment_continuity(*, environment: Environment, until: datetime) -> dict:
+    """What an environment could fall back to as it stood at `until` (a release's
+    compliance record, frozen when it ships): the version running, the last stable one
+    before it (the emergency rollback's target then) and when a rollback there last
+    succeeded. Bounded by `until`, so later deployments never change the answer."""
+    before = Deployment.objects.filter(environment=environment, finished_at__lte=until)
+    verified = before.filter(verified=True).select_related("release")
+    current = verified.order_by("-finished_at", "-id").first()
+    target = None
+    if current is not None:
+        target = (
+            verified.exclude(release_id=current.release_id).order_by("-finished_at", "-id").first()
+        )
+    last_rollback = (
+        before.filter(kind=DeploymentKind.ROLLBACK, status=DeploymentStatus.SUCCEEDED)
+        .order_by("-finished_at", "-id")
+        .values_list("finished_at", flat=True)
+        .first()
+    )
+    return {"current": current, "rollback_target": target, "last_rollback_at": last_rollback}
+
+
 def _project_environments(project_id: int) -> list[Environment]:
     """A project's environments, in order: read once per page (inside a policy_snapshot)
     for every environment's blockers and the release policy's blocker."""

@@ -23,9 +23,14 @@ from datetime import date, datetime
 
 from django.db.models import Q
 from django.http import Http404
+from django.utils import timezone
 
 from checklists.selectors import project_templates, release_checklists
-from deployments.selectors import deployment_list
+from deployments.selectors import (
+    deployment_list,
+    environment_continuity,
+    project_environments_once,
+)
 from gates.selectors import (
     approval_is_current,
     project_gates,
@@ -90,6 +95,7 @@ def compliance_document(*, release, audit_until: int | None = None) -> dict:
         "gates": _gates_part(release, project),
         "checklists": _checklists_part(release, project),
         "deployments": _deployments_part(release),
+        "continuity": _continuity_part(release),
         "incidents": _incidents_part(release),
         "audit": _audit_part(release, audit_until),
     }
@@ -277,6 +283,29 @@ def _checklists_part(release, project) -> dict:
         "checklists": phases,
         "templates": templates,
     }
+
+
+def _continuity_part(release) -> list[dict]:
+    """Business continuity, per environment of the project, as it stood when the release
+    shipped (or now, before): what ran, the last stable version an emergency rollback
+    would have gone back to, and when a rollback there last succeeded."""
+    until = release.released_at or timezone.now()
+    rows = []
+    for environment in project_environments_once(project_id=release.project_id):
+        state = environment_continuity(environment=environment, until=until)
+        current, target = state["current"], state["rollback_target"]
+        rows.append(
+            {
+                "environment": environment.name,
+                "phase": environment.phase,
+                "running": current.version if current else None,
+                "rollback_available": target is not None,
+                "rollback_to": target.version if target else None,
+                "last_rollback_succeeded_at": _time(state["last_rollback_at"]),
+                "automatic_rollback": environment.auto_rollback,
+            }
+        )
+    return rows
 
 
 def _deployments_part(release) -> list[dict]:
