@@ -24,6 +24,7 @@ def _table(headers: list[str], rows: list[list]) -> list[str]:
 def compliance_markdown(report: ComplianceReport) -> str:
     doc = report.document
     rel = doc["release"]
+    matrix = doc["risk_matrix"]
     out = [
         f"# Compliance report: {_text(rel['project_name'])} v{_text(rel['version'])}",
         "",
@@ -33,6 +34,17 @@ def compliance_markdown(report: ComplianceReport) -> str:
         f"- Tag: {_text(rel['tag'])} at commit {_text(rel['head_commit'])}",
         f"- Released at: {_text(rel['released_at'])}",
         f"- Risk level: **{doc['risk']['level'].upper()}** ({_text(doc['risk']['reason'])})",
+        "",
+        "## Risk assessment matrix",
+        "",
+        f"Likelihood {_text(matrix['likelihood'])} × impact {_text(matrix['impact'])} = "
+        f"{matrix['score']}: **{_text(matrix['level'])} risk**, "
+        + (
+            f"assessed by {_text(matrix['set_by'])} at {_text(matrix['set_at'])}."
+            if matrix["assessed"]
+            else f"the default for a {_text(rel['type'])} release (not assessed)."
+        ),
+        *(["", _text(matrix["note"])] if matrix["note"] else []),
         "",
         "## Security assessment and quality gates",
         "",
@@ -131,6 +143,20 @@ def compliance_markdown(report: ComplianceReport) -> str:
                 else None,
             ]
             for d in doc["deployments"]
+        ],
+    )
+    out += ["## Business continuity", ""]
+    out += _table(
+        ["Environment", "Running", "Rollback to", "Last successful rollback", "Auto rollback"],
+        [
+            [
+                c["environment"],
+                c["running"],
+                c["rollback_to"] if c["rollback_available"] else "none available",
+                c["last_rollback_succeeded_at"] or "never",
+                "on" if c["automatic_rollback"] else "off",
+            ]
+            for c in doc["continuity"]
         ],
     )
     out += ["## Incidents", ""]

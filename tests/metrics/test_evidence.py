@@ -214,6 +214,8 @@ def test_every_role_reads_the_report_and_its_markdown(
     body = md.content.decode()
     assert "# Compliance report: Shop v3.1.0" in body
     assert "Scanner down \\<b\\>x\\</b\\>" in body  # Markdown's and HTML's signs escaped
+    assert "## Risk assessment matrix" in body and "= 2: **low risk**" in body  # minor
+    assert "## Business continuity" in body and "| production |" in body
 
 
 def test_an_outsider_is_sent_to_log_in(client, shippable):
