@@ -163,6 +163,9 @@ def test_make_run_serves_with_a_worker_and_ctrl_c_stops_everything(tmp_path):
             os.killpg(launcher.pid, signal.SIGKILL)
         for pid in _processes_using(tmp_path):
             os.kill(pid, signal.SIGKILL)
+        # The demo's services a deployment started (their own sessions): a failed run must
+        # not leave them serving (the launcher stops them only when it ends cleanly).
+        devserver.demo_services_stop(tmp_path / "demo" / "run", wait=2)
 
 
 def test_the_launcher_knows_every_periodic_task_of_the_beat_schedule(settings):
