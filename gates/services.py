@@ -408,6 +408,18 @@ def gate_result_record(
                     "reason": result.reason,
                 },
             )
+        else:
+            emit(
+                "gate.passed",
+                subject=release,
+                actor=actor,
+                payload={
+                    "gate": gate.key,
+                    "status": status,
+                    "value": value,
+                    "threshold": gate.threshold_label,
+                },
+            )
     return result
 
 

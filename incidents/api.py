@@ -74,7 +74,7 @@ def _project_and_environment(principal, data: dict) -> tuple[Project, Environmen
         OpenApiParameter("offset", int, required=False, description="Incidents to skip."),
     ],
     summary="List incidents, newest first (filters: project, environment, severity, status, "
-    "breached); a project token sees its project's only",
+    "breached, security); a project token sees its project's only",
 )
 @extend_schema(
     methods=["POST"],
@@ -107,6 +107,7 @@ def incidents(request):
         started_at=data["started_at"],
         actor=request.user,
         source=Source.API,
+        security=data["security"],
     )
     answer = IncidentSerializer(incident_get(pk=incident.pk)).data
     return Response(answer, status=status.HTTP_201_CREATED)

@@ -22,7 +22,8 @@ def _incident(event) -> str:
 def _opened(event, ctx) -> str:
     after = _after(event)
     where = f" on {after['environment']}" if after.get("environment") else ""
-    return f"opened {after.get('severity', '')} {_incident(event)}{where}"
+    security = " security" if after.get("security") else ""
+    return f"opened {after.get('severity', '')}{security} {_incident(event)}{where}"
 
 
 def _moved(verb):
@@ -56,6 +57,15 @@ register_describer("incident.mitigated", _moved("mitigated"), kind="incidents")
 register_describer("incident.resolved", _moved("resolved"), kind="incidents")
 register_describer("incident.note_added", _note, kind="incidents")
 register_describer("incident.deployment_changed", _deployment, kind="incidents")
+
+
+def _security(event, ctx) -> str:
+    after = _after(event)
+    what = "a security incident" if after.get("security") else "not a security incident"
+    return f"marked incident #{event.object_id} as {what}: {quoted(after.get('reason'))}"
+
+
+register_describer("incident.security_changed", _security, kind="incidents")
 register_describer(
     "incident.postmortem_updated",
     lambda event, ctx: f"edited the postmortem of incident #{event.object_id}",

@@ -17,6 +17,11 @@ class IncidentFilterForm(forms.Form):
         widget=FilterSelect,
         choices=[("", "Breached or not"), ("yes", "Breached"), ("no", "Not breached")],
     )
+    security = forms.ChoiceField(
+        required=False,
+        widget=FilterSelect,
+        choices=[("", "Security or not"), ("yes", "Security incidents"), ("no", "Not security")],
+    )
     since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
@@ -42,6 +47,12 @@ class IncidentOpenForm(forms.Form):
     project = forms.ChoiceField()
     environment = forms.ChoiceField(required=False, help_text="Where it happens, if anywhere.")
     severity = forms.ChoiceField(choices=Severity.choices)
+    security = forms.BooleanField(
+        required=False,
+        label="A security incident",
+        help_text="A breach, an exposed secret, an exploited flaw: it counts in the security "
+        "issues KPI.",
+    )
     title = forms.CharField(max_length=200)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}))
     started_at = forms.DateTimeField(
@@ -83,6 +94,14 @@ class DeploymentChangeForm(forms.Form):
         self.fields["deployment"].choices = [("", "No deployment")] + [
             (str(d.pk), f"#{d.pk} v{d.version} to {d.environment.name}") for d in deployments
         ]
+
+
+class SecurityForm(forms.Form):
+    security = forms.ChoiceField(
+        label="Classification",
+        choices=[("yes", "A security incident"), ("no", "Not a security incident")],
+    )
+    reason = forms.CharField(max_length=500, help_text="Why it is classified so.")
 
 
 class PostmortemForm(forms.Form):

@@ -121,6 +121,10 @@ class Incident(models.Model):
         related_name="incidents",
     )
     severity = models.CharField(max_length=10, choices=Severity.choices)
+    # A security incident (a breach, an exposed secret, an exploited flaw): counted by the
+    # security issues KPI beside the gates' findings. Set when opened or later, with a
+    # reason (incident_security_set).
+    security = models.BooleanField(default=False)
     status = models.CharField(
         max_length=15, choices=IncidentStatus.choices, default=IncidentStatus.OPEN
     )
@@ -212,6 +216,7 @@ class EntryKind(models.TextChoices):
     HOTFIX = "hotfix", "Hotfix release"
     BREACHED = "breached", "Response time passed"
     ESCALATED = "escalated", "Escalated"
+    SECURITY = "security", "Security classification"
 
 
 class IncidentEntry(models.Model):

@@ -150,6 +150,10 @@ def incident_list(*, filters: dict | None = None):
         incidents = incidents.filter(breached=True)
     elif filters.get("breached") in {False, "no"}:
         incidents = incidents.filter(breached=False)
+    if filters.get("security") in {True, "yes"}:
+        incidents = incidents.filter(security=True)
+    elif filters.get("security") in {False, "no"}:
+        incidents = incidents.filter(security=False)
     if filters.get("since"):
         incidents = incidents.filter(opened_at__date__gte=filters["since"])
     if filters.get("until"):

@@ -13,6 +13,9 @@ class IncidentSerializer(serializers.Serializer):
         source="environment.name", allow_null=True, help_text="The environment's name, or null."
     )
     severity = serializers.ChoiceField(choices=Severity.values)
+    security = serializers.BooleanField(
+        help_text="A security incident: counted by the security issues KPI."
+    )
     status = serializers.ChoiceField(choices=IncidentStatus.values)
     title = serializers.CharField()
     source = serializers.ChoiceField(choices=Source.values, help_text="ui, api or verification")
@@ -49,6 +52,7 @@ class IncidentFilterSerializer(serializers.Serializer):
     severity = serializers.ChoiceField(choices=Severity.values, required=False)
     status = serializers.ChoiceField(choices=IncidentStatus.values, required=False)
     breached = serializers.BooleanField(required=False, allow_null=True, default=None)
+    security = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 
 class IncidentCreateSerializer(serializers.Serializer):
@@ -62,6 +66,11 @@ class IncidentCreateSerializer(serializers.Serializer):
         help_text="The name of an environment of the project (optional).",
     )
     severity = serializers.ChoiceField(choices=Severity.values)
+    security = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="A security incident (a breach, an exposed secret, an exploited flaw).",
+    )
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=20000

@@ -203,6 +203,7 @@ def incident_open(
     actor,
     source: str = Source.UI,
     deployment: Deployment | None = None,
+    security: bool = False,
 ) -> Incident:
     """Open an incident.
 
@@ -242,6 +243,7 @@ def incident_open(
         project=project,
         environment=environment,
         severity=severity,
+        security=bool(security),
         title=title,
         description=description or "",
         deployment=deployment,
@@ -253,12 +255,14 @@ def incident_open(
     )
     where = f" on {environment.name}" if environment else ""
     about = f", about deployment #{deployment.pk} (v{deployment.version})" if deployment else ""
-    _entry(incident, EntryKind.OPENED, f"Opened as {severity}{where}{about}.", actor, now)
+    kind = f"{severity} security incident" if security else severity
+    _entry(incident, EntryKind.OPENED, f"Opened as {kind}{where}{about}.", actor, now)
     payload = {
         "incident": incident.pk,
         "project": project.slug,
         "environment": environment.name if environment else None,
         "severity": severity,
+        "security": bool(security),
         "title": title,
         "deployment": deployment.pk if deployment else None,
         "respond_by": respond_by.isoformat() if respond_by else None,
@@ -362,6 +366,67 @@ def incident_deployment_set(
         before={"deployment": before},
         after={"deployment": deployment.pk if deployment else None, "reason": reason},
     )
+    _emit_changed(
+        incident,
+        actor,
+        field="deployment",
+        before=before,
+        after=deployment.pk if deployment else None,
+        reason=reason,
+    )
+    return incident
+
+
+def _emit_changed(incident: Incident, actor, *, field: str, before, after, reason: str = ""):
+    """`incident.changed`: a fact the figures read (metrics) changed by hand."""
+    emit(
+        "incident.changed",
+        subject=incident,
+        actor=actor,
+        payload={
+            "incident": incident.pk,
+            "field": field,
+            "before": before,
+            "after": after,
+            "reason": reason,
+        },
+    )
+
+
+@transaction.atomic
+def incident_security_set(*, incident: Incident, security: bool, actor, reason: str) -> Incident:
+    """Mark an incident as a security incident, or take the mark off: only with a reason,
+    kept on the timeline and in the audit trail. Security incidents count in the security
+    issues KPI (metrics). Setting what is already set changes nothing and says so."""
+    _require_change(actor, "classifies incidents")
+    reason = (reason or "").strip()
+    if len(reason) < REASON_MIN:
+        raise ValidationFailed(
+            "Say why.",
+            errors={"reason": [f"Give a reason of at least {REASON_MIN} characters."]},
+        )
+    # Conditional: two people marking at once record one change, not two.
+    changed = (
+        Incident.objects.filter(pk=incident.pk).exclude(security=security).update(security=security)
+    )
+    if not changed:
+        state = "a security incident" if security else "not a security incident"
+        raise ValidationFailed(
+            f"It is {state} already.", errors={"security": [f"It is {state} already."]}
+        )
+    incident.security = security
+    text = "Marked as a security incident" if security else "No longer a security incident"
+    _entry(incident, EntryKind.SECURITY, f"{text}: {reason}", actor, timezone.now())
+    audit_record(
+        actor=actor,
+        action="incident.security_changed",
+        obj=incident,
+        before={"security": not security},
+        after={"security": security, "reason": reason},
+    )
+    _emit_changed(
+        incident, actor, field="security", before=not security, after=security, reason=reason
+    )
     return incident
 
 
@@ -390,12 +455,14 @@ def incident_hotfix_set(*, incident: Incident, release, actor) -> Incident:
             "Only a hotfix release of the same project fixes an incident.",
             errors={"release": ["Pick a hotfix release of this project."]},
         )
+    before = incident.hotfix_release_id
     Incident.objects.filter(pk=incident.pk).update(hotfix_release=release)
     incident.hotfix_release = release
     _entry(incident, EntryKind.HOTFIX, f"Hotfix v{release.version}.", actor, timezone.now())
     audit_record(
         actor=actor, action="incident.hotfix_linked", obj=incident, after={"release": release.pk}
     )
+    _emit_changed(incident, actor, field="hotfix_release", before=before, after=release.pk)
     return incident
 
 

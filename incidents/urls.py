@@ -18,6 +18,7 @@ urlpatterns = [
     path("<int:pk>/transition/", views.transition, name="transition"),
     path("<int:pk>/notes/", views.note, name="note"),
     path("<int:pk>/deployment/", views.deployment, name="deployment"),
+    path("<int:pk>/security/", views.security, name="security"),
     path("<int:pk>/postmortem/", views.postmortem, name="postmortem"),
     path("<int:pk>/hotfix/", views.hotfix, name="hotfix"),
     path("<int:pk>/hotfix/start/", views.hotfix_start, name="hotfix-start"),

@@ -26,6 +26,7 @@ from incidents.forms import (
     IncidentSettingsForm,
     NoteForm,
     PostmortemForm,
+    SecurityForm,
     SeverityPolicyForm,
     TransitionForm,
 )
@@ -51,6 +52,7 @@ from incidents.services import (
     incident_note_add,
     incident_open,
     incident_postmortem_update,
+    incident_security_set,
     incident_settings_update,
     incident_transition,
     severity_policy_update,
@@ -145,6 +147,7 @@ def new(request):
                 description=data["description"],
                 started_at=data["started_at"],
                 actor=request.user,
+                security=data["security"],
             )
         except DomainError as exc:
             form_add_domain_errors(form, exc)
@@ -175,6 +178,8 @@ def _detail(request, incident, *, status=200, **forms):
         "note_form": forms.get("note_form") or NoteForm(),
         "deployment_form": forms.get("deployment_form")
         or DeploymentChangeForm(initial=initial_deployment, deployments=deployments),
+        "security_form": forms.get("security_form")
+        or SecurityForm(initial={"security": "no" if incident.security else "yes"}),
         "postmortem_form": forms.get("postmortem_form")
         or PostmortemForm(initial={"postmortem": incident.postmortem}),
         "hotfix_form": forms.get("hotfix_form")
@@ -285,6 +290,24 @@ def deployment(request, pk: int):
         act,
         "The incident's deployment changed.",
         deployments=deployments.order_by("-created_at")[:200],
+    )
+
+
+@role_required(Role.RELEASE_MANAGER)
+@require_POST
+def security(request, pk: int):
+    return _act(
+        request,
+        pk,
+        SecurityForm,
+        "security_form",
+        lambda incident, data: incident_security_set(
+            incident=incident,
+            security=data["security"] == "yes",
+            actor=request.user,
+            reason=data["reason"],
+        ),
+        "The incident's classification changed.",
     )
 
 

@@ -38,6 +38,7 @@ EVENTS: dict[str, str] = {
     "release.shipped": "A release's tag is on the remote and it is released: version, tag, commit.",
     "gate.failed": "An automated gate's new result failed or could not be measured: gate, "
     "status, value, threshold, reason.",
+    "gate.passed": "An automated gate's new result passed: gate, status, value, threshold.",
     "approval.requested": "Manual gates of a release wait for sign-off: gates (keys), phase.",
     "approval.given": "An approver decided on a manual gate: gate, decision, comment.",
     "gate.waived": "An automated gate was waived for the release head: gate, reason, commit, "
@@ -58,6 +59,8 @@ EVENTS: dict[str, str] = {
     "incident.escalated": "An incident passed its response time unacknowledged and the next "
     "group is told: incident, step, audience.",
     "incident.resolved": "An incident was resolved: incident, by, summary.",
+    "incident.changed": "A person changed an incident's facts: incident, field (`deployment` "
+    "or `security`), before, after, reason.",
     "announcement.published": "A release's announcement was published: release, tone, channels.",
 }
 

@@ -99,7 +99,8 @@ DEFINITIONS = {
     "user_satisfaction": "Mean of the ratings (1–5, one per person) of the releases shipped "
     "(released) in the window.",
     "security_issues": "High and critical findings in the latest results of the project's "
-    "security gates, summed over the releases shipped in the window.",
+    "security gates, summed over the releases shipped in the window, plus the security "
+    "incidents opened in the window.",
     "performance_regression": "The largest regression (%) in the latest performance gate "
     "result of the releases shipped in the window; the counts are releases measured and "
     "releases above the target.",
@@ -422,6 +423,24 @@ def _time_to_restore(project, window) -> dict[int, tuple[float, int]]:
     return _medians(*_queryset_sql(rows))
 
 
+def _security_incidents(project, window) -> dict[int, int]:
+    """Security incidents opened, per week of the window and in total (-1): one query."""
+    incidents = Incident.objects.filter(
+        security=True, opened_at__gte=window.start, opened_at__lt=window.end
+    )
+    if project is not None:
+        incidents = incidents.filter(project=project)
+    rows = (
+        incidents.annotate(g=_week(INCIDENT_OPENED, window))
+        .values("g")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    found = {row["g"]: row["n"] for row in rows}
+    found[-1] = sum(found.values())
+    return found
+
+
 def _ratings(project, window) -> dict[int, tuple[float, int]]:
     ratings = Rating.objects.filter(
         release__released_at__gte=window.start, release__released_at__lt=window.end
@@ -534,6 +553,9 @@ def _lists(project, window) -> dict[str, str]:
     links["incidents_resolved"] = (
         f"{reverse('incidents:index')}?{urlencode({**base, 'status': 'resolved'})}"
     )
+    links["incidents_security"] = (
+        f"{reverse('incidents:index')}?{urlencode({**base, 'security': 'yes'})}"
+    )
     return links
 
 
@@ -644,6 +666,13 @@ def metrics_report(*, project: Project | None, window: Window) -> MetricsReport:
     ]
     evidence = _gate_evidence(project, window, settings)
     total = evidence[-1]
+    incidents = _security_incidents(project, window)
+
+    def issues(findings, secured: int, opened: int) -> float | None:
+        # Measured when a release's security gates were, or a security incident was
+        # opened (then the figure is at least that many): never a pass for no data.
+        return float((findings or 0) + opened) if secured or opened else None
+
     security = Figure(
         key="security_issues",
         label="Security issues",
@@ -651,15 +680,22 @@ def metrics_report(*, project: Project | None, window: Window) -> MetricsReport:
         definition=DEFINITIONS["security_issues"],
         target=float(settings.security_issues_target),
         comparison="≤",
-        value=float(total["findings"]) if total["secured"] else None,
+        value=issues(total["findings"], total["secured"], incidents[-1]),
         count=total["secured"],
         counted="releases measured",
         trend=[
-            float(evidence[i]["findings"] or 0)
-            if i in evidence and evidence[i]["secured"]
-            else None
+            issues(
+                evidence.get(i, {}).get("findings"),
+                evidence.get(i, {}).get("secured", 0),
+                incidents.get(i, 0),
+            )
             for i in range(window.weeks)
         ],
+        extra={
+            "findings": int(total["findings"] or 0),
+            "security_incidents": incidents[-1],
+            "security_incidents_url": links["incidents_security"],
+        },
     )
     performance = Figure(
         key="performance_regression",

@@ -49,6 +49,15 @@ class KpiSerializer(_FigureSerializer):
     met = serializers.BooleanField(allow_null=True, help_text="Null: no value to judge.")
 
 
+class SecurityKpiSerializer(KpiSerializer):
+    findings = serializers.IntegerField(
+        help_text="High and critical findings of the security gates (latest result each)."
+    )
+    security_incidents = serializers.IntegerField(
+        help_text="Security incidents opened in the window."
+    )
+
+
 class DoraFigureSerializer(_FigureSerializer):
     band = serializers.ChoiceField(
         choices=["elite", "high", "medium", "low"],
@@ -78,7 +87,7 @@ class KpisSerializer(serializers.Serializer):
     rollback_frequency = KpiSerializer()
     deployment_time = KpiSerializer()
     user_satisfaction = KpiSerializer()
-    security_issues = KpiSerializer()
+    security_issues = SecurityKpiSerializer()
     performance_regression = KpiSerializer()
 
 

@@ -129,15 +129,19 @@ def risk_assessment_set(*, release, actor, likelihood: int, impact: int, note: s
 
 
 # The events after which a project's figures may differ (metrics.apps subscribes to them).
-# A change no event tells of (a CI result that passed, an incident's deployment changed
-# by hand) is seen when the cached report expires (metrics.selectors.CACHE_SECONDS).
+# Ratings and targets bump the version in their own services (metrics owns them). A
+# change no event tells of is seen when the cached report expires
+# (metrics.selectors.CACHE_SECONDS).
 CHANGING_EVENTS = (
     "deployment.finished",
     "incident.opened",
+    "incident.changed",
     "incident.resolved",
     "release.moved",
     "release.shipped",
     "gate.failed",
+    "gate.passed",
+    "gate.waived",
     "validation.finished",
 )
 

@@ -228,3 +228,20 @@ def test_satisfaction_security_and_performance_of_shipped_releases(
     performance = f["performance_regression"]
     assert (performance.value, performance.numerator, performance.denominator) == (3.5, 1, 1)
     assert f["user_satisfaction"].trend == [None, 4.5, None, None]
+
+
+def test_security_incidents_add_to_the_gate_findings_in_their_week(
+    project, release, incident, gate_result
+):
+    Release.objects.filter(pk=release.pk).update(status="released", released_at=at(11))
+    gate_result(release, "security-scan", 2, at(9))
+    incident(at(3), security=True)  # week 0 (1–7 March)
+    incident(at(16), resolved=at(17), security=True, severity="low")  # week 2, any severity
+    incident(at(17))  # not a security incident
+    incident(at(27, month=2), security=True)  # before the window
+    figure = _figures(metrics_report(project=project, window=MARCH))["security_issues"]
+    # 2 findings (shipped 11 March, week 1) + 2 security incidents in the window.
+    assert (figure.value, figure.met) == (4.0, False)
+    assert (figure.extra["findings"], figure.extra["security_incidents"]) == (2, 2)
+    assert figure.count == 1  # releases measured
+    assert figure.trend == [1.0, 2.0, 1.0, None]

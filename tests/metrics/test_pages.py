@@ -136,13 +136,13 @@ def test_the_page_and_the_api_make_a_constant_number_of_queries(
         # version is moved as an event's handler moves it.
         metrics_version_bump(project_id=project.pk)
         # The user, the projects, the figures' version, the project's settings, then one
-        # query per figure group (counts, 4 medians, ratings, gate evidence, days with a
-        # deployment), and the navigation's incident banner: 13 at either size; the API
-        # reads no banner.
-        with django_assert_max_num_queries(13):
+        # query per figure group (counts, 4 medians, ratings, gate evidence, security
+        # incidents, days with a deployment), and the navigation's incident banner: 14 at
+        # either size; the API reads no banner.
+        with django_assert_max_num_queries(14):
             assert client.get("/metrics/?project=shop").status_code == 200
         metrics_version_bump(project_id=project.pk)
-        with django_assert_max_num_queries(12):
+        with django_assert_max_num_queries(13):
             assert client.get("/api/v1/metrics/?project=shop").status_code == 200
         # Cached: the user, the projects, the figures' version, the banner.
         with django_assert_max_num_queries(4):
