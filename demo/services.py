@@ -8,6 +8,7 @@ import os
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import git
@@ -15,6 +16,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.utils import timezone
 
 from demo.pepelugpt_repo import PEPE, STEPS, files_at
 from deployments.health import environments_check_health
@@ -26,12 +28,23 @@ from liftoff.audit import audit_record
 from liftoff.errors import Conflict, DomainError, ValidationFailed
 from liftoff.git import list_refs
 from liftoff.roles import Role
-from releases.models import RELEASE_IN_FLIGHT, Project, Release, ReleaseStatus
+from releases.models import (
+    RELEASE_IN_FLIGHT,
+    ActionItem,
+    ActionItemStatus,
+    Project,
+    Release,
+    ReleaseStatus,
+    RetroAnswer,
+)
 from releases.services import (
+    action_item_create,
+    action_item_set_status,
     project_create,
     project_refs_record,
     release_create,
     release_record_shipped,
+    retro_answer_save,
 )
 
 DEMO_REPO_NAME = "pepelugpt.git"
@@ -71,6 +84,7 @@ DEMO_USERS = [
     ("approver", Role.APPROVER),
     ("stakeholder", Role.STAKEHOLDER),
 ]
+DEMO_USERNAMES = [username for username, _ in DEMO_USERS]
 
 
 @dataclass(frozen=True)
@@ -108,6 +122,8 @@ class DemoSeed:
     validation_added: tuple[str, ...] = ()
     # The release this seed planned (None when one was there already, or no users).
     planned: object = None
+    # Whether this seed wrote the last shipped release's retrospective.
+    retrospective: bool = False
 
 
 def demo_root() -> Path:
@@ -348,12 +364,19 @@ def demo_seed(
     # A project of the same name that points elsewhere is someone's own: left unchanged.
     added = [] if project.repo_url_mismatch else demo_validation_ensure(project=project.project)
     planned = None
+    retro = False
     if users is not None and not project.repo_url_mismatch:
         planned = demo_release_ensure(project=project.project)
+        retro = demo_retrospective_ensure(project=project.project)
     if not project.repo_url_mismatch:
         demo_environments_ensure(project=project.project)
     return DemoSeed(
-        repo=repo, project=project, users=users, validation_added=tuple(added), planned=planned
+        repo=repo,
+        project=project,
+        users=users,
+        validation_added=tuple(added),
+        planned=planned,
+        retrospective=retro,
     )
 
 
@@ -504,6 +527,55 @@ DEMO_HISTORY = [
     ("0.1.0", "Nebula Whisper", "Initial consciousness awakening", "minor"),
     ("0.2.0", "Quantum Guardian", "Security framework manifestation", "minor"),
 ]
+
+
+# The retrospective of the last shipped demo release, as its team would have held it: the
+# seed's questions (group-question keys of releases.retro), answers by three people, and
+# action items from the seed's "Continuous Improvement Actions", one of them done.
+DEMO_RETRO_ANSWERS = [
+    ("manager", "0-0", "Guardian mode taught us that a safe answer can still be a kind one."),
+    ("approver", "1-0", "Yes: every gate passed or had a waiver with its reason on record."),
+    ("approver", "1-1", "The security scan's waiver procedure is not written down anywhere."),
+    ("stakeholder", "2-0", "Name the codename's champion in the release announcement."),
+    ("manager", "2-2", "Post the cosmic announcement in the community channel on ship day."),
+]
+DEMO_RETRO_ACTIONS = [
+    # (title, owner, due in days from the seed, done)
+    ("Write down the security scan's waiver procedure", "approver", 14, False),
+    ("Review deployment metrics and pick one optimisation", "manager", 7, False),
+    ("Post-release security monitoring of the guardian mode", "manager", -3, True),
+]
+
+
+def demo_retrospective_ensure(*, project) -> bool:
+    """Hold the retrospective of the last shipped demo release once (through the services,
+    by the demo users): nothing when it has answers or action items already, or a demo
+    user is missing."""
+    version = DEMO_HISTORY[-1][0]
+    release = Release.objects.filter(project=project, version=version).first()
+    users = {u.username: u for u in get_user_model().objects.filter(username__in=DEMO_USERNAMES)}
+    if (
+        release is None
+        or len(users) < len(DEMO_USERNAMES)
+        or RetroAnswer.objects.filter(retrospective__release=release).exists()
+        or ActionItem.objects.filter(release=release).exists()
+    ):
+        return False
+    with transaction.atomic():
+        for username, question, text in DEMO_RETRO_ANSWERS:
+            retro_answer_save(release=release, actor=users[username], question=question, text=text)
+        today = timezone.localdate()
+        for title, owner, days, done in DEMO_RETRO_ACTIONS:
+            item = action_item_create(
+                release=release,
+                actor=users["manager"],
+                title=title,
+                owner=users[owner],
+                due_date=today + timedelta(days=days),
+            )
+            if done:
+                action_item_set_status(item=item, actor=users[owner], status=ActionItemStatus.DONE)
+    return True
 
 
 def demo_history_ensure(*, project, repo_path: Path) -> None:

@@ -25,7 +25,7 @@ from gates.defaults import DEFAULT_GATES
 from gates.reports import parse_report
 from liftoff.models import AuditEvent
 from liftoff.roles import Role, user_roles
-from releases.models import Project, Release
+from releases.models import ActionItem, Project, Release, RetroAnswer
 from runs.models import Run
 from tests.factories import ProjectFactory
 
@@ -513,3 +513,23 @@ def test_the_accessibility_checker_finds_what_breaks_its_rules(clone):
     assert found["label"] == ['<input id="a">']
     assert found["link-name"] == ['<a href="/x">']
     assert found["button-name"] == ["<button>", '<input id="a"\ntype="button">']
+
+
+def test_the_last_shipped_release_has_a_retrospective_once(prebuilt):
+    output = seed("--force")
+    assert "Demo retrospective: answers and action items" in output
+    release = Release.objects.get(project__slug="pepelugpt", version="0.2.0")
+    answers = RetroAnswer.objects.filter(retrospective__release=release)
+    assert set(answers.values_list("author__username", flat=True)) == {
+        "approver",
+        "manager",
+        "stakeholder",
+    }
+    items = {i.title: i for i in ActionItem.objects.filter(release=release)}
+    assert len(items) == 3
+    assert items["Write down the security scan's waiver procedure"].owner.username == "approver"
+    assert sorted(i.status for i in items.values()) == ["done", "open", "open"]
+    # Held once: a second seed adds nothing.
+    again = seed("--force")
+    assert "Demo retrospective" not in again
+    assert answers.count() == 5 and ActionItem.objects.filter(release=release).count() == 3

@@ -88,6 +88,11 @@ class Command(BaseCommand):
                 f"Demo release: planned v{release.version} “{release.codename}” for manager "
                 "(Prepare it from its page)"
             )
+        if seed.retrospective:
+            write(
+                "Demo retrospective: answers and action items on the last shipped release "
+                "(its Retrospective tab; the owners' dashboards list their open items)"
+            )
         logins = ", ".join(f"{u.username} ({ROLE_LABELS[u.role]})" for u in seed.users)
         write(style.SUCCESS(f"Demo logins: {logins}"))
         fresh = [u.username for u in seed.users if u.created or u.password_reset]
