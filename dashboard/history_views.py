@@ -1,5 +1,5 @@
 """The release history that stakeholders read: shipped releases with their codenames,
-notes, deployments, incidents and the deployment figures of each, filtered by project,
+notes, deployments, incidents, the deployment figures and the KPIs of each, filtered by project,
 type and date, in a URL one can share. Composes releases', deployments' and incidents'
 selectors (dashboard owns nothing): a page of releases costs the same queries whatever
 the history's size."""
@@ -15,6 +15,7 @@ from deployments.selectors import deployments_of_releases
 from incidents.selectors import incidents_of_releases
 from liftoff.markdown import render_markdown
 from liftoff.roles import READ_ROLES, role_required
+from metrics.selectors import release_kpis
 from releases.selectors import project_list, release_history
 
 PER_PAGE = 20
@@ -54,10 +55,13 @@ def history(request):
     ids = [r.pk for r in page]
     deployments = deployments_of_releases(release_ids=ids)
     incidents = incidents_of_releases(release_ids=ids)
+    kpis = release_kpis(releases=list(page))
     for release in page:
         release.history_deployments = deployments[release.pk]
         release.history_incidents = incidents[release.pk]
         release.history_figures = _figures(deployments[release.pk])
+        release.history_kpis = kpis[release.pk]
+        release.history_security_incidents = sum(1 for i in incidents[release.pk] if i.security)
         release.notes_html = render_markdown(release.notes)
     context = {"form": form, "page": page}
     status = 400 if form.is_bound and not form.is_valid() else 200

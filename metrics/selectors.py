@@ -803,3 +803,62 @@ def release_rating_context(*, user, release) -> dict:
 def release_page_rows(release) -> list[Rows]:
     """The rows the rating section reads (liftoff.kept): the release's ratings."""
     return [Rows(Rating, "release_id = %s", (release.pk,))]
+
+
+# --- The KPIs of each release (the stakeholders' history) ---------------------------------
+@dataclass
+class ReleaseKpis:
+    """The per-release KPIs: what stakeholders rated it, the security findings and the
+    performance regression of its latest gate results, each judged against its project's
+    target (None: nothing to judge)."""
+
+    satisfaction: float | None = None
+    ratings: int = 0
+    satisfaction_met: bool | None = None
+    security_findings: float | None = None
+    security_met: bool | None = None
+    performance_regression: float | None = None
+    performance_met: bool | None = None
+
+
+def release_kpis(*, releases) -> dict[int, ReleaseKpis]:
+    """`ReleaseKpis` per release of `releases` (already read): three queries whatever
+    their number (the projects' targets, the ratings grouped, the latest gate results)."""
+    if not releases:
+        return {}
+    ids = [r.pk for r in releases]
+    saved = {
+        s.project_id: s
+        for s in MetricSettings.objects.filter(project_id__in={r.project_id for r in releases})
+    }
+    targets = {r.pk: saved.get(r.project_id) or MetricSettings() for r in releases}
+    found = {pk: ReleaseKpis() for pk in ids}
+    rows = (
+        Rating.objects.filter(release_id__in=ids)
+        .values("release_id")
+        .annotate(mean=Avg("score"), n=Count("pk"))
+        .order_by()
+    )
+    for row in rows:
+        kpis, target = found[row["release_id"]], targets[row["release_id"]]
+        kpis.satisfaction, kpis.ratings = round(float(row["mean"]), 2), row["n"]
+        kpis.satisfaction_met = kpis.satisfaction > target.satisfaction_target
+    keys = {key for s in targets.values() for key in (s.security_gate_keys or [])}
+    keys |= {s.performance_gate_key for s in targets.values()}
+    latest = (
+        GateResult.objects.filter(release=OuterRef("release"), gate=OuterRef("gate"))
+        .order_by("-measured_at", "-id")
+        .values("pk")[:1]
+    )
+    results = GateResult.objects.filter(
+        release_id__in=ids, gate__key__in=keys, pk=Subquery(latest), value__isnull=False
+    ).values_list("release_id", "gate__key", "value")
+    for release_id, key, value in results:
+        kpis, target = found[release_id], targets[release_id]
+        if key in (target.security_gate_keys or []):
+            kpis.security_findings = (kpis.security_findings or 0) + value
+            kpis.security_met = kpis.security_findings <= target.security_issues_target
+        if key == target.performance_gate_key:
+            kpis.performance_regression = value
+            kpis.performance_met = value <= target.performance_regression_target
+    return found

@@ -10,7 +10,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from deployments.models import Deployment, DeploymentKind, DeploymentStatus
+from gates.models import GateResult, QualityGate
 from incidents.services import incident_open
+from metrics.models import MetricSettings, Rating
+from metrics.services import release_rate
 from releases.models import Release, ReleaseStatus
 from tests.factories import ReleaseFactory, synced_project
 from tests.incidents.conftest import _environment
@@ -136,6 +139,13 @@ def test_a_page_of_history_costs_the_same_queries_for_3_or_300_releases(
         )
         for release in releases:
             _deploy(release, production)
+        # Each release rated and measured, so a query per release would show.
+        Rating.objects.bulk_create(Rating(release=r, user=stakeholder, score=4) for r in releases)
+        scan = QualityGate.objects.get(project=project, key="security-scan")
+        GateResult.objects.bulk_create(
+            GateResult(release=r, gate=scan, status="passed", value=0, source="ci", measured_at=now)
+            for r in releases
+        )
         client.get("/history/")
         with CaptureQueriesContext(connection) as captured:
             page = client.get("/history/").content.decode()
@@ -144,3 +154,50 @@ def test_a_page_of_history_costs_the_same_queries_for_3_or_300_releases(
     with django_assert_max_num_queries(counts[0]):
         client.get("/history/?page=2")
     assert "Page 1 of 15" in page
+
+
+def test_each_release_shows_its_kpis_against_its_projects_targets(
+    client_as, project, production, manager, stakeholder, make_user, admin_user
+):
+    older = _shipped(project, "0.9.0", 9)
+    release = _shipped(project, "1.0.0", 3)
+    release_rate(release=release, actor=stakeholder, score=5)
+    release_rate(release=release, actor=make_user("stakeholder", username="sam"), score=4)
+    now = timezone.now()
+    for key, value, at in (
+        ("security-scan", 4, now - timedelta(hours=2)),
+        ("security-scan", 1, now),  # the latest counts
+        ("dependency-vulnerabilities", 0, now),
+        ("performance-regression", 2.5, now),
+    ):
+        GateResult.objects.create(
+            release=release,
+            gate=QualityGate.objects.get(project=project, key=key),
+            status="passed",
+            value=value,
+            source="ci",
+            measured_at=at,
+        )
+    # This project asks less than the seed's 4.5 of satisfaction, and allows 3 % regression.
+    MetricSettings.objects.create(
+        project=project, satisfaction_target=4.0, performance_regression_target=3.0
+    )
+    deployment = _deploy(release, production)
+    incident_open(
+        project=project,
+        environment=production,
+        severity="low",
+        title="Token in a log",
+        actor=manager,
+        security=True,
+        deployment=deployment,
+    )
+    page = client_as(stakeholder).get("/history/").content.decode()
+    mine = page[page.index(f'id="release-{release.pk}"') : page.index(f'id="release-{older.pk}"')]
+    text = " ".join(mine.split())
+    assert 'satisfaction 4.5/5 from 2 ratings <span class="badge badge-ok">✓ met</span>' in text
+    assert 'security findings 1 <span class="badge status-failed">✗ not met</span>' in text
+    assert "1 security incident;" in text
+    assert 'performance regression 2.5 % <span class="badge badge-ok">✓ met</span>' in text
+    rest = " ".join(page[page.index(f'id="release-{older.pk}"') :].split())
+    assert "satisfaction not rated; security findings not measured;" in rest
