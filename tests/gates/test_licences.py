@@ -11,7 +11,7 @@ from importlib.metadata import version
 import pytest
 from django.utils.html import escape
 
-from gates.licences import DEFAULT_ALLOWED
+from gates.licences import DEFAULT_ALLOWED, _licensing, spdx_id
 from gates.models import LicencePolicy, QualityGate
 from gates.reports import parse_report
 from gates.selectors import project_allowed_licences
@@ -333,3 +333,24 @@ def test_the_compliance_report_shows_the_licence_finding(
     page = client_as(stakeholder).get(f"/metrics/releases/{release.pk}/compliance/")
     assert page.status_code == 200
     assert "1 of 1 packages not allowed: copyleft 1.0 (GPL-3.0-only)" in page.content.decode()
+
+
+def test_the_licence_pages_read_a_constant_number_of_queries(
+    project, admin_user, client_as, django_assert_max_num_queries
+):
+    client = client_as(admin_user)
+    with django_assert_max_num_queries(12) as small:
+        assert client.get(PAGE).status_code == 200
+    with django_assert_max_num_queries(14):
+        assert client.get("/projects/svc/gates/").status_code == 200
+    many = [i for i in sorted(_licensing().known_symbols) if spdx_id(i) == i][:300]
+    licence_policy_save(actor=admin_user, project=project, allowed=many)
+    for n in range(20):
+        QualityGate.objects.create(
+            project=project, key=f"extra-{n}", name=f"Extra {n}", kind="manual"
+        )
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        assert client.get(PAGE).status_code == 200
+    with django_assert_max_num_queries(14):
+        page = client.get("/projects/svc/gates/").content.decode()
+    assert "Extra 19" in page and f"<code>{many[-1]}</code>" in page
