@@ -233,6 +233,14 @@ version = "0.2.0"  #@14
 description = "An oracle for cybersecurity questions (the Liftoff demo product)."
 readme = "README.md"
 requires-python = ">=3.10"
+license = "MIT"
+# The service uses the standard library only.
+dependencies = []
+
+[project.optional-dependencies]
+# The tools of the tests and checks (pinned in requirements-dev.txt). Liftoff's licence
+# gate reads this: their licences, and those of what they pull in, are checked.
+dev = ["bandit", "coverage", "pytest"]
 #@3
 [tool.pytest.ini_options]  #@3
 testpaths = ["tests"]  #@3

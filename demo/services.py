@@ -416,6 +416,10 @@ def demo_release_ensure(*, project):
 # The accessibility report is the demo repository's own checker (scripts/a11y.py, the
 # standard library only, no browser): the pages' HTML against a set of WCAG rules, written
 # in axe-core's results format.
+# The licences are read from the environment the validation ran in (the worker's: a lock
+# file carries no licences) by cyclonedx-py; `--pyproject` names the demo as the root
+# component with its declared dependencies (its dev tools), so only they and what they
+# pull in are judged, not every package the worker has installed.
 DEMO_VALIDATION_COMMANDS = [
     (
         "Tests under coverage",
@@ -490,6 +494,27 @@ DEMO_VALIDATION_COMMANDS = [
         "axe.json",
         "accessibility",
         120,
+    ),
+    (
+        "Dependency licences (CycloneDX SBOM)",
+        [
+            "{python}",
+            "-m",
+            "cyclonedx_py",
+            "environment",
+            "{python}",
+            "--pyproject",
+            "pyproject.toml",
+            "--sv",
+            "1.6",
+            "--output-reproducible",
+            "-o",
+            "sbom.json",
+        ],
+        "cyclonedx",
+        "sbom.json",
+        "dependency-licences",
+        300,
     ),
 ]
 

@@ -146,3 +146,19 @@ class ValidationCommandForm(Fieldsets, forms.Form):
     def clean_argv(self):
         # Blank lines are dropped; the service refuses an empty list.
         return [line.strip() for line in self.cleaned_data["argv"].splitlines() if line.strip()]
+
+
+class LicencePolicyForm(forms.Form):
+    allowed = forms.CharField(
+        label="Allowed licences",
+        required=False,
+        help_text="SPDX licence ids, one per line (or separated by commas or spaces), e.g. "
+        "MIT, Apache-2.0, LGPL-3.0-or-later. A package passes when its licence is one of "
+        "them; for “A OR B” either will do, for “A AND B” both must be here. Empty: no "
+        "licence is allowed.",
+        widget=forms.Textarea(attrs={"rows": 12, "class": "mono", "spellcheck": "false"}),
+    )
+
+    def clean_allowed(self):
+        # The service checks each id; the form only splits the text.
+        return self.cleaned_data["allowed"].replace(",", " ").split()

@@ -8,12 +8,19 @@ project (404 for a row of another project), then calls one service.
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
-from gates.config_forms import GateForm, ValidationCommandForm
+from gates.config_forms import GateForm, LicencePolicyForm, ValidationCommandForm
+from gates.licences import DEFAULT_ALLOWED
 from gates.models import GateKind
-from gates.selectors import gate_signer_role, project_gates, project_validation_commands
+from gates.selectors import (
+    gate_signer_role,
+    project_allowed_licences,
+    project_gates,
+    project_validation_commands,
+)
 from gates.services import (
     gate_delete,
     gate_save,
+    licence_policy_save,
     validation_command_delete,
     validation_command_save,
 )
@@ -52,7 +59,8 @@ def gate_index(request, slug: str):
     gates = project_gates(project=project)
     rows = [(gate, _gate_requirement(gate)) for gate in gates]
     unfed = [gate for gate in gates if gate.unfed]
-    context = {"project": project, "rows": rows, "unfed": unfed}
+    allowed = project_allowed_licences(project=project)
+    context = {"project": project, "rows": rows, "unfed": unfed, "allowed_licences": allowed}
     return render(request, "gates/config_gates.html", context)
 
 
@@ -91,6 +99,24 @@ def gate_delete_view(request, slug: str, gate_id: int):
         template="gates/config_gate_delete.html",
         context={"project": project, "gate": gate},
     )
+
+
+@role_required(Role.ADMIN)
+def licence_policy_edit(request, slug: str):
+    project = project_get(slug=slug)
+    allowed = project_allowed_licences(project=project)
+    form = LicencePolicyForm(request.POST or None, initial={"allowed": "\n".join(allowed)})
+    if request.method == "POST" and form.is_valid():
+        saved = form_save(
+            request,
+            form,
+            lambda d: licence_policy_save(actor=request.user, project=project, **d),
+            "Allowed licences saved.",
+        )
+        if saved:
+            return redirect("gates:gate-index", slug=project.slug)
+    context = {"project": project, "defaults": DEFAULT_ALLOWED}
+    return _form_page(request, "config_licences.html", context, form)
 
 
 # --- Validation commands ----------------------------------------------------------------

@@ -51,6 +51,19 @@ DEFAULT_GATES = [
         "description": "axe-core violations, posted by CI or measured by a validation command.",
     },
     {
+        "key": "dependency-licences",
+        "name": "Dependency licences",
+        "kind": "automated",
+        "comparator": "eq",
+        "threshold": 0.0,
+        "unit": "packages",
+        "description": (
+            "Packages whose licence the project's allow-list does not allow, read from a "
+            "CycloneDX SBOM of the installed environment (cyclonedx-py environment). A "
+            "licence that cannot be read is not measured, never a pass."
+        ),
+    },
+    {
         "key": "security-review",
         "name": "Security review",
         "kind": "manual",

@@ -217,6 +217,7 @@ class ValidationCommand(models.Model):
         PIP_AUDIT = "pip_audit", "pip-audit JSON: known vulnerabilities"
         PERFORMANCE = "performance", "Performance JSON (metric, value, baseline): regression %"
         AXE = "axe", "axe-core JSON: accessibility violations"
+        CYCLONEDX = "cyclonedx", "CycloneDX JSON SBOM: packages whose licence is not allowed"
 
     project = models.ForeignKey(
         "releases.Project", on_delete=models.CASCADE, related_name="validation_commands"
@@ -246,6 +247,22 @@ class ValidationCommand(models.Model):
         """The argument list as one shell-quoted line, to read (it never runs as one);
         the `{python}` placeholder is shown as it is."""
         return " ".join(a if a == "{python}" else shlex.quote(a) for a in self.argv or [])
+
+
+class LicencePolicy(models.Model):
+    """The licences a project's dependencies may have (SPDX ids), which a CycloneDX report
+    is judged by (`gates.licences`). A project without a row uses
+    `gates.licences.DEFAULT_ALLOWED`; each result's evidence names the list it was judged
+    by, so a later edit never changes what an earlier result says."""
+
+    project = models.OneToOneField(
+        "releases.Project", on_delete=models.CASCADE, related_name="licence_policy"
+    )
+    allowed = models.JSONField(default=list)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"Licence policy of project {self.project_id}"
 
 
 class GateJudgement(models.Model):

@@ -17,6 +17,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+from gates.licences import DEFAULT_ALLOWED, licence_check, licence_evidence
+
 # A report larger than this is refused rather than read into memory.
 MAX_REPORT_BYTES = 50 * 1024 * 1024
 DEFAULT_NAMES = {
@@ -25,6 +27,7 @@ DEFAULT_NAMES = {
     "pip_audit": "pip-audit.json",
     "performance": "perf.json",
     "axe": "axe.json",
+    "cyclonedx": "sbom.json",
     "none": "the command",
 }
 # Words in pip-audit's error output that say its vulnerability service was not reached.
@@ -51,7 +54,11 @@ class Measurement:
 
 class _Unreadable(Exception):
     """The report cannot be used (missing, empty, malformed): the gate fails. The message is
-    the reason shown to the user."""
+    the reason shown to the user; `evidence`, if given, is stored instead of the report."""
+
+    def __init__(self, message: str, evidence: str = ""):
+        super().__init__(message)
+        self.evidence = evidence
 
 
 class _NotChecked(_Unreadable):
@@ -65,24 +72,26 @@ def parse_report(
     *,
     output: str = "",
     name: str | None = None,
+    allowed_licences: list[str] | tuple[str, ...] = DEFAULT_ALLOWED,
 ) -> Measurement:
     """Read the report of a command that exited with `exit_code` (None: it did not run to
     an exit, e.g. it could not start). `source` is the report file (a Path) or its text (a
-    str); `output` is the end of the command's output, quoted when the report is missing."""
+    str); `output` is the end of the command's output, quoted when the report is missing.
+    `allowed_licences` is the project's allow-list, for a CycloneDX report."""
     name = name or (source.name if isinstance(source, Path) else DEFAULT_NAMES.get(fmt, "report"))
     if fmt == "none":
         return _parse_none(exit_code, output)
-    parser = _PARSERS.get(fmt)
-    if parser is None:
+    if fmt not in _PARSERS:
         return Measurement(None, f"Unknown report format “{fmt}”.", failed=True)
+    parser = _PARSERS[fmt] or _licences_against(list(allowed_licences))
     try:
         text = _read(source, name, exit_code, output)
     except _Unreadable as problem:
         return _unusable(fmt, problem)
     try:
-        value, reason, failed = parser(text, name, exit_code, output)
+        value, reason, failed, *evidence = parser(text, name, exit_code, output)
     except _Unreadable as problem:
-        return _unusable(fmt, problem, text)
+        return _unusable(fmt, problem, problem.evidence or text)
     except Exception as exc:  # a report shaped in a way nobody foresaw: still no crash
         return Measurement(
             None,
@@ -90,7 +99,9 @@ def parse_report(
             failed=True,
             report_text=text,
         )
-    return Measurement(value, reason, failed, text)
+    # A parser may store its own evidence instead of the report (the licence check keeps
+    # its verdict per package: the SBOM itself is a worker's whole environment).
+    return Measurement(value, reason, failed, evidence[0] if evidence else text)
 
 
 def _unusable(fmt: str, problem: _Unreadable, text: str = "") -> Measurement:
@@ -312,12 +323,58 @@ def _axe_engines(pages: list[dict]) -> str:
     return " and ".join(sorted(engines))
 
 
+def _licences_against(allowed: list[str]):
+    """The parser of a CycloneDX JSON document (`cyclonedx-py environment`): the number of
+    packages whose licence the allow-list does not allow. One licence that cannot be read
+    makes the whole result not measured, never a pass (gates.licences says how)."""
+
+    def parse(text, name, exit_code, output):
+        if exit_code:
+            error = _error_line(output)
+            raise _Unreadable(f"cyclonedx-py exited {exit_code}" + (f": {error}" if error else "."))
+        data = _json(text, name)
+        if not isinstance(data, dict) or data.get("bomFormat") != "CycloneDX":
+            raise _Unreadable(f"{name} is not a CycloneDX JSON document (no bomFormat).")
+        check = licence_check(data, allowed)
+        evidence = licence_evidence(check, allowed)
+        if not check.packages:
+            raise _NotChecked(f"{name} lists no packages: no licence was checked.", evidence)
+        refused = _packages(check.refused, with_why=True)
+        if check.unknown:
+            reason = (
+                f"The licence of {_count(check.unknown)} is unknown: {_packages(check.unknown)}."
+            )
+            if check.refused:
+                reason += f" Not allowed: {refused}."
+            raise _NotChecked(reason, evidence)
+        reason = f"{len(check.refused)} of {len(check.packages)} packages not allowed"
+        reason += f": {refused}" if check.refused else f"; checked {check.scope}"
+        return float(len(check.refused)), reason, False, evidence
+
+    return parse
+
+
+def _count(packages) -> str:
+    return f"{len(packages)} package{'s' if len(packages) != 1 else ''}"
+
+
+def _packages(packages, *, with_why: bool = False, shown: int = 10) -> str:
+    """ "name version (licence)", the first `shown` of them; the stored evidence has all."""
+    listed = ", ".join(
+        f"{p.label} ({p.why or p.licences})" if with_why else f"{p.label} ({p.licences})"
+        for p in packages[:shown]
+    )
+    return listed + (f" and {len(packages) - shown} more" if len(packages) > shown else "")
+
+
 _PARSERS = {
     "cobertura": _cobertura,
     "bandit": _bandit,
     "pip_audit": _pip_audit,
     "performance": _performance,
     "axe": _axe,
+    # The allow-list is the project's: parse_report makes this one per call.
+    "cyclonedx": None,
 }
 
 

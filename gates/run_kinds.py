@@ -23,7 +23,7 @@ from django.db import transaction
 
 from gates.models import GateResultSource, ValidationCommand
 from gates.reports import Measurement, parse_report
-from gates.selectors import release_gates
+from gates.selectors import project_allowed_licences, release_gates
 from gates.services import gate_result_record
 from liftoff.commands import command_env
 from liftoff.events import emit
@@ -186,6 +186,8 @@ def validate_reports(ctx):
     commands = ValidationCommand.objects.select_related("gate").in_bulk(
         [o["command"] for o in state["commands"]]
     )
+    # The allow-list as it is now: the evidence of each licence result names it.
+    allowed_licences = project_allowed_licences(project=release.project)
     parts, earlier_failure = [], ""
     for outcome in state["commands"]:
         command = commands.get(outcome["command"])
@@ -204,7 +206,12 @@ def validate_reports(ctx):
             )
         else:
             measured = parse_report(
-                fmt, report, exit_code, output=outcome["output"], name=command.report_path or None
+                fmt,
+                report,
+                exit_code,
+                output=outcome["output"],
+                name=command.report_path or None,
+                allowed_licences=allowed_licences,
             )
         failed, reason = measured.failed, measured.reason
         if earlier_failure and measured.value is not None:

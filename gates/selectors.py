@@ -12,6 +12,7 @@ from django.db.models import Exists, OuterRef, Subquery
 from django.shortcuts import get_object_or_404
 
 from gates.approvals_sections import approvals_sections_count, approvals_sections_rows
+from gates.licences import DEFAULT_ALLOWED
 from gates.models import (
     Approval,
     Decision,
@@ -20,6 +21,7 @@ from gates.models import (
     GateResult,
     GateResultSource,
     GateStatus,
+    LicencePolicy,
     QualityGate,
     ValidationCommand,
     Waiver,
@@ -543,6 +545,14 @@ def project_gates(*, project):
             gate.active and gate.is_automated and not (gate.has_command or gate.has_ci_report)
         )
     return gates
+
+
+def project_allowed_licences(*, project) -> list[str]:
+    """The SPDX ids the project's dependencies may be licensed under (one query): its own
+    list once an admin saved one, else the default."""
+    policy = LicencePolicy.objects.filter(project=project).values_list("allowed", flat=True)
+    allowed = policy.first()
+    return list(DEFAULT_ALLOWED if allowed is None else allowed)
 
 
 def project_validation_commands(*, project):

@@ -13,6 +13,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from gates.defaults import DEFAULT_GATES
+from gates.licences import allow_list_normalise, allow_list_problems
 from gates.models import (
     Approval,
     Comparator,
@@ -22,6 +23,7 @@ from gates.models import (
     GateResult,
     GateResultSource,
     GateStatus,
+    LicencePolicy,
     QualityGate,
     ValidationCommand,
     Waiver,
@@ -31,6 +33,7 @@ from gates.selectors import (
     SIGNER_ROLES,
     approval_is_current,
     gate_signer_problem,
+    project_allowed_licences,
     release_gates,
     waiver_problem,
 )
@@ -255,6 +258,29 @@ def _report_path_problem(path: str) -> str | None:
     if path and repo_path_problem(path):
         return "Use a relative path inside the checkout, without '..'."
     return None
+
+
+@transaction.atomic
+def licence_policy_save(*, actor, project, allowed: list[str]) -> LicencePolicy:
+    """Set the licences (SPDX ids) the project's dependencies may have. Every entry must be
+    an SPDX id (or a LicenseRef-…); they are stored in SPDX's spelling, each once. An
+    empty list is allowed: then every licence is refused (nothing passes by accident)."""
+    require_role(actor, {Role.ADMIN}, "Only admins set the allowed licences.")
+    entries = [e.strip() for e in allowed if e and e.strip()]
+    if problems := allow_list_problems(entries):
+        raise ValidationFailed("The allowed licences were not saved.", errors={"allowed": problems})
+    before = project_allowed_licences(project=project)
+    policy, _ = LicencePolicy.objects.update_or_create(
+        project=project, defaults={"allowed": allow_list_normalise(entries)}
+    )
+    audit_record(
+        actor=actor,
+        action="licence_policy.saved",
+        obj=project,
+        before={"allowed": before},
+        after={"allowed": policy.allowed},
+    )
+    return policy
 
 
 @transaction.atomic

@@ -45,6 +45,11 @@ urlpatterns = [
     # Project configuration (admins).
     path("projects/<slug:slug>/gates/", config_views.gate_index, name="gate-index"),
     path("projects/<slug:slug>/gates/new/", config_views.gate_edit, name="gate-new"),
+    path(
+        "projects/<slug:slug>/gates/licences/",
+        config_views.licence_policy_edit,
+        name="licence-policy",
+    ),
     path("projects/<slug:slug>/gates/<int:gate_id>/", config_views.gate_edit, name="gate-edit"),
     path(
         "projects/<slug:slug>/gates/<int:gate_id>/delete/",

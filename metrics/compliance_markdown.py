@@ -71,12 +71,13 @@ def compliance_markdown(report: ComplianceReport) -> str:
     out.append("Evidence now:")
     out.append("")
     out += _table(
-        ["Gate", "Status", "Value", "Source", "Measured at", "Waiver"],
+        ["Gate", "Status", "Value", "Finding", "Source", "Measured at", "Waiver"],
         [
             [
                 g["name"],
                 g["status"],
                 g["value"],
+                g.get("reason"),
                 g["source"],
                 g["measured_at"],
                 f"{g['waiver']['by']}: {g['waiver']['reason']}" if g["waiver"] else None,

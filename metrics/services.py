@@ -27,7 +27,7 @@ from metrics.models import (
     SbomStatus,
     SnapshotReason,
 )
-from metrics.sbom import SbomProblem, dependency_file_at, sbom_from_requirements
+from metrics.sbom import SbomProblem, dependency_file_at, sbom_from_files
 from releases.models import Release, ReleaseStatus
 
 # The settings an admin edits (MetricSettingsForm's fields).
@@ -269,8 +269,8 @@ def sbom_request(*, release) -> ReleaseSbom:
 
 def sbom_make(*, sbom_id: int) -> ReleaseSbom | None:
     """The task's work: claim the row (a second delivery finds it claimed and returns),
-    read the dependency file at the commit, run cyclonedx-py, store the JSON. Git and the
-    process run outside any transaction."""
+    read the dependency file (a lock file first) at the commit, run cyclonedx-py, store the
+    JSON. Git and the process run outside any transaction."""
     claimed = ReleaseSbom.objects.filter(pk=sbom_id, status=SbomStatus.QUEUED).update(
         status=SbomStatus.RUNNING, finished_at=timezone.now()
     )
@@ -279,8 +279,8 @@ def sbom_make(*, sbom_id: int) -> ReleaseSbom | None:
     sbom = ReleaseSbom.objects.select_related("release__project").get(pk=sbom_id)
     fields = {"finished_at": timezone.now()}
     try:
-        name, content = dependency_file_at(sbom.release, sbom.commit)
-        document = sbom_from_requirements(content, name=name)
+        name, files = dependency_file_at(sbom.release, sbom.commit)
+        document = sbom_from_files(name, files)
         fields |= {
             "status": SbomStatus.SUCCEEDED,
             "source_file": name,

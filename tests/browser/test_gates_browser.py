@@ -63,6 +63,28 @@ def test_the_gate_form_shows_the_fields_of_the_chosen_kind(
     assert csp_errors == []
 
 
+def test_an_admin_edits_the_allowed_licences_in_a_browser(
+    page, live_server, login_page, admin_user, project, csp_errors
+):
+    login_page(admin_user)
+    page.goto(f"{live_server.url}/projects/svc/gates/")
+    page.get_by_role("link", name="Edit allowed licences").click()
+    field = page.get_by_label("Allowed licences")
+    assert "LGPL-3.0-or-later" in field.input_value()
+    assert axe_violations(page) == []
+    field.fill("MIT\nNot-A-Licence")
+    page.get_by_role("button", name="Save allowed licences").click()
+    page.get_by_text("“Not-A-Licence” is not an SPDX licence id").wait_for()
+    assert field.input_value() == "MIT\nNot-A-Licence"  # nothing typed is lost
+    assert axe_violations(page) == []
+    field.fill("MIT\napache-2.0")
+    page.get_by_role("button", name="Save allowed licences").click()
+    page.get_by_text("Allowed licences saved.").wait_for()
+    assert page.locator("p.licences").inner_text() == "Apache-2.0, MIT"
+    assert axe_violations(page) == []
+    assert csp_errors == []
+
+
 def test_a_released_release_shows_the_gates_it_was_judged_by(
     page, live_server, login_page, project, manager, approver, admin_user, stakeholder, csp_errors
 ):

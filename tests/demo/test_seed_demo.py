@@ -319,6 +319,13 @@ def test_the_demo_project_is_validated_by_the_real_tools(prebuilt):
             "axe.json",
             "accessibility",
         ),
+        (
+            "Dependency licences (CycloneDX SBOM)",
+            ["{python}", "-m", "cyclonedx_py"],
+            "cyclonedx",
+            "sbom.json",
+            "dependency-licences",
+        ),
     ]
     # Every automated gate a new project gets is measured: none is left pending.
     automated = {g["key"] for g in DEFAULT_GATES if g["kind"] == "automated"}

@@ -275,14 +275,14 @@ def _unfed(page: str) -> str:
 def test_the_gates_page_warns_when_nothing_feeds_an_automated_gate(
     client_as, stakeholder, admin_user, project
 ):
-    """A new project's five automated gates have no command and no CI report: each is
+    """A new project's six automated gates have no command and no CI report: each is
     named. A command reporting to one, or a CI report for another, feeds it; an inactive
     command feeds nothing, and an inactive gate needs no feeding."""
     automated = {g.key: g for g in project.quality_gates.filter(kind="automated")}
     page = client_as(stakeholder).get("/projects/svc/gates/").content.decode()
     for gate in automated.values():
         assert f"“{gate.name}”" in _unfed(page)
-    assert page.count("nothing feeds it</span>") == 5
+    assert page.count("nothing feeds it</span>") == 6
     manual = project.quality_gates.filter(kind="manual").first()
     assert f"“{manual.name}”" not in _unfed(page)
 
@@ -317,7 +317,7 @@ def test_the_gates_page_warns_when_nothing_feeds_an_automated_gate(
     QualityGate.objects.filter(pk=automated["performance-regression"].pk).update(active=False)
     warning = _unfed(client_as(stakeholder).get("/projects/svc/gates/").content.decode())
     names = {key for key, gate in automated.items() if f"“{gate.name}”" in warning}
-    assert names == {"security-scan", "dependency-vulnerabilities"}
+    assert names == {"security-scan", "dependency-vulnerabilities", "dependency-licences"}
 
 
 def test_the_gates_page_says_nothing_when_every_automated_gate_is_fed(

@@ -74,9 +74,37 @@ def test_gates_written_before_the_move_are_read_by_the_gates_app(make_user):
     moved = GateResult.objects.select_related("gate").get(pk=result.pk)
     assert (moved.gate.key, moved.value, moved.ci_run_id) == ("legacy-coverage", 85.0, "ci-7")
     assert Approval.objects.get(pk=approval.pk).gate.key == "security-review"
-    assert QualityGate.objects.filter(project=project).count() == 9
+    assert QualityGate.objects.filter(project=project).count() == 10  # 9 defaults + legacy
     # The content type followed the model (the same row, not a new one).
     ContentType.objects.clear_cache()
     assert ContentType.objects.get_for_model(QualityGate).pk == gate_type
     # And the database is left at the latest state.
     assert not MigrationExecutor(connection).migration_plan(_latest())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_existing_projects_get_the_licence_gate_inactive_and_new_ones_keep_theirs():
+    """gates/0005: a project from before the licence gate gets it, inactive (an unfed gate
+    would block its releases on their way); one that has it already is left alone."""
+    new = ProjectFactory(slug="new", name="New")
+    project_created(project=new, actor=None)
+    old = ProjectFactory(slug="old", name="Old")
+    project_created(project=old, actor=None)
+    QualityGate.objects.filter(project=old, key="dependency-licences").delete()
+    try:
+        _migrate([("gates", "0004_licence_policy")])
+        _migrate(_latest())
+    finally:
+        _migrate(_latest())
+    gates = QualityGate.objects.filter(key="dependency-licences")
+    assert {(g.project.slug, g.active) for g in gates} == {("new", True), ("old", False)}
+    added = gates.get(project=old)
+    assert (added.kind, added.comparator, added.threshold, added.unit) == (
+        "automated",
+        "eq",
+        0,
+        "packages",
+    )
+    assert added.order > max(
+        QualityGate.objects.filter(project=old).exclude(pk=added.pk).values_list("order", flat=True)
+    )

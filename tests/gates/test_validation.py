@@ -2,6 +2,7 @@
 project's commands with the real tools, and records their reports as gate results."""
 
 import json
+import re
 import sys
 from io import StringIO
 from pathlib import Path
@@ -19,6 +20,7 @@ from gates.run_kinds import checkout_path, validation_root
 from gates.selectors import release_gates
 from gates.services import (
     approval_record,
+    licence_policy_save,
     release_validate,
     validation_command_save,
     waiver_grant,
@@ -92,6 +94,7 @@ def test_the_demo_release_is_validated_with_real_tools(
         "Dependency audit (pip-audit)",
         "Performance report",
         "Accessibility report",
+        "Dependency licences (CycloneDX SBOM)",
     ]
     release = release_create(actor=manager, project=project, release_type="minor")
     assert release.version == "0.3.0"
@@ -143,6 +146,15 @@ def test_the_demo_release_is_validated_with_real_tools(
     )
     assert accessibility.report_name == "axe.json"
     assert json.loads(accessibility.report)[0]["testEngine"]["name"] == "pepelugpt-a11y"
+
+    # The licences of the demo's declared tools (and what they pull in), read by
+    # cyclonedx-py from the worker's environment: all on the default allow-list.
+    licences = results["dependency-licences"]
+    assert (licences.status, licences.value) == (GateStatus.PASSED, 0), licences.reason
+    assert "packages pepelugpt depends on (of " in licences.reason
+    assert licences.report_name == "sbom.json"
+    assert "Not allowed: 0\n" in licences.report and "Unknown licence: 0\n" in licences.report
+    assert re.search(r"\n  bandit [\d.]+ +allowed +Apache-2.0\n", licences.report)
 
     summary = run.steps.get(key="reports").summary
     assert f"coverage {coverage.value:g} % passed" in summary
@@ -359,3 +371,42 @@ def test_only_active_commands_of_the_release_project_run(release, manager, start
     assert "mine ran" in log and "off ran" not in log and "theirs ran" not in log
     assert Release.objects.get(pk=release.pk).status == ReleaseStatus.VALIDATING
     assert ValidationCommand.objects.count() == 3
+
+
+# --- Licences --------------------------------------------------------------------------------
+_SBOM = {
+    "bomFormat": "CycloneDX",
+    "specVersion": "1.6",
+    "components": [
+        {"name": "webby", "version": "2.0", "licenses": [{"license": {"id": "Apache-2.0"}}]},
+        {"name": "tiny", "version": "1.1", "licenses": [{"expression": "MIT OR GPL-3.0-only"}]},
+    ],
+}
+
+
+def test_the_licence_gate_judges_by_the_projects_own_allow_list(
+    release, manager, admin_user, start_worker
+):
+    """A validation command leaves an SBOM; the run judges it by the list the project's
+    admin set (here without Apache-2.0, which the default allows), and the gate fails
+    naming the package."""
+    project = release.project
+    licence_policy_save(actor=admin_user, project=project, allowed=["MIT"])
+    _command(
+        project,
+        "SBOM",
+        _python(f"import json; json.dump({_SBOM!r}, open('sbom.json', 'w'))"),
+        "cyclonedx",
+        "sbom.json",
+        "dependency-licences",
+    )
+    start_worker()
+
+    run = _final(release_validate(release=release, actor=manager))
+
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    result = _results(run)["dependency-licences"]
+    assert (result.status, result.value) == (GateStatus.FAILED, 1)
+    assert result.reason == "1 of 2 packages not allowed: webby 2.0 (Apache-2.0)"
+    assert result.report.startswith("Licences of all 2 packages of the document, against")
+    assert "\n  MIT\n" in result.report

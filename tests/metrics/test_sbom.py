@@ -2,6 +2,7 @@
 its commit, valid against the CycloneDX schema, made once however often its task runs,
 served as made; a commit without a dependency file says so."""
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from django.utils import timezone
 
 from demo.pepelugpt_repo import REQUIREMENTS_DEV
 from metrics.models import ReleaseSbom
-from metrics.sbom import sbom_from_requirements
+from metrics.sbom import SbomProblem, sbom_from_files, sbom_from_requirements, uv_lock_requirements
 from metrics.services import sbom_make, sboms_sweep
 from releases.selectors import project_mirror_path
 from releases.services import release_transition
@@ -139,3 +140,137 @@ def test_a_dead_broker_never_fails_the_shipping_and_the_sweeper_sends_it_later(
     assert sboms_sweep() == []  # not yet: it may still be on its way
     with time_machine.travel(timezone.now() + timedelta(minutes=2)):
         assert sboms_sweep() == [sbom.pk]
+
+
+# --- Lock files ---------------------------------------------------------------------------
+
+UV_LOCK = """\
+version = 1
+requires-python = ">=3.12"
+
+[[package]]
+name = "svc"
+version = "1.0.0"
+source = { editable = "." }
+dependencies = [{ name = "requests" }]
+
+[[package]]
+name = "tools"
+version = "0.1.0"
+source = { virtual = "tools" }
+
+[[package]]
+name = "requests"
+version = "2.32.3"
+source = { registry = "https://pypi.org/simple" }
+dependencies = [{ name = "urllib3" }]
+
+[[package]]
+name = "urllib3"
+version = "2.2.2"
+source = { registry = "https://pypi.org/simple" }
+"""
+
+POETRY_PYPROJECT = """\
+[tool.poetry]
+name = "svc"
+version = "1.0.0"
+description = ""
+authors = ["A <a@example.test>"]
+
+[tool.poetry.dependencies]
+python = "^3.12"
+requests = "^2.32"
+"""
+
+POETRY_LOCK = """\
+[[package]]
+name = "requests"
+version = "2.32.3"
+description = "Python HTTP for Humans."
+optional = false
+python-versions = ">=3.8"
+files = []
+
+[package.dependencies]
+urllib3 = ">=1.21.1,<3"
+
+[[package]]
+name = "urllib3"
+version = "2.2.2"
+description = "HTTP library"
+optional = false
+python-versions = ">=3.8"
+files = []
+
+[metadata]
+lock-version = "2.0"
+python-versions = "^3.12"
+content-hash = "0"
+"""
+
+PIPFILE_LOCK = """\
+{"_meta": {"hash": {"sha256": "0"}, "pipfile-spec": 6, "requires": {},
+  "sources": [{"name": "pypi", "url": "https://pypi.org/simple", "verify_ssl": true}]},
+ "default": {"requests": {"version": "==2.32.3"}, "urllib3": {"version": "==2.2.2"}},
+ "develop": {}}
+"""
+
+
+def _components(text: str) -> set[str]:
+    return {f"{c['name']}=={c['version']}" for c in json.loads(text)["components"]}
+
+
+@pytest.mark.parametrize(
+    ("files", "source"),
+    [
+        ({"uv.lock": UV_LOCK, "requirements.txt": "flask==3.0.0\n"}, "uv.lock"),
+        ({"poetry.lock": POETRY_LOCK, "pyproject.toml": POETRY_PYPROJECT}, "poetry.lock"),
+        ({"Pipfile.lock": PIPFILE_LOCK, "requirements.txt": "flask==3.0.0\n"}, "Pipfile.lock"),
+    ],
+)
+def test_a_lock_file_makes_a_valid_sbom_of_the_whole_pinned_tree(project, manager, files, source):
+    """A lock file is read before a requirements file (it pins the whole tree), and the
+    SBOM says which file it came from."""
+    release = _shipped(project, manager, _mirror_with(project, files))
+    sbom = sbom_make(sbom_id=ReleaseSbom.objects.get(release=release).pk)
+    assert sbom.status == "succeeded", sbom.error
+    assert sbom.source_file == source and _valid(sbom.document)
+    # The project itself and a workspace member are not its dependencies.
+    assert _components(sbom.document) == {"requests==2.32.3", "urllib3==2.2.2"}
+
+
+def test_uv_lock_pins_only_the_dependencies():
+    assert uv_lock_requirements(UV_LOCK) == "requests==2.32.3\nurllib3==2.2.2"
+
+
+@pytest.mark.parametrize(
+    ("lock", "problem"),
+    [
+        ("[[package]\n", "uv.lock is not valid TOML"),
+        (
+            'version = 1\n[[package]]\nname = "svc"\nsource = { editable = "." }\n',
+            "no dependencies",
+        ),
+        ('[[package]]\nname = "x; rm -rf /"\nversion = "1"\n', "not a name and version"),
+    ],
+)
+def test_a_uv_lock_it_cannot_use_is_refused_with_the_reason(lock, problem):
+    with pytest.raises(SbomProblem, match=problem):
+        uv_lock_requirements(lock)
+
+
+def test_liftoffs_own_uv_lock_makes_a_valid_sbom():
+    """A real uv.lock of a real project: this one."""
+    lock = (Path(__file__).parents[2] / "uv.lock").read_text()
+    text = sbom_from_files("uv.lock", {"uv.lock": lock})
+    assert _valid(text)
+    names = {c["name"].lower() for c in json.loads(text)["components"]}
+    assert {"django", "celery", "cyclonedx-bom", "license-expression"} <= names
+    assert "liftoff" not in names
+
+
+def test_a_poetry_lock_without_its_pyproject_is_reported(project, manager):
+    release = _shipped(project, manager, _mirror_with(project, {"poetry.lock": POETRY_LOCK}))
+    sbom = sbom_make(sbom_id=ReleaseSbom.objects.get(release=release).pk)
+    assert sbom.status == "failed" and "no pyproject.toml beside it" in sbom.error
