@@ -223,3 +223,26 @@ def test_the_report_reads_in_constant_queries_whatever_the_change(
     assert f"Migrations: {files // 3}</h3>" in page.content.decode()
     with django_assert_max_num_queries(31):
         assert client.get(f"/metrics/releases/{prepared.pk}/compliance.md").status_code == 200
+
+
+def test_the_api_answers_the_change_impact_to_every_role(client_as, stakeholder, prepared, client):
+    url = f"/api/v1/releases/{prepared.pk}/impact/"
+    assert client.get(url).status_code in (401, 403)
+    api = client_as(stakeholder)
+    pending = api.get(url).json()
+    assert pending["state"] == "pending" and pending["totals"] is None
+    assert pending["migrations"] is None and pending["error"] is None
+    _record(prepared, _changes(2, n_migrations=1))
+    body = api.get(url).json()
+    assert body["state"] == "analysed" and body["previous_tag"] == "v3.0.0"
+    assert body["totals"]["files"] == 6 and body["totals"]["binary"] == 1
+    assert body["migrations"] == {
+        "count": 1,
+        "paths": [{"path": "shop/migrations/0000_step.py", "change": "added"}],
+    }
+    assert body["security"]["paths"] == [
+        {"path": "shop/auth/<b>login</b>.py", "change": "renamed", "from": "shop/login.py"}
+    ]
+    assert {f["folder"] for f in body["folders"]} == {"(root)", "pkg0", "pkg1", "shop", "static"}
+    missing = api.get("/api/v1/releases/999999/impact/")
+    assert missing.status_code == 404 and "detail" in missing.json()
