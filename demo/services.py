@@ -37,11 +37,13 @@ from releases.models import (
     ReleaseStatus,
     RetroAnswer,
 )
+from releases.selectors import release_change_impact
 from releases.services import (
     action_item_create,
     action_item_set_status,
     project_create,
     project_refs_record,
+    release_change_analyse,
     release_create,
     release_record_shipped,
     retro_answer_save,
@@ -605,13 +607,16 @@ def demo_retrospective_ensure(*, project) -> bool:
 
 def demo_history_ensure(*, project, repo_path: Path) -> None:
     """The project's known refs (as a sync would record them) and its shipped releases,
-    so that the dashboard, the history and the version proposal start from real data."""
+    so that the dashboard, the history and the version proposal start from real data;
+    each with its change impact since the tag before it (once: a preparation run analyses
+    the releases Liftoff prepares, but these were recorded from their tags, and the seed
+    is a command on the demo's small local repository, not a request)."""
 
     if not project.refs.exists():
         project_refs_record(project=project, refs=list_refs(repo_path))
     dates = {r.name: r.committed_at for r in project.refs.filter(kind="tag")}
     for version, codename, summary, release_type in DEMO_HISTORY:
-        release_record_shipped(
+        release = release_record_shipped(
             actor=None,
             project=project,
             version=version,
@@ -620,6 +625,8 @@ def demo_history_ensure(*, project, repo_path: Path) -> None:
             release_type=release_type,
             released_at=dates.get(f"v{version}"),
         )
+        if release_change_impact(release=release)["state"] == "pending":
+            release_change_analyse(release=release, repo_path=repo_path, head=release.head_commit)
 
 
 # --- The environments: PepeluGPT deployed for real on 127.0.0.1 ----------------------------

@@ -42,6 +42,7 @@ api_v1 = [
         name="release-transition",
     ),
     path("releases/<int:release_id>/notes/", releases_api.release_notes, name="release-notes"),
+    path("releases/<int:release_id>/impact/", releases_api.release_impact, name="release-impact"),
     path(
         "releases/<int:release_id>/gates/",
         gates_api.release_gates_endpoint,

@@ -3,7 +3,7 @@ People's words are made inert: no HTML and no Markdown structure survives from t
 
 import re
 
-from metrics.evidence import ComplianceReport
+from metrics.evidence import ComplianceReport, impact_called_out
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
 
@@ -19,6 +19,57 @@ def _table(headers: list[str], rows: list[list]) -> list[str]:
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(_text(cell) for cell in row) + " |" for row in rows]
     return [*lines, ""]
+
+
+def _impact(doc: dict) -> list[str]:
+    impact = doc["change_impact"]
+    out = ["## Change impact", ""]
+    if impact["state"] == "pending":
+        return [*out, "Not analysed yet: the preparation run analyses the change.", ""]
+    if impact["state"] == "failed":
+        return [*out, f"The change could not be analysed: {_text(impact['error'])}", ""]
+    if impact["state"] == "stale":
+        out += [
+            f"**This analysis is of commit {_text(impact['head_commit'])}, not of the "
+            f"release's head now ({_text(doc['release']['head_commit'])}).**",
+            "",
+        ]
+    since = (
+        f"{_text(impact['previous_tag'])} ({_text(impact['base_commit'])})"
+        if impact["previous_tag"]
+        else "the first commit (no earlier release: everything in the tree)"
+    )
+    t = impact["totals"]
+    out += [
+        f"Since {since} to {_text(impact['head_commit'])}: {t['files']} files changed, "
+        f"+{t['added']} −{t['removed']} lines ({t['files_added']} added, "
+        f"{t['files_modified']} modified, {t['files_deleted']} deleted, "
+        f"{t['files_renamed']} renamed; {t['binary']} binary, their lines unknown).",
+        "",
+    ]
+    out += _table(
+        ["Top-level folder", "Files", "Lines added", "Lines removed", "Binary files"],
+        [
+            *(
+                [f["folder"], f["files"], f["added"], f["removed"], f["binary"]]
+                for f in impact["folders"]
+            ),
+            ["All", t["files"], t["added"], t["removed"], t["binary"]],
+        ],
+    )
+    for called in impact_called_out(impact):
+        out += [f"### {called['label']}: {called['count']}", ""]
+        for entry in called["paths"]:
+            moved = f" from {_text(entry['from'])}" if entry.get("from") else ""
+            out.append(f"- {_text(entry['path'])} ({entry['change']}{moved})")
+        if called["more"]:
+            out.append(f"- and {called['more']} more")
+        out.append("")
+    if impact["bump_only"]:
+        paths = ", ".join(_text(p) for p in impact["bump_only"])
+        out += [f"Left out of these lists: {paths}, changed only by Liftoff's version bump.", ""]
+    patterns = ", ".join(_text(p) for p in impact["security_patterns"])
+    return [*out, f"Security-sensitive path patterns used: {patterns}.", ""]
 
 
 def compliance_markdown(report: ComplianceReport) -> str:
@@ -85,6 +136,7 @@ def compliance_markdown(report: ComplianceReport) -> str:
             for g in doc["gates"]["evidence"]
         ],
     )
+    out += _impact(doc)
     out += ["## Approvals", ""]
     out += _table(
         ["Gate", "Approver", "Decision", "When", "Comment", "Stale"],

@@ -48,10 +48,15 @@ from metrics.models import (
     RiskLevel,
     SbomStatus,
 )
+from releases.selectors import release_change_impact
 
 # Bumped when the document's shape changes: a snapshot says which shape it has, so a
 # comparison with a live document of another shape says so instead of naming every key.
-DOCUMENT_VERSION = 1
+DOCUMENT_VERSION = 2
+# The parts each version added. A snapshot of an older shape is compared with the live
+# document in its shape (the parts it never had left out), so shipping a new part does
+# not make every earlier snapshot "differ".
+PARTS_SINCE = {"change_impact": 2}
 # The in-toto predicate type of Liftoff's attestations (docs/compliance.md describes it).
 PREDICATE_TYPE = "https://liftoff.dev/attestations/release-evidence/v1"
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
@@ -97,8 +102,48 @@ def compliance_document(*, release, audit_until: int | None = None) -> dict:
         "deployments": _deployments_part(release),
         "continuity": _continuity_part(release),
         "incidents": _incidents_part(release),
+        "change_impact": release_change_impact(release=release),
         "audit": _audit_part(release, audit_until),
     }
+
+
+# How many paths of each called-out list the report shows before "and N more".
+IMPACT_PATHS_SHOWN = 20
+IMPACT_LISTS = (
+    ("migrations", "Migrations"),
+    ("dependencies", "Dependency files"),
+    ("security", "Security-sensitive paths"),
+)
+
+
+def impact_called_out(impact: dict) -> list[dict]:
+    """The change impact's three called-out lists as the page and the Markdown show them:
+    label, count, the first paths, and how many more there are (stored or not)."""
+    if impact.get("state") not in ("analysed", "stale"):
+        return []
+    lists = []
+    for key, label in IMPACT_LISTS:
+        part = impact[key]
+        shown = part["paths"][:IMPACT_PATHS_SHOWN]
+        lists.append(
+            {
+                "key": key,
+                "label": label,
+                "count": part["count"],
+                "paths": shown,
+                "more": part["count"] - len(shown),
+            }
+        )
+    return lists
+
+
+def document_in_shape(doc: dict, version: int) -> dict:
+    """`doc` as a document of an older `version` would hold it (PARTS_SINCE)."""
+    if version == doc["document_version"]:
+        return doc
+    shaped = {key: value for key, value in doc.items() if PARTS_SINCE.get(key, 1) <= version}
+    shaped["document_version"] = version
+    return shaped
 
 
 def risk_matrix(*, release) -> dict:
@@ -400,7 +445,7 @@ def _audit_part(release, audit_until: int | None) -> list[dict]:
 # --- Comparing a snapshot with the live record -------------------------------------------
 
 # How list items are named in a difference's path: by a stable key, not their position.
-_ITEM_KEYS = ("gate", "key", "seq", "id", "title", "name", "approver")
+_ITEM_KEYS = ("gate", "key", "seq", "id", "title", "name", "approver", "folder", "path")
 
 
 def _item_name(item, index: int) -> str:
@@ -560,10 +605,11 @@ def compliance_report(*, release) -> ComplianceReport:
     latest = snapshot_get(release=release)
     frozen = json.loads(latest.document)
     live = compliance_document(release=release, audit_until=latest.audit_head_seq)
-    if frozen.get("document_version") != live["document_version"]:
+    version = frozen.get("document_version")
+    if not isinstance(version, int) or not 1 <= version <= live["document_version"]:
         differences = ["document_version: the snapshot has another shape; compare by hand"]
     else:
-        differences = document_differences(frozen, live)
+        differences = document_differences(frozen, document_in_shape(live, version))
     events_since = audit_trail(obj=release).filter(seq__gt=latest.audit_head_seq).count()
     return ComplianceReport(
         document=live,

@@ -17,6 +17,7 @@ from metrics.compliance_markdown import compliance_markdown
 from metrics.evidence import (
     attestation_statement,
     compliance_report,
+    impact_called_out,
     release_sbom_made,
     snapshot_get,
 )
@@ -67,6 +68,7 @@ def _compliance_page(request, release, *, risk_form=None, status: int = 200):
         "release": release,
         "report": report,
         "doc": report.document,
+        "impact_lists": impact_called_out(report.document["change_impact"]),
         # The retrospective's follow-ups: live, not frozen (they come after shipping).
         "action_items": release_action_items(release=release),
         "may_snapshot": has_role(request.user, SNAPSHOT_ROLES),

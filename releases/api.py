@@ -7,8 +7,15 @@ from rest_framework.response import Response
 from liftoff.api import API_CONFLICT
 from liftoff.markdown import render_markdown
 from liftoff.roles import READ_ROLES, Role, roles_allowed
-from releases.selectors import project_get, project_list, release_get, release_list
+from releases.selectors import (
+    project_get,
+    project_list,
+    release_change_impact,
+    release_get,
+    release_list,
+)
 from releases.serializers import (
+    ChangeImpactSerializer,
     NotesSerializer,
     ProjectCreateSerializer,
     ProjectSerializer,
@@ -181,3 +188,16 @@ def release_notes(request, release_id: int):
             release=release, actor=request.user, markdown=incoming.validated_data["markdown"]
         )
     return Response({"markdown": release.notes, "html": str(render_markdown(release.notes))})
+
+
+@extend_schema(
+    responses=ChangeImpactSerializer,
+    summary="What changed since the previous release: per top-level folder, migrations, "
+    "dependency files and security-sensitive paths",
+)
+@api_view(["GET"])
+@permission_classes([roles_allowed(read=READ_ROLES)])
+def release_impact(request, release_id: int):
+    impact = release_change_impact(release=release_get(release_id=release_id))
+    body = {name: impact.get(name) for name in ChangeImpactSerializer().fields}
+    return Response(ChangeImpactSerializer(body).data)

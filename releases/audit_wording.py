@@ -58,6 +58,20 @@ def _git_recorded(event, ctx):
     return ", ".join(done) or "recorded git facts"
 
 
+def _impact(event, ctx):
+    after = event.after
+    since = after.get("previous_tag") or "the first commit"
+    if after.get("error"):
+        return f"could not analyse the change since {since}: {after['error']}"
+    totals = after.get("totals", {})
+    return (
+        f"analysed the change since {since}: {totals.get('files', 0)} files "
+        f"(+{totals.get('added', 0)} −{totals.get('removed', 0)}), "
+        f"{after.get('migrations', 0)} migrations, {after.get('dependencies', 0)} dependency "
+        f"files, {after.get('security', 0)} security-sensitive paths"
+    )
+
+
 def _recorded(event, ctx):
     return f"recorded v{event.after['version']} as released at tag {event.after['tag']}"
 
@@ -68,6 +82,12 @@ register_describer("release.transition", _moved, kind="phase")
 register_describer("release.recorded", _recorded, kind="phase")
 register_describer("release.notes_edited", lambda e, ctx: "edited the release notes", kind="notes")
 register_describer("release.git_recorded", _git_recorded, kind="git")
+register_describer("release.impact_analysed", _impact, kind="git")
+register_describer(
+    "project.security_patterns_changed",
+    lambda e, ctx: "changed the security-sensitive path patterns",
+    kind="git",
+)
 register_describer(
     "project.notes_template_changed",
     lambda e, ctx: "changed how the release notes read (their template)",

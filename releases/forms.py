@@ -130,3 +130,19 @@ class RetroTemplateForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 16}),
         help_text="“## Heading” starts a group, “- question” adds a question to it.",
     )
+
+
+class SecurityPatternsForm(forms.Form):
+    patterns = forms.CharField(
+        label="Security-sensitive paths",
+        required=False,
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 16}),
+        help_text="One glob pattern a line, matched without regard to case. Without “/” it "
+        "matches any folder or file name in the path (“auth” finds src/auth/views.py, "
+        "“*.pem” any .pem file); with “/” the whole path from the repository's root "
+        "(“.github/workflows/*”).",
+    )
+
+    def clean_patterns(self):
+        return [line.strip() for line in self.cleaned_data["patterns"].splitlines() if line.strip()]

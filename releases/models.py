@@ -2,9 +2,15 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+from releases.impact import DEFAULT_SECURITY_PATTERNS
+
 
 def default_version_files():
     return ["pyproject.toml"]
+
+
+def default_security_patterns():
+    return list(DEFAULT_SECURITY_PATTERNS)
 
 
 def default_cadence_days():
@@ -28,6 +34,9 @@ class Project(models.Model):
     # Approvals and waivers are given for the release head they saw; a new commit makes
     # them stale unless the project says to keep them.
     keep_approvals_on_new_commits = models.BooleanField(default=False)
+    # Glob patterns of security-sensitive paths, called out in each release's change
+    # impact (releases.impact.path_matches); admins edit them.
+    security_patterns = models.JSONField(default=default_security_patterns, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
@@ -235,6 +244,31 @@ class Release(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status in RELEASE_FINAL_STATES
+
+
+class ChangeImpactStatus(models.TextChoices):
+    SUCCEEDED = "succeeded", "Analysed"
+    FAILED = "failed", "Failed"
+
+
+class ChangeImpact(models.Model):
+    """What changed in the repository from the previous release tag (or the first commit)
+    to the release head, as the preparation run analysed it (releases.impact): one row per
+    release, replaced when the head is analysed again."""
+
+    release = models.OneToOneField(Release, on_delete=models.CASCADE, related_name="change_impact")
+    status = models.CharField(max_length=10, choices=ChangeImpactStatus.choices)
+    previous_tag = models.CharField(max_length=255, blank=True)
+    # Empty: no previous release, compared with the empty tree (everything is new).
+    base_commit = models.CharField(max_length=64, blank=True)
+    head_commit = models.CharField(max_length=64)
+    # releases.impact.impact_summarise's result; {} when the analysis failed.
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    analysed_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"Change impact of {self.release_id}"
 
 
 # --- Retrospectives ------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from django.views.decorators.http import require_POST
 from liftoff.errors import DomainError, ValidationFailed
 from liftoff.forms import form_add_domain_errors
 from liftoff.roles import READ_ROLES, Role, role_required
-from releases.forms import ProjectForm
+from releases.forms import ProjectForm, SecurityPatternsForm
 from releases.selectors import (
     project_cadence,
     project_get,
@@ -14,7 +14,7 @@ from releases.selectors import (
     project_refs,
     project_releases,
 )
-from releases.services import project_create, project_sync
+from releases.services import project_create, project_security_patterns_set, project_sync
 from runs.views import progress_context
 
 
@@ -77,3 +77,25 @@ def project_new(request):
             return redirect("releases:project-detail", slug=project.slug)
     status = 400 if request.method == "POST" else 200
     return render(request, "releases/project_new.html", {"form": form}, status=status)
+
+
+@role_required(Role.ADMIN)
+def project_impact_settings(request, slug: str):
+    """The project's security-sensitive path patterns, which each release's change impact
+    calls out (admins)."""
+    project = project_get(slug=slug)
+    initial = {"patterns": "\n".join(project.security_patterns)}
+    form = SecurityPatternsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            project_security_patterns_set(
+                project=project, actor=request.user, patterns=form.cleaned_data["patterns"]
+            )
+        except ValidationFailed as exc:
+            form_add_domain_errors(form, exc)
+        else:
+            messages.success(request, "Saved: releases analysed from now on use these patterns.")
+            return redirect("releases:impact-settings", slug=project.slug)
+    status = 400 if request.method == "POST" else 200
+    context = {"project": project, "form": form}
+    return render(request, "releases/impact_settings.html", context, status=status)

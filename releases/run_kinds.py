@@ -21,12 +21,17 @@ from liftoff.git import (
     ref_name_problem,
     repo_identity_set,
 )
-from releases.models import Project, ReleaseStatus
+from releases.models import ChangeImpactStatus, Project, ReleaseStatus
 from releases.notes import draft_notes
 from releases.selectors import notes_template_of, project_mirror_path, release_of_run
-from releases.services import project_refs_record, release_git_facts_record, release_transition
+from releases.services import (
+    project_refs_record,
+    release_change_analyse,
+    release_git_facts_record,
+    release_previous_tag,
+    release_transition,
+)
 from releases.version_files import bump_version_file
-from releases.versioning import Version
 from runs.errors import StepFailed
 from runs.registry import RunKind, StepSpec, register_kind
 
@@ -206,16 +211,40 @@ def prepare_notes(ctx):
 
 def _previous_tag(release) -> str | None:
     """The highest release tag below this version, as the remote has it."""
+    return release_previous_tag(release=release, repo=git.Repo(workspace_path(release)))
 
-    repo = git.Repo(workspace_path(release))
-    current = Version.parse(release.version)
-    best = None
-    for tag in repo.tags:
-        parsed = Version.parse_tag(tag.name, release.project.tag_pattern)
-        usable = parsed is not None and not parsed.prerelease and parsed < current
-        if usable and (best is None or parsed > best[0]):
-            best = (parsed, tag.name)
-    return best[1] if best else None
+
+def prepare_impact(ctx):
+    """Analyse the change from the previous release tag to the pushed head: files and
+    lines per top-level folder, migrations, dependency files and security-sensitive paths
+    (releases.impact). A failure is recorded on the release and fails the run, which a
+    retry runs again; the head is the one the push step recorded, from git."""
+
+    release = _release(ctx)
+    impact = release_change_analyse(
+        release=release, repo_path=workspace_path(release), head=release.head_commit
+    )
+    if impact.status == ChangeImpactStatus.FAILED:
+        raise StepFailed(f"The change could not be analysed: {impact.error}")
+    result = impact.result
+    totals = result["totals"]
+    for folder in result["folders"]:
+        ctx.log(
+            f"{folder['folder']}: {folder['files']} files, +{folder['added']} "
+            f"-{folder['removed']}" + (f", {folder['binary']} binary" if folder["binary"] else "")
+        )
+    called = ", ".join(
+        f"{result[key]['count']} {label}{'' if result[key]['count'] == 1 else 's'}"
+        for key, label in (
+            ("migrations", "migration"),
+            ("dependencies", "dependency file"),
+            ("security", "security-sensitive path"),
+        )
+    )
+    return (
+        f"Since {impact.previous_tag or 'the first commit'}: {totals['files']} files "
+        f"(+{totals['added']} -{totals['removed']}) in {len(result['folders'])} folders; {called}"
+    )
 
 
 def ship_tag(ctx):
@@ -271,6 +300,7 @@ PREPARE = register_kind(
             StepSpec("bump", "Bump the version", prepare_bump),
             StepSpec("push", "Push the branch", prepare_push),
             StepSpec("notes", "Draft the release notes", prepare_notes),
+            StepSpec("impact", "Analyse the change", prepare_impact),
         ),
         lock_keys=lambda run: [f"release:{run.subject_id}:git"],
         secrets=lambda run: git_secret_values(),

@@ -15,6 +15,8 @@ from releases.models import (
     RELEASE_CLOSED_STATES,
     RELEASE_IN_FLIGHT,
     ActionItem,
+    ChangeImpact,
+    ChangeImpactStatus,
     NotesTemplate,
     Project,
     Release,
@@ -158,6 +160,36 @@ def release_facts(*, release_id: int) -> Release:
     )
     release.project_name = project_name
     return release
+
+
+def release_change_impact(*, release) -> dict:
+    """The release's change impact as plain values, with its state (one query):
+
+    - "pending": not analysed yet (the preparation run analyses it after the notes);
+    - "failed": the analysis could not be made, and `error` says why;
+    - "stale": made for another head than the release's now (prepared again since);
+    - "analysed": `totals`, `folders`, `migrations`, `dependencies`, `security`, …
+      (releases.impact.impact_summarise) from `previous_tag`/`base_commit` to
+      `head_commit`.
+    """
+    impact = ChangeImpact.objects.filter(release_id=release.pk).first()
+    if impact is None:
+        return {"state": "pending"}
+    if impact.status == ChangeImpactStatus.FAILED:
+        state = "failed"
+    elif impact.head_commit != release.head_commit:
+        state = "stale"
+    else:
+        state = "analysed"
+    return {
+        "state": state,
+        "previous_tag": impact.previous_tag,
+        "base_commit": impact.base_commit,
+        "head_commit": impact.head_commit,
+        "analysed_at": impact.analysed_at.isoformat(),
+        "error": impact.error,
+        **impact.result,
+    }
 
 
 def release_latest_run(*, release):

@@ -129,3 +129,68 @@ class TransitionSerializer(serializers.Serializer):
 class NotesSerializer(serializers.Serializer):
     markdown = serializers.CharField(allow_blank=True)
     html = serializers.CharField(read_only=True)
+
+
+# --- Change impact (GET /api/v1/releases/{id}/impact/) -------------------------------------
+
+_CHANGES = ["added", "modified", "deleted", "renamed", "copied"]
+# "from" is a Python keyword: the field is declared by name.
+ImpactPathSerializer = type(
+    "ImpactPathSerializer",
+    (serializers.Serializer,),
+    {
+        "path": serializers.CharField(),
+        "change": serializers.ChoiceField(choices=_CHANGES),
+        "from": serializers.CharField(
+            required=False, help_text="The path before a rename (only for renames)."
+        ),
+    },
+)
+
+
+class ImpactListSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="How many paths, all of them.")
+    paths = ImpactPathSerializer(many=True, help_text="The first 500 of them.")
+
+
+class ImpactTotalsSerializer(serializers.Serializer):
+    files = serializers.IntegerField()
+    added = serializers.IntegerField(help_text="Lines added (binary files not counted).")
+    removed = serializers.IntegerField(help_text="Lines removed (binary files not counted).")
+    binary = serializers.IntegerField(help_text="Binary files: their lines are unknown.")
+    files_added = serializers.IntegerField()
+    files_modified = serializers.IntegerField()
+    files_deleted = serializers.IntegerField()
+    files_renamed = serializers.IntegerField()
+
+
+class ImpactFolderSerializer(serializers.Serializer):
+    folder = serializers.CharField(help_text="A top-level folder, or “(root)”.")
+    files = serializers.IntegerField()
+    added = serializers.IntegerField()
+    removed = serializers.IntegerField()
+    binary = serializers.IntegerField()
+
+
+class ChangeImpactSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(
+        choices=["pending", "failed", "stale", "analysed"],
+        help_text="pending: not analysed yet; failed: see `error`; stale: made for "
+        "another head than the release's now; analysed.",
+    )
+    previous_tag = serializers.CharField(allow_null=True, help_text="Empty: a first release.")
+    base_commit = serializers.CharField(allow_null=True, help_text="Empty: the empty tree.")
+    head_commit = serializers.CharField(allow_null=True)
+    analysed_at = serializers.DateTimeField(allow_null=True)
+    error = serializers.CharField(allow_null=True)
+    totals = ImpactTotalsSerializer(allow_null=True)
+    folders = ImpactFolderSerializer(many=True, allow_null=True)
+    migrations = ImpactListSerializer(allow_null=True)
+    dependencies = ImpactListSerializer(allow_null=True)
+    security = ImpactListSerializer(allow_null=True)
+    bump_only = serializers.ListField(
+        child=serializers.CharField(),
+        allow_null=True,
+        help_text="Paths only Liftoff's version bump changed (left out of the lists).",
+    )
+    security_patterns = serializers.ListField(child=serializers.CharField(), allow_null=True)

@@ -1,3 +1,4 @@
+import git
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -6,11 +7,20 @@ from liftoff.errors import Conflict, NotAllowed, ValidationFailed
 from liftoff.events import emit
 from liftoff.git import SLUG, SLUG_RULE, ref_name_problem, remote_url_problem, repo_path_problem
 from liftoff.roles import Role, has_role, require_role
+from releases.impact import (
+    COMMIT,
+    PATTERNS_MAX,
+    ImpactProblem,
+    change_impact_compute,
+    security_pattern_problem,
+)
 from releases.models import (
     RELEASE_REACHED_PRODUCTION,
     RELEASE_TRANSITIONS,
     ActionItem,
     ActionItemStatus,
+    ChangeImpact,
+    ChangeImpactStatus,
     NotesTemplate,
     Project,
     ProjectRef,
@@ -568,6 +578,121 @@ def release_git_facts_record(*, release, **facts):
     )
     for name, value in facts.items():
         setattr(release, name, value)
+
+
+# --- Change impact ---------------------------------------------------------------------
+
+
+def release_previous_tag(*, release, repo: git.Repo) -> str | None:
+    """The highest release tag below the release's version in `repo` (the tags as the
+    remote has them): where its notes and its change impact start."""
+    current = Version.parse(release.version)
+    best = None
+    for tag in repo.tags:
+        parsed = Version.parse_tag(tag.name, release.project.tag_pattern)
+        usable = parsed is not None and not parsed.prerelease and parsed < current
+        if usable and (best is None or parsed > best[0]):
+            best = (parsed, tag.name)
+    return best[1] if best else None
+
+
+def release_change_analyse(*, release, repo_path, head: str) -> ChangeImpact:
+    """1. Find the previous release tag in the repository at `repo_path` and its commit
+    (none: the first release, compared with the empty tree); 2. run the git diffs
+    (releases.impact, outside any transaction: git may take a while); 3. record the
+    result, or why there is none, as the release's change impact (audited).
+
+    `head` comes from git (the commit the run pushed, the tag's commit), and is checked
+    to be a commit id before git sees it. The caller decides whether a failure fails its
+    run; the failure is on the row either way."""
+    previous, base, result, error = "", "", {}, ""
+    try:
+        if not COMMIT.match(head or ""):
+            raise ImpactProblem("The release has no head commit to analyse.")
+        repo = git.Repo(repo_path)
+        previous = release_previous_tag(release=release, repo=repo) or ""
+        if previous:
+            base = repo.tags[previous].commit.hexsha
+        result = change_impact_compute(
+            repo_path,
+            base=base or None,
+            head=head,
+            security_patterns=list(release.project.security_patterns),
+        )
+    except (ImpactProblem, git.GitError, git.BadName, git.BadObject, ValueError) as exc:
+        error = str(exc) or type(exc).__name__
+    return release_change_impact_record(
+        release=release,
+        previous_tag=previous,
+        base_commit=base,
+        head_commit=head if COMMIT.match(head or "") else "",
+        result=result,
+        error=error,
+    )
+
+
+@transaction.atomic
+def release_change_impact_record(
+    *,
+    release,
+    previous_tag: str,
+    base_commit: str,
+    head_commit: str,
+    result: dict,
+    error: str = "",
+) -> ChangeImpact:
+    """The release's change impact, replacing an earlier analysis (of an earlier head, or
+    one that failed). Audited with its figures, not its paths."""
+    status = ChangeImpactStatus.FAILED if error else ChangeImpactStatus.SUCCEEDED
+    impact, _ = ChangeImpact.objects.update_or_create(
+        release=release,
+        defaults={
+            "status": status,
+            "previous_tag": previous_tag,
+            "base_commit": base_commit,
+            "head_commit": head_commit,
+            "result": {} if error else result,
+            "error": error[:2000],
+            "analysed_at": timezone.now(),
+        },
+    )
+    after = {"status": status, "previous_tag": previous_tag, "head_commit": head_commit}
+    if error:
+        after["error"] = error[:500]
+    else:
+        after["totals"] = result["totals"]
+        for part in ("migrations", "dependencies", "security"):
+            after[part] = result[part]["count"]
+    audit_record(actor=None, action="release.impact_analysed", obj=release, after=after)
+    return impact
+
+
+@transaction.atomic
+def project_security_patterns_set(*, project, actor, patterns: list[str]) -> Project:
+    """The project's security-sensitive path patterns (admins): each a glob
+    (releases.impact.path_matches). Releases analysed from now on are matched with them;
+    an analysis made before keeps the patterns it was made with."""
+    require_role(actor, {Role.ADMIN}, "Only admins change the security-sensitive paths.")
+    problems = [f"“{p}” {problem}." for p in patterns if (problem := security_pattern_problem(p))]
+    if len(patterns) > PATTERNS_MAX:
+        problems.append(f"At most {PATTERNS_MAX} patterns.")
+    if problems:
+        raise ValidationFailed(
+            "The patterns were not saved.", errors={"security_patterns": problems}
+        )
+    unique = list(dict.fromkeys(patterns))
+    current = Project.objects.select_for_update().get(pk=project.pk)
+    before = list(current.security_patterns)
+    Project.objects.filter(pk=project.pk).update(security_patterns=unique)
+    audit_record(
+        actor=actor,
+        action="project.security_patterns_changed",
+        obj=project,
+        before={"security_patterns": before},
+        after={"security_patterns": unique},
+    )
+    project.security_patterns = unique
+    return project
 
 
 def release_record_shipped(

@@ -74,6 +74,11 @@ urlpatterns = [
         retro_views.retro_template_edit,
         name="retro-template",
     ),
+    path(
+        "projects/<slug:slug>/impact/",
+        project_views.project_impact_settings,
+        name="impact-settings",
+    ),
     path("projects/<slug:slug>/sync/", project_views.project_sync_view, name="project-sync"),
     path("projects/<slug:slug>/refs/", project_views.project_refs_fragment, name="project-refs"),
 ]

@@ -540,3 +540,25 @@ def test_the_last_shipped_release_has_a_retrospective_once(prebuilt):
     again = seed("--force")
     assert "Demo retrospective" not in again
     assert answers.count() == 5 and ActionItem.objects.filter(release=release).count() == 3
+
+
+def test_the_shipped_releases_show_their_change_impact(prebuilt):
+    """Recorded from their tags, they were never prepared here: the seed analyses each
+    once, from the tag before it (v0.1.0: the whole tree), so their reports show it."""
+    from releases.selectors import release_change_impact
+
+    seed("--force")
+    first, second = (
+        release_change_impact(release=Release.objects.get(version=v)) for v in ("0.1.0", "0.2.0")
+    )
+    assert first["state"] == second["state"] == "analysed"
+    assert first["previous_tag"] == "" and first["totals"]["files"] > 0
+    assert first["totals"]["files_added"] == first["totals"]["files"]
+    assert second["previous_tag"] == "v0.1.0"
+    assert second["head_commit"] == Release.objects.get(version="0.2.0").head_commit
+    assert {f["folder"] for f in second["folders"]} >= {"src"}
+    # "Security framework manifestation": its security module is called out.
+    assert {"path": "src/pepelugpt/security.py", "change": "added"} in second["security"]["paths"]
+    events = AuditEvent.objects.filter(action="release.impact_analysed").count()
+    seed("--force")
+    assert AuditEvent.objects.filter(action="release.impact_analysed").count() == events == 2
