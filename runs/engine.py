@@ -267,6 +267,20 @@ def _run_steps(ctx: StepContext, kind) -> tuple[str, str]:
     status, error = RunStatus.SUCCEEDED, ""
     try:
         steps = {s.order: s for s in run_steps(run=ctx.run)}
+        stored = [steps[order].key for order in sorted(steps)]
+        if stored != [spec.key for spec in kind.steps]:
+            # Made before an upgrade changed the kind's steps: running it would run steps
+            # it does not list, or miss some. Fail it before any step, plainly; a retry
+            # makes a new run with this worker's steps.
+            error = (
+                "This run was made by another version of Liftoff: its steps are not the "
+                f"ones this worker runs for “{kind.label}”. Retry it to run the current steps."
+            )
+            ctx.log(f"[liftoff] {error}")
+            first = steps.get(0)
+            if first is not None and first.status == StepStatus.RUNNING:
+                step_transition(step=first, to=StepStatus.FAILED, summary=error)
+            return RunStatus.FAILED, error
         for order, spec in enumerate(kind.steps):
             step = steps[order]
             ctx.step = step

@@ -301,3 +301,22 @@ def test_a_kind_that_fails_before_its_first_step_never_stays_running(manager):
     assert run.status == RunStatus.FAILED
     assert "Internal error before the first step" in run.error
     assert run_execute(run_id=run.pk, worker="direct@host", task_id="t2") is None  # claimed
+
+
+def test_a_run_made_with_other_steps_fails_before_any_step_and_retries_with_the_kinds(manager):
+    """A run created before an upgrade changed its kind's steps (a queued preparation when
+    a step was added) fails at once, saying why, and its retry has the current steps.
+    Without the check it would run the steps it has and crash on the first it lacks."""
+    from runs.engine import run_execute
+    from runs.services import run_retry
+
+    run = _slow_kind_run(manager, seconds=0.1)
+    Step.objects.filter(run=run).update(key="old-step")  # what an older version stored
+    assert run_execute(run_id=run.pk, worker="direct@host", task_id="t1") == "failed"
+    run.refresh_from_db()
+    assert "made by another version of Liftoff" in run.error and "Retry" in run.error
+    assert [s.status for s in run.steps.all()] == ["failed"]
+    assert "waiting" not in "".join(LogChunk.objects.filter(run=run).values_list("text", flat=True))
+    again = run_retry(run=run, actor=manager)
+    assert [s.key for s in again.steps.all()] == ["wait"]
+    assert run_execute(run_id=again.pk, worker="direct@host", task_id="t2") == "succeeded"
