@@ -41,6 +41,24 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
         options["options"] = "-c liftoff.audit_maintenance=on"
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, and at its teardown the sessions other processes
+    still hold on it ended first (a worker's pool child or a live server thread that had
+    not closed yet): dropping it then never fails with "being accessed by other users",
+    which left the database behind."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 # --- Users per role ---------------------------------------------------------------------
 @pytest.fixture
 def make_user(db):
