@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import F, Max, Q
+from django.db.models import Count, F, Max, Q, Window
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -225,13 +225,16 @@ def release_require_open(*, release) -> None:
         raise Conflict(reason)
 
 
-def releases_managed_by(*, user, limit: int):
-    """The releases `user` manages that are still on their way, soonest target first."""
-    return list(
+def releases_managed_by(*, user, limit: int) -> tuple[list, int]:
+    """The first `limit` releases `user` manages that are still on their way, soonest
+    target first, and how many there are in all (in the same query: a window count)."""
+    releases = list(
         Release.objects.filter(status__in=RELEASE_IN_FLIGHT, release_manager=user)
         .select_related("project")
+        .annotate(managed_total=Window(Count("id")))
         .order_by(F("target_date").asc(nulls_last=True), "-created_at", "id")[:limit]
     )
+    return releases, (releases[0].managed_total if releases else 0)
 
 
 def releases_recently_shipped(*, limit: int):
