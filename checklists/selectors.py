@@ -265,6 +265,16 @@ def checklists_blockers(releases, to) -> dict[int, list[Blocker]]:
     }
 
 
+def checklists_blocker_rows(releases) -> list[Rows]:
+    """What the checklist blocker reads for `releases` (the policy's `rows`): their
+    checklists and items."""
+    ids = [release.pk for release in releases]
+    return [
+        Rows(Checklist, "release_id = ANY(%s)", (ids,)),
+        Rows(ChecklistItem, "release_id = ANY(%s)", (ids,)),
+    ]
+
+
 def _checklist_missing(phase_views, to: str) -> list[Blocker]:
     phases = PHASES_REQUIRED_BEFORE.get(to)
     if not phases:

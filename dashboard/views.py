@@ -16,6 +16,7 @@ Each list is capped, so the page's queries do not grow with the history.
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.timezone import get_current_timezone_name
 from django.views.decorators.vary import vary_on_headers
 
@@ -31,7 +32,7 @@ from liftoff.kept import kept_html, rows_version
 from liftoff.roles import READ_ROLES, Role, has_role, role_required
 from metrics.selectors import metrics_report_cached, metrics_window
 from releases.models import RELEASE_NEXT_PHASE, ReleaseStatus
-from releases.policy import releases_blockers
+from releases.policy import blockers_rows, releases_blockers
 from releases.selectors import (
     action_items_open_for,
     project_list,
@@ -39,6 +40,8 @@ from releases.selectors import (
     release_upcoming,
     releases_in_flight,
     releases_managed_by,
+    releases_managed_by_light,
+    releases_managed_rows,
     releases_recently_shipped,
 )
 
@@ -64,27 +67,45 @@ def _environments(request, projects) -> str:
     return kept_html(request, key=key, render=render_card)
 
 
-def _manager_cards(user) -> dict:
-    """The releases `user` manages (up to `MY_RELEASES_ROWS`), each with what blocks its
-    next phase: the release policy's batch answer for all of them at once, so the card
-    costs the same queries for one release or twenty."""
-    mine, total = releases_managed_by(user=user, limit=MY_RELEASES_ROWS)
-    moves = {}
-    for release in mine:
-        release.next_phase = RELEASE_NEXT_PHASE.get(release.status)
-        release.next_phase_label = (
-            ReleaseStatus(release.next_phase).label if release.next_phase else ""
-        )
-        if release.next_phase:
-            moves[release.pk] = release.next_phase
-    blockers = releases_blockers(releases=mine, to=moves)
-    for release in mine:
-        release.blockers = blockers.get(release.pk, [])
+def _manager_cards(request, user) -> dict:
     return {
-        "my_releases": mine,
-        "my_releases_more": total - len(mine),
+        "my_releases_html": _my_releases(request, user),
         "running": deployments_running(limit=CARD_ROWS),
     }
+
+
+def _my_releases(request, user) -> str:
+    """The releases `user` manages (up to `MY_RELEASES_ROWS`), each with what blocks its
+    next phase: the release policy's batch answer for all of them at once, so the card
+    costs the same queries for one release or twenty. Kept rendered per process
+    (liftoff.kept) under the digest of those releases, their projects and every row the
+    policy's blockers read for them: most views find none of them changed, and judging
+    twenty releases (their checklists' items, gates, deployments) is the page's biggest
+    part. A blocker that has not said what it reads keeps the card from being kept."""
+    listed = releases_managed_by_light(user=user, limit=MY_RELEASES_ROWS)
+    blocker_rows = blockers_rows(listed)
+
+    def render_card(csrf_token):
+        mine, total = releases_managed_by(user=user, limit=MY_RELEASES_ROWS)
+        moves = {}
+        for release in mine:
+            release.next_phase = RELEASE_NEXT_PHASE.get(release.status)
+            release.next_phase_label = (
+                ReleaseStatus(release.next_phase).label if release.next_phase else ""
+            )
+            if release.next_phase:
+                moves[release.pk] = release.next_phase
+        blockers = releases_blockers(releases=mine, to=moves)
+        for release in mine:
+            release.blockers = blockers.get(release.pk, [])
+        context = {"my_releases": mine, "my_releases_more": total - len(mine)}
+        return render_to_string("dashboard/cards.html#my-releases", context, request)
+
+    if blocker_rows is None:
+        return mark_safe(render_card(None))  # noqa: S308 - rendered by our template
+    version = rows_version([*releases_managed_rows(user=user), *blocker_rows])
+    key = ("dashboard-my-releases", user.pk, version, get_current_timezone_name())
+    return kept_html(request, key=key, render=render_card)
 
 
 def _approver_cards() -> dict:
@@ -140,7 +161,7 @@ def dashboard_cards(request):
     context["is_approver"] = has_role(user, {Role.APPROVER})
     context["is_stakeholder"] = has_role(user, {Role.STAKEHOLDER})
     if context["is_manager"]:
-        context.update(_manager_cards(user))
+        context.update(_manager_cards(request, user))
     if context["is_approver"]:
         context.update(_approver_cards())
     if context["is_stakeholder"]:

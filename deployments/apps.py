@@ -12,6 +12,7 @@ class DeploymentsConfig(AppConfig):
         from deployments.selectors import (
             emergency_changes_rows,
             emergency_changes_to_review_count,
+            releases_deployment_blocker_rows,
             releases_deployment_blockers,
         )
         from deployments.selectors import release_page_rows as deployments_page_rows
@@ -28,7 +29,9 @@ class DeploymentsConfig(AppConfig):
             register_section,
         )
 
-        policy.register_blocker("deployments", many=releases_deployment_blockers)
+        policy.register_blocker(
+            "deployments", many=releases_deployment_blockers, rows=releases_deployment_blocker_rows
+        )
         events.subscribe("run.finished", deployment_run_finished)
         register_page_rows("deployments", deployments_page_rows)
         register_section(

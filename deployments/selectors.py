@@ -325,6 +325,26 @@ def releases_deployment_blockers(releases, to) -> dict[int, list[Blocker]]:
     return found
 
 
+def releases_deployment_blocker_rows(releases) -> list[Rows]:
+    """What the deployments blocker reads for `releases` (the policy's `rows`): their
+    projects' environments and freeze windows, and the verified deployments of their
+    heads (the partial index `deployment_commit_verified`)."""
+    projects = sorted({release.project_id for release in releases})
+    heads = sorted({release.head_commit for release in releases if release.head_commit})
+    in_projects = (
+        "environment_id IN (SELECT id FROM deployments_environment WHERE project_id = ANY(%s))"
+    )
+    return [
+        Rows(Environment, "project_id = ANY(%s)", (projects,)),
+        Rows(FreezeWindow, "project_id = ANY(%s)", (projects,)),
+        Rows(
+            Deployment,
+            f"commit = ANY(%s) AND verified AND kind = %s AND {in_projects}",
+            (heads, DeploymentKind.DEPLOY, projects),
+        ),
+    ]
+
+
 def _deployment_missing(release, to, environments, verified_ids, freezes, now) -> list[Blocker]:
     staging = [e for e in environments if e.phase == EnvironmentPhase.STAGING]
     production = [e for e in environments if e.phase == EnvironmentPhase.PRODUCTION]

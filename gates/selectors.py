@@ -8,6 +8,7 @@ rows are fetched per release in one query each and grouped in Python.
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Subquery
 from django.shortcuts import get_object_or_404
 
@@ -343,6 +344,22 @@ def gates_blockers(releases, to) -> dict[int, list[Blocker]]:
         ]
         for release in releases
     }
+
+
+def gates_blocker_rows(releases) -> list[Rows]:
+    """What the gate blocker reads for `releases` (the policy's `rows`): their projects'
+    gates, their results, sign-offs (and who gave them: a rejection names them) and
+    waivers."""
+    ids = [release.pk for release in releases]
+    projects = sorted({release.project_id for release in releases})
+    signers = "id IN (SELECT approver_id FROM checklists_approval WHERE release_id = ANY(%s))"
+    return [
+        Rows(QualityGate, "project_id = ANY(%s)", (projects,)),
+        Rows(GateResult, "release_id = ANY(%s)", (ids,)),
+        Rows(Approval, "release_id = ANY(%s)", (ids,)),
+        Rows(Waiver, "release_id = ANY(%s)", (ids,)),
+        Rows(get_user_model(), signers, (ids,)),
+    ]
 
 
 def gate_check_lines(release) -> list[str]:

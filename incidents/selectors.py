@@ -274,6 +274,20 @@ def incidents_release_blockers(releases, to) -> dict[int, list[Blocker]]:
     return found
 
 
+def incidents_release_blocker_rows(releases) -> list[Rows]:
+    """What the incidents blocker reads for `releases` (the policy's `rows`): their
+    projects' unresolved critical incidents (the environments are in deployments' rows)."""
+    projects = sorted({release.project_id for release in releases})
+    states = sorted(UNRESOLVED_STATES)
+    return [
+        Rows(
+            Incident,
+            "project_id = ANY(%s) AND severity = %s AND status IN (%s, %s, %s)",
+            (projects, Severity.CRITICAL, *states),
+        )
+    ]
+
+
 def incident_deployment_blockers(release, environment) -> list[Blocker]:
     """The deployments' extra blocker: the same rule for a deployment to production
     (rollbacks never ask: they are how a critical incident is mitigated)."""

@@ -70,26 +70,42 @@ SHIP_ANCHOR = "ship"
 BlockerFn = Callable[[object, str], list[Blocker]]
 # The batch form: (releases, {release_id: to}) -> {release_id: [Blocker, ...]}.
 BatchBlockerFn = Callable[[list, Mapping[int, str]], dict[int, list[Blocker]]]
+# What a blocker reads for some releases: (releases) -> [liftoff.kept.Rows, ...].
+BlockerRowsFn = Callable[[list], list]
 PlannedHook = Callable[[object], None]
 
 # name -> the batch form (a blocker registered in its single form is wrapped in one that
 # asks it once per release).
 _BLOCKERS: dict[str, BatchBlockerFn] = {}
+_BLOCKER_ROWS: dict[str, BlockerRowsFn] = {}
 _PLANNED_HOOKS: dict[str, PlannedHook] = {}
 _PROJECT_HOOKS: dict[str, Callable] = {}
 _snapshot: ContextVar[dict | None] = ContextVar("release_policy_snapshot", default=None)
 
 
 def register_blocker(
-    name: str, fn: BlockerFn | None = None, *, many: BatchBlockerFn | None = None
+    name: str,
+    fn: BlockerFn | None = None,
+    *,
+    many: BatchBlockerFn | None = None,
+    rows: BlockerRowsFn | None = None,
 ) -> None:
     """Register a blocker under `name`, in its single form `fn(release, to)` or its batch
     form `many(releases, to)` (one of the two); registering the same name again replaces
     it (a test app or a reloaded module), so the order of registration is the order of
-    the reasons. A single form costs its queries once per release on a page of many."""
+    the reasons. A single form costs its queries once per release on a page of many.
+
+    `rows(releases) -> list[liftoff.kept.Rows]`: every row the blocker reads to judge
+    `releases` (each with at least `pk`, `project_id` and `head_commit`), besides the
+    releases themselves. A page that shows the answer for many releases (the dashboard)
+    is kept under their digest; while a blocker has not said what it reads, it is not."""
     if (fn is None) == (many is None):
         raise TypeError("register_blocker takes either fn or many")
     _BLOCKERS[name] = many or _one_by_one(fn)
+    if rows is None:
+        _BLOCKER_ROWS.pop(name, None)
+    else:
+        _BLOCKER_ROWS[name] = rows
 
 
 def _one_by_one(fn: BlockerFn) -> BatchBlockerFn:
@@ -101,6 +117,18 @@ def _one_by_one(fn: BlockerFn) -> BatchBlockerFn:
 
 def unregister_blocker(name: str) -> None:
     _BLOCKERS.pop(name, None)
+    _BLOCKER_ROWS.pop(name, None)
+
+
+def blockers_rows(releases) -> list | None:
+    """The rows every registered blocker reads to judge `releases` (`register_blocker`'s
+    `rows`), or None when one of them has not said (a page must then not be kept)."""
+    if not set(_BLOCKERS) <= set(_BLOCKER_ROWS):
+        return None
+    found = []
+    for name in _BLOCKERS:
+        found += _BLOCKER_ROWS[name](releases)
+    return found
 
 
 def blocker_names() -> list[str]:

@@ -229,12 +229,37 @@ def releases_managed_by(*, user, limit: int) -> tuple[list, int]:
     """The first `limit` releases `user` manages that are still on their way, soonest
     target first, and how many there are in all (in the same query: a window count)."""
     releases = list(
-        Release.objects.filter(status__in=RELEASE_IN_FLIGHT, release_manager=user)
+        _managed_in_flight(user)
         .select_related("project")
-        .annotate(managed_total=Window(Count("id")))
-        .order_by(F("target_date").asc(nulls_last=True), "-created_at", "id")[:limit]
+        .annotate(managed_total=Window(Count("id")))[:limit]
     )
     return releases, (releases[0].managed_total if releases else 0)
+
+
+def _managed_in_flight(user):
+    return Release.objects.filter(status__in=RELEASE_IN_FLIGHT, release_manager=user).order_by(
+        F("target_date").asc(nulls_last=True), "-created_at", "id"
+    )
+
+
+def releases_managed_by_light(*, user, limit: int) -> list:
+    """The releases `releases_managed_by` lists, with only what the release policy's
+    blockers need to say which rows they read (`releases.policy.blockers_rows`)."""
+    return list(_managed_in_flight(user).only("id", "project_id", "head_commit")[:limit])
+
+
+def releases_managed_rows(*, user) -> list[Rows]:
+    """The rows `releases_managed_by` reads: every release `user` manages in flight (the
+    ones beyond the limit are counted) and their projects."""
+    states = sorted(RELEASE_IN_FLIGHT)
+    marks = ", ".join(["%s"] * len(states))
+    managed = f"release_manager_id = %s AND status IN ({marks})"
+    # Only placeholders go into the SQL: the user and the states are parameters.
+    their_projects = f"id IN (SELECT project_id FROM releases_release WHERE {managed})"  # noqa: S608
+    return [
+        Rows(Release, managed, (user.pk, *states)),
+        Rows(Project, their_projects, (user.pk, *states)),
+    ]
 
 
 def releases_recently_shipped(*, limit: int):
