@@ -324,6 +324,12 @@ def releases_checklist_progress(*, release_ids) -> dict[int, Progress]:
     return {row["release_id"]: Progress(**{c: row[c] for c in counts}) for row in rows}
 
 
+def releases_checklist_progress_rows(*, release_ids_sql: str, params: tuple) -> list[Rows]:
+    """The rows `releases_checklist_progress` reads for the releases whose ids
+    `release_ids_sql` selects (SQL with `%s` placeholders for `params`): their items."""
+    return [Rows(ChecklistItem, f"release_id IN ({release_ids_sql})", params)]
+
+
 # --- Project configuration --------------------------------------------------------------
 
 

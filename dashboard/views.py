@@ -13,6 +13,7 @@ gets the cards of its own work:
 Each list is capped, so the page's queries do not grow with the history.
 """
 
+from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -20,17 +21,17 @@ from django.utils.safestring import mark_safe
 from django.utils.timezone import get_current_timezone_name
 from django.views.decorators.vary import vary_on_headers
 
-from checklists.selectors import releases_checklist_progress
+from checklists.selectors import releases_checklist_progress, releases_checklist_progress_rows
 from deployments.selectors import (
     board,
     board_page_rows,
     deployments_running,
     emergency_changes_unreviewed,
 )
-from gates.selectors import approvals_waiting, approvals_waiting_count
-from liftoff.kept import kept_html, rows_version
-from liftoff.roles import READ_ROLES, Role, has_role, role_required
-from metrics.selectors import metrics_report_cached, metrics_window
+from gates.selectors import approvals_waiting, approvals_waiting_count, approvals_waiting_rows
+from liftoff.kept import CSRF_PLACEHOLDER, kept_html, kept_value, rows_version
+from liftoff.roles import READ_ROLES, Role, has_role, role_required, user_roles
+from metrics.selectors import metrics_cache_key, metrics_report_cached, metrics_window
 from releases.models import RELEASE_NEXT_PHASE, ReleaseStatus
 from releases.policy import blockers_rows, releases_blockers
 from releases.selectors import (
@@ -39,10 +40,13 @@ from releases.selectors import (
     projects_cadence,
     release_upcoming,
     releases_in_flight,
+    releases_in_flight_rows,
+    releases_in_flight_sql,
     releases_managed_by,
     releases_managed_by_light,
     releases_managed_rows,
     releases_recently_shipped,
+    releases_shipped_rows,
 )
 
 # How many rows each role card lists; each links to its full page.
@@ -116,23 +120,66 @@ def _approver_cards() -> dict:
     return {"emergencies": changes[:CARD_ROWS], "more_emergencies": len(changes) > CARD_ROWS}
 
 
-def _stakeholder_cards(projects) -> dict:
-    today = timezone.localdate()
-    upcoming = list(release_upcoming()[:CARD_ROWS])
-    for release in upcoming:
-        release.overdue = bool(release.target_date and release.target_date < today)
+def _stakeholder_cards(request) -> dict:
+    """Recent and upcoming releases, the cadence and the figures: kept per process under
+    the digest of the releases they read and the metrics report's own cache key (the
+    figures' version and the window, which ends today: what is overdue changes with the
+    date, and so does the key)."""
     window = metrics_window()
-    report = metrics_report_cached(project=None, window=window)
-    return {
-        "recent": releases_recently_shipped(limit=CARD_ROWS),
-        "upcoming": upcoming,
-        "cadence": projects_cadence(projects=projects),
-        "report": report,
-    }
+    report_key = metrics_cache_key(project=None, window=window)
+    version = rows_version([*releases_in_flight_rows(), *releases_shipped_rows(recent=CARD_ROWS)])
+    key = ("dashboard-stakeholder", version, report_key, get_current_timezone_name())
+
+    def render_cards(csrf_token):
+        # The window ends today: what is overdue is judged on the date in the key.
+        today = window.until
+        upcoming = list(release_upcoming()[:CARD_ROWS])
+        for release in upcoming:
+            release.overdue = bool(release.target_date and release.target_date < today)
+        context = {
+            "recent": releases_recently_shipped(limit=CARD_ROWS),
+            "upcoming": upcoming,
+            "cadence": projects_cadence(projects=list(project_list())),
+            "report": metrics_report_cached(project=None, window=window, key=report_key),
+        }
+        return render_to_string("dashboard/cards.html#stakeholder", context, request)
+
+    return {"stakeholder_html": kept_html(request, key=key, render=render_cards)}
 
 
 @role_required(*READ_ROLES)
 def dashboard(request):
+    """The page's cards (projects, releases in flight, what waits for the reader's sign-off,
+    environments) are kept per process under the digest of every row they read (one
+    query): most views find nothing changed. The reader's roles and time zone are in the
+    key; the open incidents and the reader's own cards load themselves (htmx)."""
+    user = request.user
+    in_flight_ids, params = releases_in_flight_sql()
+    version = rows_version(
+        [
+            *releases_in_flight_rows(),
+            *releases_checklist_progress_rows(release_ids_sql=in_flight_ids, params=params),
+            *approvals_waiting_rows(),
+            *board_page_rows(),
+        ]
+    )
+    key = (
+        "dashboard",
+        user.pk,
+        tuple(sorted(user_roles(user))),
+        version,
+        get_current_timezone_name(),
+    )
+    main, waiting_count = kept_value(key, lambda: _dashboard_main(request))
+    if CSRF_PLACEHOLDER in main:  # no form today; never another session's token
+        main = main.replace(CSRF_PLACEHOLDER, get_token(request))
+    # The navigation's count from the list the cards read (the context processor's lazy
+    # count is then never evaluated): "All N" and the badge are one number.
+    context = {"main_html": mark_safe(main), "approvals_waiting": waiting_count}  # noqa: S308
+    return render(request, "dashboard/index.html", context)
+
+
+def _dashboard_main(request) -> tuple[str, int]:
     in_flight = list(releases_in_flight())
     # (done, total) of each release's checklists, in one query.
     progress = releases_checklist_progress(release_ids=[r.pk for r in in_flight])
@@ -142,10 +189,8 @@ def dashboard(request):
     projects = list(project_list())
     context = {"projects": projects, "in_flight": in_flight, "waiting": waiting}
     context["environments_html"] = _environments(request, projects)
-    # The navigation's count from the list already read (the context processor's lazy
-    # count is then never evaluated): "All N" below and the badge are one number.
-    context["approvals_waiting"] = approvals_waiting_count(user=request.user, waiting=waiting)
-    return render(request, "dashboard/index.html", context)
+    html = render_to_string("dashboard/index.html#main", context, request)
+    return html, approvals_waiting_count(user=request.user, waiting=waiting)
 
 
 @role_required(*READ_ROLES)
@@ -165,6 +210,6 @@ def dashboard_cards(request):
     if context["is_approver"]:
         context.update(_approver_cards())
     if context["is_stakeholder"]:
-        context.update(_stakeholder_cards(list(project_list())))
+        context.update(_stakeholder_cards(request))
     template = "dashboard/cards.html" if request.htmx else "dashboard/cards_page.html"
     return render(request, template, context)

@@ -527,7 +527,7 @@ def approvals_waiting_count(*, user, waiting: list[Waiting] | None = None) -> in
         return len(waiting) + approvals_sections_count(user=user)
     # Kept per process under the version of every row the count reads (liftoff.kept): the
     # navigation asks on every page a signer opens, and nothing changed on most of them.
-    version = rows_version([*_waiting_rows(), *approvals_sections_rows()])
+    version = rows_version(approvals_waiting_rows())
     key = ("approvals-waiting", user.pk, tuple(sorted(roles)), version)
     return kept_value(
         key,
@@ -535,6 +535,13 @@ def approvals_waiting_count(*, user, waiting: list[Waiting] | None = None) -> in
             len(approvals_waiting(user=user, for_count=True)) + approvals_sections_count(user=user)
         ),
     )
+
+
+def approvals_waiting_rows() -> list[Rows]:
+    """Every row `approvals_waiting_count` reads (`approvals_waiting` and the sections of
+    apps above gates): a page that shows what waits, kept under their digest, is true for
+    as long as the count is."""
+    return [*_waiting_rows(), *approvals_sections_rows()]
 
 
 def _waiting_rows() -> list[Rows]:

@@ -209,6 +209,23 @@ def releases_in_flight(*, limit: int = 10):
     )
 
 
+def releases_in_flight_sql() -> tuple[str, tuple]:
+    """SQL selecting the ids of every release in flight, and its parameters (the rows a
+    page of releases in flight reads, for liftoff.kept)."""
+    states = tuple(sorted(RELEASE_IN_FLIGHT))
+    marks = ", ".join(["%s"] * len(states))
+    # Only placeholders go into the SQL: the states are parameters.
+    return f"SELECT id FROM releases_release WHERE status IN ({marks})", states  # noqa: S608
+
+
+def releases_in_flight_rows() -> list[Rows]:
+    """The rows `releases_in_flight` and `project_list` read: every release in flight (not
+    only the first ones listed: which come first depends on all of them) and every
+    project."""
+    ids_sql, params = releases_in_flight_sql()
+    return [Rows(Release, f"id IN ({ids_sql})", params), Rows(Project)]
+
+
 def release_closed_reason(release) -> str | None:
     """Why `release`'s checklists and gates take no more changes, or None while it is open."""
     if release.status not in RELEASE_CLOSED_STATES:
@@ -268,6 +285,31 @@ def releases_recently_shipped(*, limit: int):
         .select_related("project")
         .order_by("-released_at", "-id")[:limit]
     )
+
+
+def releases_shipped_rows(*, recent: int) -> list[Rows]:
+    """The rows `releases_recently_shipped(limit=recent)` and `projects_cadence` read: the
+    newest shipped releases, the newest shipped of each project and type (what the
+    cadence's aggregate finds: a newer one, or the newest one gone, changes the set), and
+    every project (their cadence, their names)."""
+    shipped = "status = %s AND released_at IS NOT NULL"
+    # A constant: the status is a parameter.
+    newest_of_each = (
+        "id IN (SELECT DISTINCT ON (project_id, type) id FROM releases_release "
+        "WHERE status = %s AND released_at IS NOT NULL "
+        "ORDER BY project_id, type, released_at DESC, id DESC)"
+    )
+    released = (ReleaseStatus.RELEASED,)
+    return [
+        Rows(
+            Release,
+            shipped,
+            released,
+            tail=f"ORDER BY released_at DESC, id DESC LIMIT {int(recent)}",
+        ),
+        Rows(Release, newest_of_each, released),
+        Rows(Project),
+    ]
 
 
 def projects_cadence(*, projects) -> list[dict]:
