@@ -593,6 +593,61 @@ def emergency_changes_rows() -> list[Rows]:
     return [Rows(EmergencyChange, "reviewed_at IS NULL")]
 
 
+# The rows of the dashboard's live cards, for digests: constant SQL, the states a
+# parameter (an array).
+_ACTIVE = "status = ANY(%s)"
+_ACTIVE_ENVIRONMENTS = (
+    "id IN (SELECT environment_id FROM deployments_deployment WHERE status = ANY(%s))"
+)
+_ACTIVE_PROJECTS = (
+    "id IN (SELECT project_id FROM deployments_environment WHERE id IN ("
+    "SELECT environment_id FROM deployments_deployment WHERE status = ANY(%s)))"
+)
+_UNREVIEWED = (
+    "id IN (SELECT deployment_id FROM deployments_emergencychange WHERE reviewed_at IS NULL)"
+)
+_UNREVIEWED_RELEASES = (
+    "id IN (SELECT release_id FROM deployments_deployment WHERE id IN ("
+    "SELECT deployment_id FROM deployments_emergencychange WHERE reviewed_at IS NULL))"
+)
+_UNREVIEWED_ENVIRONMENTS = (
+    "id IN (SELECT environment_id FROM deployments_deployment WHERE id IN ("
+    "SELECT deployment_id FROM deployments_emergencychange WHERE reviewed_at IS NULL))"
+)
+_UNREVIEWED_PROJECTS = (
+    "id IN (SELECT project_id FROM deployments_environment WHERE id IN ("
+    "SELECT environment_id FROM deployments_deployment WHERE id IN ("
+    "SELECT deployment_id FROM deployments_emergencychange WHERE reviewed_at IS NULL)))"
+)
+_UNREVIEWED_APPROVERS = (
+    "id IN (SELECT approved_by_id FROM deployments_emergencychange WHERE reviewed_at IS NULL)"
+)
+
+
+def deployments_running_rows() -> list[Rows]:
+    """The rows `deployments_running` and its card read: what is queued or running, and
+    the environments and projects they name."""
+    states = (sorted(DEPLOYMENT_ACTIVE_STATES),)
+    return [
+        Rows(Deployment, _ACTIVE, states),
+        Rows(Environment, _ACTIVE_ENVIRONMENTS, states),
+        Rows(Project, _ACTIVE_PROJECTS, states),
+    ]
+
+
+def emergency_changes_unreviewed_rows() -> list[Rows]:
+    """The rows `emergency_changes_unreviewed` reads with what it joins: the changes, their
+    deployments, releases, environments and projects, and who approved them."""
+    return [
+        *emergency_changes_rows(),
+        Rows(Deployment, _UNREVIEWED),
+        Rows(Release, _UNREVIEWED_RELEASES),
+        Rows(Environment, _UNREVIEWED_ENVIRONMENTS),
+        Rows(Project, _UNREVIEWED_PROJECTS),
+        Rows(get_user_model(), _UNREVIEWED_APPROVERS),
+    ]
+
+
 def deployments_running(*, limit: int) -> list[Deployment]:
     """Deployments queued or running now, oldest first (the dashboard follows them live)."""
     return list(

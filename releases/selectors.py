@@ -417,6 +417,20 @@ def action_item_get(*, release, pk: int) -> ActionItem:
     return get_object_or_404(ActionItem.objects.select_related("owner"), release=release, pk=pk)
 
 
+def action_items_open_rows(*, user) -> list[Rows]:
+    """The rows `action_items_open_for` reads: the user's open items and their releases
+    (the projects are read whole by the pages that show them: `releases_in_flight_rows`)."""
+    states = tuple(sorted(ACTION_ITEM_OPEN_STATES))
+    mine = "owner_id = %s AND status IN (" + ", ".join(["%s"] * len(states)) + ")"
+    # Only placeholders go into the SQL: the user and the states are parameters.
+    their_releases = f"id IN (SELECT release_id FROM releases_actionitem WHERE {mine})"  # noqa: S608
+    return [
+        Rows(ActionItem, mine, (user.pk, *states)),
+        Rows(Release, their_releases, (user.pk, *states)),
+        Rows(Project),
+    ]
+
+
 def action_items_open_for(*, user, limit: int) -> list[ActionItem]:
     """The user's open action items, soonest due first, each with `overdue` (the dashboard)."""
     items = list(
