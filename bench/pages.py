@@ -43,12 +43,32 @@ HOST = "127.0.0.1"
 BENCH_USER = "bench"
 
 HTMX = {"HX-Request": "true"}
-# (label, path, signed in, extra headers). /healthz is measured as a monitor calls it: with
-# no cookie. `{release}` is the seeded release in validation. `{run}` is the id of the
-# seeded running run; its progress fragment is measured
-# as htmx polls it (without HX-Request the view redirects to the run's page).
+# The dashboard by role: each of these users (and `bench`, an admin) signs in with the
+# same password and is measured on `/` and on the cards of their own work, which `/`
+# loads with htmx once it shows (`/dashboard/cards/`). The release manager manages
+# MANAGED_RELEASES releases in flight, each with its gates and checklists.
+ROLE_USERS = {
+    "release manager": "bench-manager",
+    "approver": "bench-approver",
+    "stakeholder": "bench-stakeholder",
+    "admin": BENCH_USER,
+}
+MANAGED_RELEASES = 20
+# (label, path, who signs in, extra headers): who is True for `bench` (an admin), a
+# username, or False. /healthz is measured as a monitor calls it: with no cookie.
+# `{release}` is the seeded release in validation. `{run}` is the id of the seeded
+# running run; its progress fragment is measured as htmx polls it (without HX-Request the
+# view redirects to the run's page).
 PAGES = [
-    ("/", "/", True, {}),
+    ("/", "/", True, {}),  # the admin's (`bench`)
+    *[
+        page
+        for role, username in ROLE_USERS.items()
+        for page in (
+            *([(f"/ ({role})", "/", username, {})] if username != BENCH_USER else []),
+            (f"/dashboard/cards/ ({role})", "/dashboard/cards/", username, HTMX),
+        )
+    ],
     ("/releases/", "/releases/", True, {}),
     ("/projects/", "/projects/", True, {}),
     ("/api/v1/projects/", "/api/v1/projects/", True, {}),
@@ -95,6 +115,16 @@ user, _ = User.objects.get_or_create(username="bench", defaults={"email": "bench
 user.set_password(os.environ["BENCH_PASSWORD"])
 user.save()
 user.groups.set([Group.objects.get(name="admin")])
+# One user a role for the dashboard by role, with the same password.
+role_users = {}
+for role in ("release_manager", "approver", "stakeholder"):
+    name = "bench-" + {"release_manager": "manager"}.get(role, role)
+    role_users[role], _ = User.objects.get_or_create(
+        username=name, defaults={"email": f"{name}@localhost"}
+    )
+    role_users[role].set_password(os.environ["BENCH_PASSWORD"])
+    role_users[role].save()
+    role_users[role].groups.set([Group.objects.get(name=role)])
 for i in range(1, int(os.environ["BENCH_PROJECTS"]) + 1):
     slug = f"bench-{i:02d}"
     if not Project.objects.filter(slug=slug).exists():
@@ -328,6 +358,41 @@ if detailed is not None and not detailed.entries.exists():
         postmortem="## What happened\\n\\nThe cache key was wrong.\\n\\n- detect\\n- fix\\n"
     )
 print(f"bench-incident={detailed.pk if detailed else 0}")
+
+# The release manager's own work: BENCH_MANAGED releases in flight over the projects
+# (planned through release_create, so each has its gates and checklists), spread over
+# the phases, the later ones prepared with a head; and retrospective action items of a
+# shipped release that they own.
+from releases.models import ActionItem
+
+manager = role_users["release_manager"]
+phases = ["planned", "preparing", "validating", "ready", "staging", "production"]
+projects = list(Project.objects.filter(slug__startswith="bench-").order_by("slug"))
+for i in range(int(os.environ["BENCH_MANAGED"])):
+    project = projects[i % len(projects)]
+    version = f"2.{i}.0"
+    managed = Release.objects.filter(project=project, version=version).first()
+    if managed is None:
+        Project.objects.filter(pk=project.pk).update(last_synced_at=now)
+        project.refresh_from_db()
+        managed = release_create(
+            actor=user, project=project, release_type="minor", version=version,
+            codename="Betelgeuse", release_manager=manager,
+        )
+    status = phases[i % len(phases)]
+    head = f"{0xbe0000 + i:040x}" if status not in ("planned", "preparing") else ""
+    Release.objects.filter(pk=managed.pk).update(
+        status=status, head_commit=head, prepared_at=now if head else None,
+        branch=f"release/v{version}-betelgeuse", tag=f"v{version}",
+        target_date=(now + timedelta(days=i - 5)).date(),
+    )
+shipped = Release.objects.filter(project=projects[0], version="0.5.0").first()
+if shipped is not None and not ActionItem.objects.filter(owner=manager).exists():
+    ActionItem.objects.bulk_create(
+        ActionItem(release=shipped, title=f"Bench action {n}", owner=manager,
+                   due_date=(now + timedelta(days=n - 2)).date(), created_by=user)
+        for n in range(8)
+    )
 """
 
 
@@ -476,8 +541,8 @@ def cookies(headers) -> dict[str, str]:
     return found
 
 
-def login(port: int, password: str) -> str:
-    """Sign in through the real login form; returns the sessionid cookie."""
+def login(port: int, password: str, username: str = BENCH_USER) -> str:
+    """Sign in as `username` through the real login form; returns the sessionid cookie."""
     status, headers, body = request(port, "GET", "/accounts/login/")
     if status != 200:
         raise BenchError(f"GET /accounts/login/ answered {status}")
@@ -486,7 +551,7 @@ def login(port: int, password: str) -> str:
     if not csrf_cookie or not match:
         raise BenchError("the login page set no csrftoken cookie or has no CSRF field")
     form = {
-        "username": BENCH_USER,
+        "username": username,
         "password": password,
         "csrfmiddlewaretoken": match.group(1).decode(),
     }
@@ -664,6 +729,12 @@ def main() -> int:
     )
     parser.add_argument("--incidents", type=int, default=10_000, help="incidents in the bench data")
     parser.add_argument(
+        "--managed",
+        type=int,
+        default=MANAGED_RELEASES,
+        help="releases in flight managed by the bench's release manager",
+    )
+    parser.add_argument(
         "--only",
         action="append",
         metavar="LABEL",
@@ -697,6 +768,7 @@ def main() -> int:
                 "BENCH_FINISHED_RUNS": str(args.finished_runs),
                 "BENCH_DEPLOYMENTS": str(args.deployments),
                 "BENCH_INCIDENTS": str(args.incidents),
+                "BENCH_MANAGED": str(args.managed),
             },
             "shell",
             "-c",
@@ -738,6 +810,11 @@ def main() -> int:
         wait_ready(procs[0], app_port, "/healthz", app_log)
         wait_ready(procs[1], ceiling_port, "/ceiling", ceiling_log)
         cookie = login(app_port, password)
+        # A session per user the pages sign in as (True: `bench`).
+        sessions = {True: cookie, False: None}
+        for _, _, who, _ in pages:
+            if who not in sessions:
+                sessions[who] = login(app_port, password, who)
 
         print(
             f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s against "
@@ -745,12 +822,12 @@ def main() -> int:
             flush=True,
         )
         # Every page is checked before any is measured, so a broken one fails fast.
-        for _, path, signed_in, headers in pages:
-            check_ok(app_port, path, cookie if signed_in else None, headers)
+        for _, path, who, headers in pages:
+            check_ok(app_port, path, sessions[who], headers)
         ceiling_label, ceiling_path, _, _ = CEILING
         first = measure(f"{ceiling_label}, first", ceiling_port, ceiling_path, cookie, args)
         results = []
-        for label, path, signed_in, headers in pages:
+        for label, path, who, headers in pages:
             if label == PROGRESS_LABEL:
                 before = measure(
                     f"{ceiling_label}, before the fragment",
@@ -759,8 +836,7 @@ def main() -> int:
                     cookie,
                     args,
                 )
-            cookie_or_none = cookie if signed_in else None
-            results.append(measure(label, app_port, path, cookie_or_none, args, headers))
+            results.append(measure(label, app_port, path, sessions[who], args, headers))
             if label == PROGRESS_LABEL:
                 results.append(measure_unchanged(app_port, path, cookie, args))
                 results.append(
@@ -787,7 +863,8 @@ def main() -> int:
             f"{datetime.now():%Y-%m-%d %H:%M}: wrk -t{args.threads} -c{args.connections} "
             f"-d{args.duration}s, gunicorn {args.workers} sync workers, DEBUG=0, "
             f"PostgreSQL, {args.projects} projects, {args.deployments} deployments, "
-            f"{args.incidents} incidents, "
+            f"{args.incidents} incidents, {args.managed} releases in flight managed by "
+            f"the release manager, "
             f"{args.finished_runs + 1} runs (the "
             f"progress fragment's: 6 steps, 200 log chunks); {host}. "
             f"Ratios are to the mean of the first and last ceiling runs; the progress "

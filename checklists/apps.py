@@ -7,7 +7,7 @@ class ChecklistsConfig(AppConfig):
 
     def ready(self):
         # Registering needs the app's models loaded, so these imports wait for ready().
-        from checklists.selectors import checklist_blockers
+        from checklists.selectors import checklists_blocker_rows, checklists_blockers
         from checklists.selectors import release_page_rows as checklists_page_rows
         from checklists.services import (
             on_run_finished,
@@ -19,7 +19,9 @@ class ChecklistsConfig(AppConfig):
         from releases import policy
         from releases.sections import ReleaseSection, register_page_rows, register_section
 
-        policy.register_blocker("checklists", checklist_blockers)
+        policy.register_blocker(
+            "checklists", many=checklists_blockers, rows=checklists_blocker_rows
+        )
         # A succeeded Prepare or Ship run ticks the items that ask for what it did.
         subscribe("run.finished", on_run_finished)
         policy.register_planned_hook(

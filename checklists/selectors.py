@@ -22,7 +22,7 @@ from checklists.models import (
 )
 from liftoff.kept import Rows
 from releases.models import RELEASE_PHASES, ReleaseStatus
-from releases.policy import Blocker, memoized
+from releases.policy import Blocker, memoized_many
 
 # What must be complete before a release moves to a phase: the required items of the
 # checklists of these phases.
@@ -192,15 +192,35 @@ def release_checklists(*, release) -> list[PhaseView]:
     """The release's checklists grouped by phase, in the order the phases block the
     release (`PHASE_ORDER`), each saying whether it is worked on now. Two queries, once
     per page inside a policy snapshot."""
-    return memoized(("checklists", release.pk), lambda: _release_checklists(release))
+    return releases_checklists(releases=[release])[release.pk]
 
 
-def _release_checklists(release) -> list[PhaseView]:
-    checklists = list(Checklist.objects.filter(release=release))
-    items = ChecklistItem.objects.filter(release=release).select_related("updated_by")
+def releases_checklists(*, releases) -> dict[int, list[PhaseView]]:
+    """`release_checklists` of each release, read together: two queries for all of them
+    (once per page inside a policy snapshot, shared with `release_checklists`)."""
+    by_pk = {release.pk: release for release in releases}
+    return memoized_many(
+        "checklists", by_pk, lambda ids: _releases_checklists([by_pk[pk] for pk in ids])
+    )
+
+
+def _releases_checklists(releases) -> dict[int, list[PhaseView]]:
+    ids = [release.pk for release in releases]
+    checklists = Checklist.objects.filter(release_id__in=ids)
+    items = ChecklistItem.objects.filter(release_id__in=ids).select_related("updated_by")
     by_checklist = defaultdict(list)
     for item in items:
         by_checklist[item.checklist_id].append(item)
+    by_release = defaultdict(list)
+    for checklist in checklists:
+        by_release[checklist.release_id].append(checklist)
+    return {
+        release.pk: _phase_views(release, by_release[release.pk], by_checklist)
+        for release in releases
+    }
+
+
+def _phase_views(release, checklists, by_checklist) -> list[PhaseView]:
     phases = {p: PhaseView(phase=p) for p in PHASE_ORDER}
     for checklist in checklists:
         phases[checklist.phase].checklists.append(
@@ -229,13 +249,38 @@ def checklist_get(*, checklist_id: int) -> Checklist:
 
 
 def checklist_blockers(release, to: str) -> list[Blocker]:
-    """The release policy's checklist blocker: open required items of the phases before
-    `to`, and failed or blocked scenarios."""
+    """The release policy's checklist blocker for one release: the batch of one."""
+    return checklists_blockers([release], {release.pk: to})[release.pk]
+
+
+def checklists_blockers(releases, to) -> dict[int, list[Blocker]]:
+    """The release policy's checklist blocker (its batch form: `to` maps each release to
+    its move): open required items of the phases before the move, and failed or blocked
+    scenarios. Two queries for every release that has a move checklists gate."""
+    asked = [r for r in releases if PHASES_REQUIRED_BEFORE.get(to[r.pk])]
+    views = releases_checklists(releases=asked) if asked else {}
+    return {
+        release.pk: _checklist_missing(views.get(release.pk, []), to[release.pk])
+        for release in releases
+    }
+
+
+def checklists_blocker_rows(releases) -> list[Rows]:
+    """What the checklist blocker reads for `releases` (the policy's `rows`): their
+    checklists and items."""
+    ids = [release.pk for release in releases]
+    return [
+        Rows(Checklist, "release_id = ANY(%s)", (ids,)),
+        Rows(ChecklistItem, "release_id = ANY(%s)", (ids,)),
+    ]
+
+
+def _checklist_missing(phase_views, to: str) -> list[Blocker]:
     phases = PHASES_REQUIRED_BEFORE.get(to)
     if not phases:
         return []
     missing = []
-    for phase in release_checklists(release=release):
+    for phase in phase_views:
         if phase.phase not in phases:
             continue
         for view in phase.checklists:
@@ -277,6 +322,12 @@ def releases_checklist_progress(*, release_ids) -> dict[int, Progress]:
     )
     counts = ("required_done", "required_total", "optional_done", "optional_total")
     return {row["release_id"]: Progress(**{c: row[c] for c in counts}) for row in rows}
+
+
+def releases_checklist_progress_rows(*, release_ids_sql: str, params: tuple) -> list[Rows]:
+    """The rows `releases_checklist_progress` reads for the releases whose ids
+    `release_ids_sql` selects (SQL with `%s` placeholders for `params`): their items."""
+    return [Rows(ChecklistItem, f"release_id IN ({release_ids_sql})", params)]
 
 
 # --- Project configuration --------------------------------------------------------------

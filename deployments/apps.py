@@ -12,7 +12,8 @@ class DeploymentsConfig(AppConfig):
         from deployments.selectors import (
             emergency_changes_rows,
             emergency_changes_to_review_count,
-            release_deployment_blockers,
+            releases_deployment_blocker_rows,
+            releases_deployment_blockers,
         )
         from deployments.selectors import release_page_rows as deployments_page_rows
         from deployments.services import deployment_run_finished
@@ -28,7 +29,9 @@ class DeploymentsConfig(AppConfig):
             register_section,
         )
 
-        policy.register_blocker("deployments", release_deployment_blockers)
+        policy.register_blocker(
+            "deployments", many=releases_deployment_blockers, rows=releases_deployment_blocker_rows
+        )
         events.subscribe("run.finished", deployment_run_finished)
         register_page_rows("deployments", deployments_page_rows)
         register_section(

@@ -29,7 +29,7 @@ from releases.policy import (
     MUST_ACT_APPROVER,
     MUST_ACT_RELEASE_MANAGER,
     Blocker,
-    memoized,
+    memoized_many,
 )
 
 
@@ -111,10 +111,21 @@ def environment_continuity(*, environment: Environment, until: datetime) -> dict
 def _project_environments(project_id: int) -> list[Environment]:
     """A project's environments, in order: read once per page (inside a policy_snapshot)
     for every environment's blockers and the release policy's blocker."""
-    return memoized(
-        ("environments", project_id),
-        lambda: list(Environment.objects.filter(project_id=project_id).order_by("order", "id")),
-    )
+    return _projects_environments([project_id])[project_id]
+
+
+def _projects_environments(project_ids) -> dict[int, list[Environment]]:
+    """`_project_environments` of several projects in one query."""
+    return memoized_many("environments", project_ids, _read_environments)
+
+
+def _read_environments(project_ids) -> dict[int, list[Environment]]:
+    found = {pk: [] for pk in project_ids}
+    for environment in Environment.objects.filter(project_id__in=project_ids).order_by(
+        "order", "id"
+    ):
+        found[environment.project_id].append(environment)
+    return found
 
 
 def project_environments_once(*, project_id: int) -> list[Environment]:
@@ -122,21 +133,48 @@ def project_environments_once(*, project_id: int) -> list[Environment]:
     return _project_environments(project_id)
 
 
+def projects_environments_once(*, project_ids) -> dict[int, list[Environment]]:
+    """The same read for several projects in one query (the blockers' batch form)."""
+    return _projects_environments(project_ids)
+
+
 def _project_freezes(project_id: int) -> list[FreezeWindow]:
-    return memoized(
-        ("freezes", project_id),
-        lambda: list(FreezeWindow.objects.filter(project_id=project_id)),
-    )
+    return _projects_freezes([project_id])[project_id]
+
+
+def _projects_freezes(project_ids) -> dict[int, list[FreezeWindow]]:
+    return memoized_many("freezes", project_ids, _read_freezes)
+
+
+def _read_freezes(project_ids) -> dict[int, list[FreezeWindow]]:
+    found = {pk: [] for pk in project_ids}
+    for window in FreezeWindow.objects.filter(project_id__in=project_ids):
+        found[window.project_id].append(window)
+    return found
 
 
 def _verified_environment_ids(project_id: int, commit: str) -> set[int]:
     """The environments of a project where `commit` was deployed and verified."""
-    return memoized(
-        ("verified", project_id, commit),
-        lambda: set(
-            _verified_deployments(project_id, commit).values_list("environment_id", flat=True)
-        ),
-    )
+    return _verified_environments_of([(project_id, commit)])[(project_id, commit)]
+
+
+def _verified_environments_of(pairs) -> dict[tuple[int, str], set[int]]:
+    """`_verified_environment_ids` of several (project, commit) pairs in one query."""
+    return memoized_many("verified", pairs, _read_verified)
+
+
+def _read_verified(pairs) -> dict[tuple[int, str], set[int]]:
+    found = {pair: set() for pair in pairs}
+    rows = Deployment.objects.filter(
+        environment__project_id__in={p for p, _ in pairs},
+        commit__in={c for _, c in pairs},
+        verified=True,
+        kind="deploy",
+    ).values_list("environment__project_id", "commit", "environment_id")
+    for project_id, commit, environment_id in rows:
+        if (project_id, commit) in found:
+            found[(project_id, commit)].add(environment_id)
+    return found
 
 
 def _verified_deployments(project_id: int, commit: str):
@@ -146,11 +184,15 @@ def _verified_deployments(project_id: int, commit: str):
 
 
 def freezes_in_force(*, environment: Environment, at: datetime | None = None) -> list[FreezeWindow]:
-    at = at or timezone.now()
+    return _windows_in_force(
+        _project_freezes(environment.project_id), environment, at or timezone.now()
+    )
+
+
+def _windows_in_force(windows, environment: Environment, at: datetime) -> list[FreezeWindow]:
+    """Of a project's freeze windows, those in force on `environment` at `at`."""
     return [
-        w
-        for w in _project_freezes(environment.project_id)
-        if w.environment_id in (None, environment.pk) and freeze_in_force(w, at)
+        w for w in windows if w.environment_id in (None, environment.pk) and freeze_in_force(w, at)
     ]
 
 
@@ -243,22 +285,67 @@ def deployment_blockers(
 
 
 def release_deployment_blockers(release, to: str) -> list[Blocker]:
-    """The release policy's blocker (registered in DeploymentsConfig.ready): where a
-    project has a staging or production environment, the release follows its deployments
-    there. Staging needs a verified deployment of the head to staging; production needs
-    one to staging and no lock or freeze on production; released needs a verified
-    deployment to production."""
-    if not release.head_commit or to not in {
-        ReleaseStatus.STAGING,
-        ReleaseStatus.PRODUCTION,
-        ReleaseStatus.RELEASED,
-    }:
-        return []
-    environments = [
-        e
-        for e in _project_environments(release.project_id)
-        if e.phase in {EnvironmentPhase.STAGING, EnvironmentPhase.PRODUCTION}
+    """The release policy's deployments blocker for one release: the batch of one."""
+    return releases_deployment_blockers([release], {release.pk: to})[release.pk]
+
+
+# The moves a release makes by its deployments.
+_FOLLOWS_DEPLOYMENTS = frozenset(
+    {ReleaseStatus.STAGING, ReleaseStatus.PRODUCTION, ReleaseStatus.RELEASED}
+)
+
+
+def releases_deployment_blockers(releases, to) -> dict[int, list[Blocker]]:
+    """The release policy's blocker (registered in DeploymentsConfig.ready; its batch form:
+    `to` maps each release to its move): where a project has a staging or production
+    environment, the release follows its deployments there. Staging needs a verified
+    deployment of the head to staging; production needs one to staging and no lock or
+    freeze on production; released needs a verified deployment to production.
+
+    Three queries for all the releases asked (their projects' environments, the verified
+    deployments of their heads, and the freeze windows of those asked about production)."""
+    asked = [r for r in releases if r.head_commit and to[r.pk] in _FOLLOWS_DEPLOYMENTS]
+    found: dict[int, list[Blocker]] = {release.pk: [] for release in releases}
+    if not asked:
+        return found
+    environments = _projects_environments({r.project_id for r in asked})
+    verified = _verified_environments_of({(r.project_id, r.head_commit) for r in asked})
+    to_production = {r.project_id for r in asked if to[r.pk] == ReleaseStatus.PRODUCTION}
+    freezes = _projects_freezes(to_production) if to_production else {}
+    now = timezone.now()
+    for release in asked:
+        found[release.pk] = _deployment_missing(
+            release,
+            to[release.pk],
+            environments[release.project_id],
+            verified[(release.project_id, release.head_commit)],
+            freezes.get(release.project_id, []),
+            now,
+        )
+    return found
+
+
+def releases_deployment_blocker_rows(releases) -> list[Rows]:
+    """What the deployments blocker reads for `releases` (the policy's `rows`): their
+    projects' environments and freeze windows, and the verified deployments of their
+    heads (the partial index `deployment_commit_verified`)."""
+    projects = sorted({release.project_id for release in releases})
+    heads = sorted({release.head_commit for release in releases if release.head_commit})
+    in_projects = (
+        "environment_id IN (SELECT id FROM deployments_environment WHERE project_id = ANY(%s))"
+    )
+    return [
+        Rows(Environment, "project_id = ANY(%s)", (projects,)),
+        Rows(FreezeWindow, "project_id = ANY(%s)", (projects,)),
+        Rows(
+            Deployment,
+            f"commit = ANY(%s) AND verified AND kind = %s AND {in_projects}",
+            (heads, DeploymentKind.DEPLOY, projects),
+        ),
     ]
+
+
+def _deployment_missing(release, to, environments, verified_ids, freezes, now) -> list[Blocker]:
     staging = [e for e in environments if e.phase == EnvironmentPhase.STAGING]
     production = [e for e in environments if e.phase == EnvironmentPhase.PRODUCTION]
     missing = []
@@ -268,7 +355,7 @@ def release_deployment_blockers(release, to: str) -> list[Blocker]:
         ReleaseStatus.RELEASED: production,
     }[to]
     for environment in needs:
-        if not verified_on(environment=environment, commit=release.head_commit):
+        if environment.pk not in verified_ids:
             missing.append(
                 Blocker(
                     f"No verified deployment of {release.head_commit[:10]} to "
@@ -285,7 +372,7 @@ def release_deployment_blockers(release, to: str) -> list[Blocker]:
                         anchor=f"environment-{environment.pk}",
                     )
                 )
-            for window in freezes_in_force(environment=environment):
+            for window in _windows_in_force(freezes, environment, now):
                 missing.append(
                     Blocker(
                         f"{environment.name} is frozen now: {window.reason}.",
@@ -504,6 +591,61 @@ def emergency_changes_to_review_count(*, user) -> int:
 def emergency_changes_rows() -> list[Rows]:
     """The rows `emergency_changes_to_review_count` reads (liftoff.kept)."""
     return [Rows(EmergencyChange, "reviewed_at IS NULL")]
+
+
+# The rows of the dashboard's live cards, for digests: constant SQL, the states a
+# parameter (an array).
+_ACTIVE = "status = ANY(%s)"
+_ACTIVE_ENVIRONMENTS = (
+    "id IN (SELECT environment_id FROM deployments_deployment WHERE status = ANY(%s))"
+)
+_ACTIVE_PROJECTS = (
+    "id IN (SELECT project_id FROM deployments_environment WHERE id IN ("
+    "SELECT environment_id FROM deployments_deployment WHERE status = ANY(%s)))"
+)
+_UNREVIEWED = (
+    "id IN (SELECT deployment_id FROM deployments_emergencychange WHERE reviewed_at IS NULL)"
+)
+_UNREVIEWED_RELEASES = (
+    "id IN (SELECT release_id FROM deployments_deployment WHERE id IN ("
+    "SELECT deployment_id FROM deployments_emergencychange WHERE reviewed_at IS NULL))"
+)
+_UNREVIEWED_ENVIRONMENTS = (
+    "id IN (SELECT environment_id FROM deployments_deployment WHERE id IN ("
+    "SELECT deployment_id FROM deployments_emergencychange WHERE reviewed_at IS NULL))"
+)
+_UNREVIEWED_PROJECTS = (
+    "id IN (SELECT project_id FROM deployments_environment WHERE id IN ("
+    "SELECT environment_id FROM deployments_deployment WHERE id IN ("
+    "SELECT deployment_id FROM deployments_emergencychange WHERE reviewed_at IS NULL)))"
+)
+_UNREVIEWED_APPROVERS = (
+    "id IN (SELECT approved_by_id FROM deployments_emergencychange WHERE reviewed_at IS NULL)"
+)
+
+
+def deployments_running_rows() -> list[Rows]:
+    """The rows `deployments_running` and its card read: what is queued or running, and
+    the environments and projects they name."""
+    states = (sorted(DEPLOYMENT_ACTIVE_STATES),)
+    return [
+        Rows(Deployment, _ACTIVE, states),
+        Rows(Environment, _ACTIVE_ENVIRONMENTS, states),
+        Rows(Project, _ACTIVE_PROJECTS, states),
+    ]
+
+
+def emergency_changes_unreviewed_rows() -> list[Rows]:
+    """The rows `emergency_changes_unreviewed` reads with what it joins: the changes, their
+    deployments, releases, environments and projects, and who approved them."""
+    return [
+        *emergency_changes_rows(),
+        Rows(Deployment, _UNREVIEWED),
+        Rows(Release, _UNREVIEWED_RELEASES),
+        Rows(Environment, _UNREVIEWED_ENVIRONMENTS),
+        Rows(Project, _UNREVIEWED_PROJECTS),
+        Rows(get_user_model(), _UNREVIEWED_APPROVERS),
+    ]
 
 
 def deployments_running(*, limit: int) -> list[Deployment]:

@@ -9,7 +9,7 @@ class GatesConfig(AppConfig):
         # Registering needs the app's models loaded, so these imports wait for ready().
         from gates import run_kinds  # noqa: F401 - registers the run kind release.validate
         from gates.actions import gate_actions
-        from gates.selectors import gate_blockers, gate_check_lines
+        from gates.selectors import gate_check_lines, gates_blocker_rows, gates_blockers
         from gates.selectors import release_page_rows as gates_page_rows
         from gates.services import (
             approvals_request,
@@ -27,7 +27,7 @@ class GatesConfig(AppConfig):
             register_section,
         )
 
-        policy.register_blocker("gates", gate_blockers)
+        policy.register_blocker("gates", many=gates_blockers, rows=gates_blocker_rows)
         policy.register_project_hook(
             "gates", lambda project, actor: project_gates_install(project=project, actor=actor)
         )

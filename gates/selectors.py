@@ -8,6 +8,7 @@ rows are fetched per release in one query each and grouped in Python.
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Subquery
 from django.shortcuts import get_object_or_404
 
@@ -34,7 +35,7 @@ from releases.policy import (
     MUST_ACT_NOBODY,
     MUST_ACT_RELEASE_MANAGER,
     Blocker,
-    memoized,
+    memoized_many,
 )
 from releases.selectors import release_closed_reason
 
@@ -224,8 +225,47 @@ def release_gates(*, release, gates=None, reports: bool = False) -> list[GateVie
     page inside a policy snapshot). A result's report (up to 200,000 characters each) is
     read only for a page that shows it (`reports=True`: the evidence page)."""
     if gates is None and not reports:
-        return memoized(("gates", release.pk), lambda: _release_gates(release, None, False))
+        return releases_gates(releases=[release])[release.pk]
     return _release_gates(release, gates, reports)
+
+
+def releases_gates(*, releases) -> dict[int, list[GateView]]:
+    """`release_gates` of each release (without reports), read together: four queries for
+    all of them (once per page inside a policy snapshot, shared with `release_gates`)."""
+    by_pk = {release.pk: release for release in releases}
+    return memoized_many("gates", by_pk, lambda ids: _releases_gates([by_pk[pk] for pk in ids]))
+
+
+def _releases_gates(releases) -> dict[int, list[GateView]]:
+    gates_by_project = defaultdict(list)
+    for gate in QualityGate.objects.filter(
+        project_id__in={r.project_id for r in releases}, active=True
+    ):
+        gates_by_project[gate.project_id].append(gate)
+    gate_ids = [g.pk for gates in gates_by_project.values() for g in gates]
+    ids = [r.pk for r in releases]
+    results, approvals, waivers = defaultdict(list), defaultdict(list), defaultdict(list)
+    if gate_ids:
+        for result in _results(release_id__in=ids, gate_id__in=gate_ids):
+            results[result.release_id].append(result)
+        for approval in Approval.objects.filter(
+            release_id__in=ids, gate_id__in=gate_ids, superseded_at__isnull=True
+        ).select_related("approver"):
+            approvals[approval.release_id].append(approval)
+        for waiver in Waiver.objects.filter(
+            release_id__in=ids, gate_id__in=gate_ids, revoked_at__isnull=True
+        ).select_related("approver"):
+            waivers[waiver.release_id].append(waiver)
+    return {
+        release.pk: _views_from_rows(
+            release,
+            gates_by_project[release.project_id],
+            results[release.pk],
+            approvals[release.pk],
+            waivers[release.pk],
+        )
+        for release in releases
+    }
 
 
 def _results(**filters):
@@ -288,13 +328,39 @@ def gate_get_by_id(*, gate_id: int) -> QualityGate:
 
 
 def gate_blockers(release, to: str) -> list[Blocker]:
-    """The release policy's gate blocker: every active gate not passed or waived."""
-    if to not in GATES_REQUIRED_BEFORE:
-        return []
+    """The release policy's gate blocker for one release: the batch of one."""
+    return gates_blockers([release], {release.pk: to})[release.pk]
+
+
+def gates_blockers(releases, to) -> dict[int, list[Blocker]]:
+    """The release policy's gate blocker (its batch form: `to` maps each release to its
+    move): every active gate not passed or waived, for the moves gates guard. Four
+    queries for all the releases asked about such a move."""
+    asked = [r for r in releases if to[r.pk] in GATES_REQUIRED_BEFORE]
+    views = releases_gates(releases=asked) if asked else {}
+    return {
+        release.pk: [
+            Blocker(view.blocker, who=view.must_act, anchor=f"gate-{release.pk}-{view.gate.pk}")
+            for view in views.get(release.pk, [])
+            if view.status not in {GateStatus.PASSED, GateStatus.WAIVED}
+        ]
+        for release in releases
+    }
+
+
+def gates_blocker_rows(releases) -> list[Rows]:
+    """What the gate blocker reads for `releases` (the policy's `rows`): their projects'
+    gates, their results, sign-offs (and who gave them: a rejection names them) and
+    waivers."""
+    ids = [release.pk for release in releases]
+    projects = sorted({release.project_id for release in releases})
+    signers = "id IN (SELECT approver_id FROM checklists_approval WHERE release_id = ANY(%s))"
     return [
-        Blocker(view.blocker, who=view.must_act, anchor=f"gate-{release.pk}-{view.gate.pk}")
-        for view in release_gates(release=release)
-        if view.status not in {GateStatus.PASSED, GateStatus.WAIVED}
+        Rows(QualityGate, "project_id = ANY(%s)", (projects,)),
+        Rows(GateResult, "release_id = ANY(%s)", (ids,)),
+        Rows(Approval, "release_id = ANY(%s)", (ids,)),
+        Rows(Waiver, "release_id = ANY(%s)", (ids,)),
+        Rows(get_user_model(), signers, (ids,)),
     ]
 
 
@@ -463,7 +529,7 @@ def approvals_waiting_count(*, user, waiting: list[Waiting] | None = None) -> in
         return len(waiting) + approvals_sections_count(user=user)
     # Kept per process under the version of every row the count reads (liftoff.kept): the
     # navigation asks on every page a signer opens, and nothing changed on most of them.
-    version = rows_version([*_waiting_rows(), *approvals_sections_rows()])
+    version = rows_version(approvals_waiting_rows())
     key = ("approvals-waiting", user.pk, tuple(sorted(roles)), version)
     return kept_value(
         key,
@@ -471,6 +537,13 @@ def approvals_waiting_count(*, user, waiting: list[Waiting] | None = None) -> in
             len(approvals_waiting(user=user, for_count=True)) + approvals_sections_count(user=user)
         ),
     )
+
+
+def approvals_waiting_rows() -> list[Rows]:
+    """Every row `approvals_waiting_count` reads (`approvals_waiting` and the sections of
+    apps above gates): a page that shows what waits, kept under their digest, is true for
+    as long as the count is."""
+    return [*_waiting_rows(), *approvals_sections_rows()]
 
 
 def _waiting_rows() -> list[Rows]:

@@ -10,7 +10,8 @@ class IncidentsConfig(AppConfig):
         from deployments.selectors import register_deployment_blocker
         from incidents.selectors import (
             incident_deployment_blockers,
-            incident_release_blockers,
+            incidents_release_blocker_rows,
+            incidents_release_blockers,
             release_page_rows,
         )
         from incidents.services import (
@@ -21,7 +22,9 @@ class IncidentsConfig(AppConfig):
         from releases import policy
         from releases.sections import register_page_rows
 
-        policy.register_blocker("incidents", incident_release_blockers)
+        policy.register_blocker(
+            "incidents", many=incidents_release_blockers, rows=incidents_release_blocker_rows
+        )
         policy.register_project_hook(
             "incidents",
             lambda project, actor: project_severity_policies_install(project=project, actor=actor),

@@ -10,7 +10,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from deployments.models import Deployment, DeploymentStatus, Environment, EnvironmentPhase
-from deployments.selectors import project_environments_once
+from deployments.selectors import projects_environments_once
 from incidents.defaults import DEFAULT_MATRIX
 from incidents.models import (
     UNRESOLVED_STATES,
@@ -25,7 +25,7 @@ from incidents.models import (
 from liftoff.kept import Rows, valid_until
 from liftoff.roles import Role, has_role
 from releases.models import Project, ReleaseStatus
-from releases.policy import MUST_ACT_APPROVER, Blocker, memoized
+from releases.policy import MUST_ACT_APPROVER, Blocker, memoized_many
 
 # Who changes incidents (acknowledge, mitigate, resolve, notes, deployment, postmortem).
 CHANGE_ROLES = frozenset({Role.RELEASE_MANAGER})
@@ -257,15 +257,38 @@ def time_left(incident: Incident, *, now: datetime | None = None) -> dict:
 
 
 def incident_release_blockers(release, to: str) -> list[Blocker]:
-    """The release policy's blocker (registered in IncidentsConfig.ready): an unresolved
-    critical incident on the project's production keeps every release but its hotfix out
-    of production."""
-    if to not in {ReleaseStatus.PRODUCTION, ReleaseStatus.RELEASED}:
-        return []
+    """The release policy's incidents blocker for one release: the batch of one."""
+    return incidents_release_blockers([release], {release.pk: to})[release.pk]
+
+
+def incidents_release_blockers(releases, to) -> dict[int, list[Blocker]]:
+    """The release policy's blocker (registered in IncidentsConfig.ready; its batch form:
+    `to` maps each release to its move): an unresolved critical incident on the project's
+    production keeps every release but its hotfix out of production. Two queries for all
+    the releases asked (their projects' environments, then their critical incidents)."""
+    asked = [r for r in releases if to[r.pk] in {ReleaseStatus.PRODUCTION, ReleaseStatus.RELEASED}]
+    found: dict[int, list[Blocker]] = {release.pk: [] for release in releases}
+    critical = _projects_critical({r.project_id for r in asked}) if asked else {}
+    for release in asked:
+        found[release.pk] = [
+            _critical_blocker(incident)
+            for incident in critical[release.project_id]
+            if incident.hotfix_release_id != release.pk
+        ]
+    return found
+
+
+def incidents_release_blocker_rows(releases) -> list[Rows]:
+    """What the incidents blocker reads for `releases` (the policy's `rows`): their
+    projects' unresolved critical incidents (the environments are in deployments' rows)."""
+    projects = sorted({release.project_id for release in releases})
+    states = sorted(UNRESOLVED_STATES)
     return [
-        _critical_blocker(incident)
-        for incident in _project_critical(release.project_id)
-        if incident.hotfix_release_id != release.pk
+        Rows(
+            Incident,
+            "project_id = ANY(%s) AND severity = %s AND status IN (%s, %s, %s)",
+            (projects, Severity.CRITICAL, *states),
+        )
     ]
 
 
@@ -282,16 +305,30 @@ def incident_deployment_blockers(release, environment) -> list[Blocker]:
 
 
 def _project_critical(project_id: int) -> list[Incident]:
+    return _projects_critical([project_id])[project_id]
+
+
+def _projects_critical(project_ids) -> dict[int, list[Incident]]:
     """Read once per page inside a policy_snapshot (every target, every environment); not
-    at all for a project without a production environment (the page reads its
+    at all for projects without a production environment (the page reads their
     environments once, for deployments' blockers too)."""
-    environments = project_environments_once(project_id=project_id)
-    if not any(e.phase == EnvironmentPhase.PRODUCTION for e in environments):
-        return []
-    return memoized(
-        ("incidents-critical", project_id),
-        lambda: list(critical_on_production().filter(project_id=project_id)),
-    )
+    environments = projects_environments_once(project_ids=project_ids)
+    with_production = [
+        pk
+        for pk, project_environments in environments.items()
+        if any(e.phase == EnvironmentPhase.PRODUCTION for e in project_environments)
+    ]
+    found = {pk: [] for pk in environments}
+    if with_production:
+        found.update(memoized_many("incidents-critical", with_production, _read_critical))
+    return found
+
+
+def _read_critical(project_ids) -> dict[int, list[Incident]]:
+    found = {pk: [] for pk in project_ids}
+    for incident in critical_on_production().filter(project_id__in=project_ids):
+        found[incident.project_id].append(incident)
+    return found
 
 
 def _critical_blocker(incident: Incident) -> Blocker:

@@ -129,10 +129,14 @@ def kept_value(key: tuple, compute: Callable[[], object], seconds: int = KEPT_SE
     cache_key = "liftoff:kept:" + hashlib.blake2b(repr(key).encode(), digest_size=16).hexdigest()
     entry = cache.get(cache_key)
     if entry is not None and (entry[0] is None or time.time() < entry[0]):
+        # A kept part inside another (the board inside the dashboard's cards): the outer
+        # one holds no longer than this one does.
+        valid_until(entry[0])
         return entry[1]
     with _collecting() as bounds:
         value = compute()
     until = min(bounds) if bounds else None
+    valid_until(until)
     if until is None or until > time.time():
         cache.set(cache_key, (until, value), seconds)
     return value

@@ -579,6 +579,12 @@ def metrics_version(*, project: Project | None) -> tuple[int, int]:
     return (found["total"] or 0, found["n"])
 
 
+def metrics_version_rows() -> list[Rows]:
+    """The rows `metrics_version` reads for all projects: a page kept under their digest
+    (liftoff.kept) shows the report of the figures' version it was rendered with."""
+    return [Rows(MetricsVersion)]
+
+
 def metrics_cache_key(*, project: Project | None, window: Window) -> str:
     """The key of a report in the cache: the scope, the window and the figures' version
     (one query). The settings are in it too, through their own bump."""

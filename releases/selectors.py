@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import F, Max, Q
+from django.db.models import Count, F, Max, Q, Window
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -241,6 +241,23 @@ def releases_in_flight(*, limit: int = 10):
     )
 
 
+def releases_in_flight_sql() -> tuple[str, tuple]:
+    """SQL selecting the ids of every release in flight, and its parameters (the rows a
+    page of releases in flight reads, for liftoff.kept)."""
+    states = tuple(sorted(RELEASE_IN_FLIGHT))
+    marks = ", ".join(["%s"] * len(states))
+    # Only placeholders go into the SQL: the states are parameters.
+    return f"SELECT id FROM releases_release WHERE status IN ({marks})", states  # noqa: S608
+
+
+def releases_in_flight_rows() -> list[Rows]:
+    """The rows `releases_in_flight` and `project_list` read: every release in flight (not
+    only the first ones listed: which come first depends on all of them) and every
+    project."""
+    ids_sql, params = releases_in_flight_sql()
+    return [Rows(Release, f"id IN ({ids_sql})", params), Rows(Project)]
+
+
 def release_closed_reason(release) -> str | None:
     """Why `release`'s checklists and gates take no more changes, or None while it is open."""
     if release.status not in RELEASE_CLOSED_STATES:
@@ -257,13 +274,41 @@ def release_require_open(*, release) -> None:
         raise Conflict(reason)
 
 
-def releases_managed_by(*, user, limit: int):
-    """The releases `user` manages that are still on their way, soonest target first."""
-    return list(
-        Release.objects.filter(status__in=RELEASE_IN_FLIGHT, release_manager=user)
+def releases_managed_by(*, user, limit: int) -> tuple[list, int]:
+    """The first `limit` releases `user` manages that are still on their way, soonest
+    target first, and how many there are in all (in the same query: a window count)."""
+    releases = list(
+        _managed_in_flight(user)
         .select_related("project")
-        .order_by(F("target_date").asc(nulls_last=True), "-created_at", "id")[:limit]
+        .annotate(managed_total=Window(Count("id")))[:limit]
     )
+    return releases, (releases[0].managed_total if releases else 0)
+
+
+def _managed_in_flight(user):
+    return Release.objects.filter(status__in=RELEASE_IN_FLIGHT, release_manager=user).order_by(
+        F("target_date").asc(nulls_last=True), "-created_at", "id"
+    )
+
+
+def releases_managed_by_light(*, user, limit: int) -> list:
+    """The releases `releases_managed_by` lists, with only what the release policy's
+    blockers need to say which rows they read (`releases.policy.blockers_rows`)."""
+    return list(_managed_in_flight(user).only("id", "project_id", "head_commit")[:limit])
+
+
+def releases_managed_rows(*, user) -> list[Rows]:
+    """The rows `releases_managed_by` reads: every release `user` manages in flight (the
+    ones beyond the limit are counted) and their projects."""
+    states = sorted(RELEASE_IN_FLIGHT)
+    marks = ", ".join(["%s"] * len(states))
+    managed = f"release_manager_id = %s AND status IN ({marks})"
+    # Only placeholders go into the SQL: the user and the states are parameters.
+    their_projects = f"id IN (SELECT project_id FROM releases_release WHERE {managed})"  # noqa: S608
+    return [
+        Rows(Release, managed, (user.pk, *states)),
+        Rows(Project, their_projects, (user.pk, *states)),
+    ]
 
 
 def releases_recently_shipped(*, limit: int):
@@ -272,6 +317,31 @@ def releases_recently_shipped(*, limit: int):
         .select_related("project")
         .order_by("-released_at", "-id")[:limit]
     )
+
+
+def releases_shipped_rows(*, recent: int) -> list[Rows]:
+    """The rows `releases_recently_shipped(limit=recent)` and `projects_cadence` read: the
+    newest shipped releases, the newest shipped of each project and type (what the
+    cadence's aggregate finds: a newer one, or the newest one gone, changes the set), and
+    every project (their cadence, their names)."""
+    shipped = "status = %s AND released_at IS NOT NULL"
+    # A constant: the status is a parameter.
+    newest_of_each = (
+        "id IN (SELECT DISTINCT ON (project_id, type) id FROM releases_release "
+        "WHERE status = %s AND released_at IS NOT NULL "
+        "ORDER BY project_id, type, released_at DESC, id DESC)"
+    )
+    released = (ReleaseStatus.RELEASED,)
+    return [
+        Rows(
+            Release,
+            shipped,
+            released,
+            tail=f"ORDER BY released_at DESC, id DESC LIMIT {int(recent)}",
+        ),
+        Rows(Release, newest_of_each, released),
+        Rows(Project),
+    ]
 
 
 def projects_cadence(*, projects) -> list[dict]:
@@ -377,6 +447,20 @@ def release_action_items(*, release) -> list[ActionItem]:
 
 def action_item_get(*, release, pk: int) -> ActionItem:
     return get_object_or_404(ActionItem.objects.select_related("owner"), release=release, pk=pk)
+
+
+def action_items_open_rows(*, user) -> list[Rows]:
+    """The rows `action_items_open_for` reads: the user's open items and their releases
+    (the projects are read whole by the pages that show them: `releases_in_flight_rows`)."""
+    states = tuple(sorted(ACTION_ITEM_OPEN_STATES))
+    mine = "owner_id = %s AND status IN (" + ", ".join(["%s"] * len(states)) + ")"
+    # Only placeholders go into the SQL: the user and the states are parameters.
+    their_releases = f"id IN (SELECT release_id FROM releases_actionitem WHERE {mine})"  # noqa: S608
+    return [
+        Rows(ActionItem, mine, (user.pk, *states)),
+        Rows(Release, their_releases, (user.pk, *states)),
+        Rows(Project),
+    ]
 
 
 def action_items_open_for(*, user, limit: int) -> list[ActionItem]:

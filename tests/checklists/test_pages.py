@@ -401,9 +401,10 @@ def test_the_dashboard_shows_what_waits_for_me_and_the_checklist_progress(
 def test_the_dashboard_makes_the_same_queries_for_one_or_many_releases(
     client_as, project, manager, approver, django_assert_max_num_queries
 ):
-    _release(project, manager, version="1.0.0")
     client = client_as(approver)
     client.get("/")
+    _release(project, manager, version="1.0.0")
+    # Both views are the first after a change: the page's kept cards are rendered anew.
     with CaptureQueriesContext(connection) as few:
         client.get("/")
     for minor in range(1, 8):
