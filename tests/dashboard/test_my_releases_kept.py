@@ -121,6 +121,21 @@ def test_a_ticked_item_a_measured_gate_and_a_sign_off_show_on_the_next_view(
         release=release, gate=other, approver=approver, reason="flaky", commit=HEAD
     )
     assert f"#gate-{release.pk}-{other.pk}" not in _card(client)
+    # The other automated gates pass too, so the manual gates come first in the card.
+    GateResult.objects.bulk_create(
+        GateResult(
+            release=release,
+            gate=g,
+            status="passed",
+            value=0,
+            source="ci",
+            commit=HEAD,
+            measured_at=timezone.now(),
+        )
+        for g in QualityGate.objects.filter(project=shop, kind=GateKind.AUTOMATED).exclude(
+            pk__in=[gate.pk, other.pk]
+        )
+    )
     manual = QualityGate.objects.filter(project=shop, kind=GateKind.MANUAL).first()
     Approval.objects.create(
         release=release, gate=manual, approver=approver, decision=Decision.REJECT, commit=HEAD
