@@ -58,6 +58,7 @@ class ReleaseFilterForm(forms.Form):
     project = forms.ChoiceField(required=False, widget=FilterSelect)
     status = forms.ChoiceField(required=False, widget=FilterSelect)
     type = forms.ChoiceField(required=False, widget=FilterSelect)
+    mine = forms.BooleanField(required=False, label="Only the releases I manage")
     date_from = forms.DateField(
         required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
     )

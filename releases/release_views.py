@@ -76,6 +76,7 @@ def release_index(request):
         query=f.get("q", ""),
         date_from=f.get("date_from"),
         date_to=f.get("date_to"),
+        manager=request.user if f.get("mine") else None,
     )
     upcoming = request.GET.get("view") == "upcoming"
     if upcoming:

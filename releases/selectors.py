@@ -101,9 +101,12 @@ def release_list(
     query: str = "",
     date_from=None,
     date_to=None,
+    manager=None,
 ):
 
     releases = Release.objects.select_related("project", "release_manager")
+    if manager is not None:
+        releases = releases.filter(release_manager=manager)
     if project_slug:
         releases = releases.filter(project__slug=project_slug)
     if status:

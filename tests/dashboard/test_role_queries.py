@@ -152,3 +152,10 @@ def test_a_release_manager_s_card_lists_all_their_releases_up_to_twenty_then_say
     assert card.count("things block production") == 3
     assert card.count("block released") == 3 and "use Ship to tag" in card
     assert "#item-" in card and "#ship" in card
+    # The link lists every release they manage, and only those.
+    Release.objects.filter(pk=managed.first().pk).update(release_manager=None)
+    listing = client_as(manager).get("/releases/?mine=on").content.decode()
+    mine = Release.objects.filter(release_manager=manager)
+    assert mine.count() == 23 and all(f'/releases/{r.pk}/"' in listing for r in mine)
+    others = Release.objects.exclude(release_manager=manager)
+    assert others.exists() and not any(f'/releases/{r.pk}/"' in listing for r in others)
