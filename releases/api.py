@@ -27,6 +27,7 @@ from releases.serializers import (
 from releases.services import (
     project_create,
     project_sync,
+    release_change_analysis_start,
     release_create,
     release_notes_update,
     release_prepare,
@@ -191,13 +192,24 @@ def release_notes(request, release_id: int):
 
 
 @extend_schema(
+    methods=["GET"],
     responses=ChangeImpactSerializer,
     summary="What changed since the previous release: per top-level folder, migrations, "
     "dependency files and security-sensitive paths",
 )
-@api_view(["GET"])
-@permission_classes([roles_allowed(read=READ_ROLES)])
+@extend_schema(
+    methods=["POST"],
+    request=None,
+    responses={202: RunSerializer, 409: API_CONFLICT},
+    summary="Analyse the change again (a run): after a failed analysis or one of an older head",
+)
+@api_view(["GET", "POST"])
+@permission_classes([roles_allowed(read=READ_ROLES, write={Role.RELEASE_MANAGER})])
 def release_impact(request, release_id: int):
-    impact = release_change_impact(release=release_get(release_id=release_id))
+    release = release_get(release_id=release_id)
+    if request.method == "POST":
+        run = release_change_analysis_start(release=release, actor=request.user)
+        return Response(RunSerializer(run_get(run_id=run.pk)).data, status=status.HTTP_202_ACCEPTED)
+    impact = release_change_impact(release=release)
     body = {name: impact.get(name) for name in ChangeImpactSerializer().fields}
     return Response(ChangeImpactSerializer(body).data)

@@ -52,6 +52,7 @@ from releases.selectors import (
     release_upcoming,
 )
 from releases.services import (
+    release_change_analysis_start,
     release_create,
     release_notes_update,
     release_prepare,
@@ -422,6 +423,18 @@ def release_prepare_view(request, release_id: int):
         release,
         lambda: release_prepare(release=release, actor=request.user),
         lambda run: f"Preparing v{release.version} (run #{run.pk}).",
+    )
+
+
+@role_required(Role.RELEASE_MANAGER)
+@require_POST
+def release_impact_analyse_view(request, release_id: int):
+    release = release_get(release_id=release_id)
+    return _act(
+        request,
+        release,
+        lambda: release_change_analysis_start(release=release, actor=request.user),
+        lambda run: f"Analysing the change of v{release.version} (run #{run.pk}).",
     )
 
 

@@ -307,6 +307,19 @@ PREPARE = register_kind(
     )
 )
 
+ANALYSE = register_kind(
+    RunKind(
+        name="release.analyse",
+        label="Change analysis",
+        steps=(
+            StepSpec("fetch", "Fetch the remote", prepare_fetch),
+            StepSpec("impact", "Analyse the change", prepare_impact),
+        ),
+        lock_keys=lambda run: [f"release:{run.subject_id}:git"],
+        secrets=lambda run: git_secret_values(),
+    )
+)
+
 SHIP = register_kind(
     RunKind(
         name="release.ship",

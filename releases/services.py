@@ -450,6 +450,21 @@ def release_prepare(*, release, actor):
         )
 
 
+def release_change_analysis_start(*, release, actor):
+    """Start the run that analyses the release's change again (its workspace fetched, the
+    previous tag found, the diff stored): after a failed analysis, one of an older head,
+    or a release recorded without one. Release managers and admins; the release's git
+    lock keeps it from running beside a preparation or a ship."""
+    require_role(actor, {Role.RELEASE_MANAGER}, "Only release managers analyse the change.")
+    if not COMMIT.match(release.head_commit or ""):
+        raise Conflict(
+            "The release has no head commit to analyse.", missing=["Prepare the release."]
+        )
+    return run_create(
+        kind="release.analyse", subject=release, scope=release.project.slug, requested_by=actor
+    )
+
+
 def release_ship(*, release, actor):
     """Start the run that tags the release head and pushes the tag; it moves the release
     to released when the tag is on the remote."""

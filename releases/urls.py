@@ -22,6 +22,11 @@ urlpatterns = [
         release_views.release_prepare_view,
         name="release-prepare",
     ),
+    path(
+        "releases/<int:release_id>/impact/analyse/",
+        release_views.release_impact_analyse_view,
+        name="release-impact-analyse",
+    ),
     path("releases/<int:release_id>/ship/", release_views.release_ship_view, name="release-ship"),
     path(
         "releases/<int:release_id>/transition/",
