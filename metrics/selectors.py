@@ -460,15 +460,21 @@ def _ratings(project, window) -> dict[int, tuple[float, int]]:
     return found
 
 
-def _gate_evidence(project, window, settings: MetricSettings) -> dict[int, dict]:
-    """Per week (of the release's shipping) and in total: security findings (sum of the
-    latest result of each security gate per shipped release), the worst performance
-    regression, releases measured, and releases regressed beyond the target."""
-    latest = (
+def _latest_gate_result():
+    """The id of the latest result of the outer row's release and gate (a correlated
+    subquery on `gateresult_latest_idx`): the result a gate's figure is read from."""
+    return (
         GateResult.objects.filter(release=OuterRef("release"), gate=OuterRef("gate"))
         .order_by("-measured_at", "-id")
         .values("pk")[:1]
     )
+
+
+def _gate_evidence(project, window, settings: MetricSettings) -> dict[int, dict]:
+    """Per week (of the release's shipping) and in total: security findings (sum of the
+    latest result of each security gate per shipped release), the worst performance
+    regression, releases measured, and releases regressed beyond the target."""
+    latest = _latest_gate_result()
     security = Q(gate__key__in=settings.security_gate_keys or [])
     performance = Q(gate__key=settings.performance_gate_key)
     results = GateResult.objects.filter(
@@ -846,25 +852,28 @@ def release_kpis(*, releases) -> dict[int, ReleaseKpis]:
         .order_by()
     )
     for row in rows:
-        kpis, target = found[row["release_id"]], targets[row["release_id"]]
+        kpis = found[row["release_id"]]
         kpis.satisfaction, kpis.ratings = round(float(row["mean"]), 2), row["n"]
-        kpis.satisfaction_met = kpis.satisfaction > target.satisfaction_target
     keys = {key for s in targets.values() for key in (s.security_gate_keys or [])}
     keys |= {s.performance_gate_key for s in targets.values()}
-    latest = (
-        GateResult.objects.filter(release=OuterRef("release"), gate=OuterRef("gate"))
-        .order_by("-measured_at", "-id")
-        .values("pk")[:1]
-    )
     results = GateResult.objects.filter(
-        release_id__in=ids, gate__key__in=keys, pk=Subquery(latest), value__isnull=False
+        release_id__in=ids,
+        gate__key__in=keys,
+        pk=Subquery(_latest_gate_result()),
+        value__isnull=False,
     ).values_list("release_id", "gate__key", "value")
     for release_id, key, value in results:
         kpis, target = found[release_id], targets[release_id]
         if key in (target.security_gate_keys or []):
             kpis.security_findings = (kpis.security_findings or 0) + value
-            kpis.security_met = kpis.security_findings <= target.security_issues_target
         if key == target.performance_gate_key:
             kpis.performance_regression = value
-            kpis.performance_met = value <= target.performance_regression_target
+    # Judged as the project's figures are (`_met`).
+    for pk, kpis in found.items():
+        target = targets[pk]
+        kpis.satisfaction_met = _met(kpis.satisfaction, target.satisfaction_target, ">")
+        kpis.security_met = _met(kpis.security_findings, target.security_issues_target, "≤")
+        kpis.performance_met = _met(
+            kpis.performance_regression, target.performance_regression_target, "≤"
+        )
     return found
