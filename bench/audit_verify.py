@@ -28,6 +28,10 @@ import psycopg
 from psycopg import sql
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # bench.common, and the project for Django
+
+from bench.common import BenchError, database_recreate  # noqa: E402
+
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 DEFAULT_SERVER_URL = "postgres://postgres@127.0.0.1:5432/liftoff_bench"
 DEFAULT_NAME = "liftoff_bench_audit"
@@ -46,19 +50,6 @@ def database_url_default() -> str:
     """The server of DATABASE_URL (or the bench default), with the audit bench's database."""
     parts = urlsplit(os.environ.get("DATABASE_URL", DEFAULT_SERVER_URL))
     return urlunsplit(parts._replace(path=f"/{DEFAULT_NAME}"))
-
-
-def database_recreate(url: str) -> None:
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    # This drops a database: refuse any whose name does not say it is a bench's.
-    if "bench" not in name:
-        sys.exit(f"refusing to drop database {name!r}: its name must contain 'bench'")
-    maintenance = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(maintenance, autocommit=True, connect_timeout=5) as conn:
-        ident = sql.Identifier(name)
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(ident))
 
 
 def django_env(url: str) -> dict[str, str]:
@@ -158,7 +149,10 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
 
     started = time.monotonic()
-    database_recreate(args.database_url)
+    try:
+        database_recreate(args.database_url)
+    except BenchError as exc:
+        sys.exit(str(exc))
     subprocess.run(
         [PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
     )

@@ -23,18 +23,17 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # bench.common, and the project for Django
+
+from bench.common import BenchError, database_recreate  # noqa: E402
+
 BIN = ROOT / ".venv" / "bin"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/liftoff_bench_health"
 HOST = "127.0.0.1"
 CHECKS_PER_ENVIRONMENT = 5
 VERSION = "1.0.0"
-
-
-class BenchError(Exception):
-    pass
 
 
 def _interrupt(signum, frame):
@@ -99,21 +98,6 @@ def endpoints_stop(proc: subprocess.Popen) -> None:
 
 
 # --- The bench -----------------------------------------------------------------------------
-
-
-def database_recreate(url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    if "bench" not in name:
-        raise BenchError(f"refusing to drop {name!r}: its name does not contain 'bench'")
-    maintenance = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(maintenance, autocommit=True, connect_timeout=5) as conn:
-        ident = sql.Identifier(name)
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(ident))
 
 
 def seed(ports: list[int]) -> int:

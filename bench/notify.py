@@ -37,17 +37,16 @@ import threading
 import time
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # bench.common, and the project for Django
+
+from bench.common import BenchError, database_recreate  # noqa: E402
+
 BIN = ROOT / ".venv" / "bin"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/liftoff_bench_notify"
 HOST = "127.0.0.1"
 KINDS = ("fast", "slow", "dead")
-
-
-class BenchError(Exception):
-    pass
 
 
 def _interrupt(signum, frame):
@@ -208,21 +207,6 @@ def queues_purge(names: list[str]) -> None:
 
 
 # --- The bench ------------------------------------------------------------------------------
-
-
-def database_recreate(url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    if "bench" not in name:
-        raise BenchError(f"refusing to drop {name!r}: its name does not contain 'bench'")
-    maintenance = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(maintenance, autocommit=True, connect_timeout=5) as conn:
-        ident = sql.Identifier(name)
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(ident))
 
 
 def seed(ports: dict[str, list[int]]):

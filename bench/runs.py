@@ -33,9 +33,12 @@ import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # bench.common, and the project for Django
+
+from bench.common import BenchError, database_recreate  # noqa: E402
+
 BIN = ROOT / ".venv" / "bin"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/liftoff_bench_runs"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -46,30 +49,11 @@ CHILD_TIMEOUT = 55
 RESULT_PREFIX = "bench-result="
 
 
-class BenchError(Exception):
-    pass
-
-
 def _interrupt(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
 
 # --- The parent: one subprocess per configuration ---------------------------------------
-
-
-def database_recreate(url: str) -> None:
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    if "bench" not in name:
-        raise BenchError(f"refusing to drop {name!r}: its name does not contain 'bench'")
-    import psycopg
-    from psycopg import sql
-
-    maintenance = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(maintenance, autocommit=True, connect_timeout=5) as conn:
-        ident = sql.Identifier(name)
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(ident))
 
 
 def child_env(data_dir: Path, database_url: str, redis_url: str, queue: str) -> dict[str, str]:
