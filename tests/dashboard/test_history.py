@@ -16,16 +16,8 @@ from metrics.models import MetricSettings, Rating
 from metrics.services import release_rate
 from releases.models import Release, ReleaseStatus
 from tests.factories import ReleaseFactory, synced_project
-from tests.incidents.conftest import _environment
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def project(admin_user):
-    return synced_project(
-        actor=admin_user, slug="shop", name="Shop", repo_url="https://git.example.test/t/shop.git"
-    )
 
 
 @pytest.fixture
@@ -33,11 +25,6 @@ def other(admin_user):
     return synced_project(
         actor=admin_user, slug="blog", name="Blog", repo_url="https://git.example.test/t/blog.git"
     )
-
-
-@pytest.fixture
-def production(project):
-    return _environment(project, "production", "production", 2)
 
 
 def _shipped(project, version, days_ago, **facts):

@@ -25,23 +25,12 @@ from gates.models import Approval, Decision, GateKind, QualityGate
 from metrics.models import MetricsVersion
 from releases.models import ActionItem, Project, Release, ReleaseStatus
 from tests.dashboard.test_role_queries import _work
-from tests.factories import ReleaseFactory, synced_project
-from tests.incidents.conftest import _environment
+from tests.factories import ReleaseFactory
 
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HX-Request": "true"}
 HEAD = "cd" * 20
-
-
-@pytest.fixture
-def shop(admin_user):
-    project = synced_project(
-        actor=admin_user, slug="shop", name="Shop", repo_url="https://git.example.test/t/shop.git"
-    )
-    _environment(project, "staging", "staging", 1)
-    _environment(project, "production", "production", 2)
-    return project
 
 
 def _home(client) -> str:

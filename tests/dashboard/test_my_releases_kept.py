@@ -20,23 +20,12 @@ from incidents.models import Incident
 from releases import policy
 from releases.models import Project, Release, ReleaseStatus
 from tests.dashboard.test_role_queries import _work
-from tests.factories import ReleaseFactory, synced_project
-from tests.incidents.conftest import _environment
+from tests.factories import ReleaseFactory
 
 pytestmark = pytest.mark.django_db
 
 HEAD = "ab" * 20
 HTMX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def shop(admin_user):
-    project = synced_project(
-        actor=admin_user, slug="shop", name="Shop", repo_url="https://git.example.test/t/shop.git"
-    )
-    _environment(project, "staging", "staging", 1)
-    _environment(project, "production", "production", 2)
-    return project
 
 
 def _release(project, manager, status, version="4.0.0", **facts):

@@ -16,7 +16,7 @@ from deployments.models import Deployment, DeploymentStatus
 from incidents.models import Incident
 from liftoff.roles import Role
 from releases.models import ActionItem, Release, ReleaseStatus
-from tests.factories import ReleaseFactory, synced_project
+from tests.factories import ReleaseFactory
 from tests.incidents.conftest import _environment
 
 pytestmark = pytest.mark.django_db
@@ -29,16 +29,6 @@ PHASES = [
     ReleaseStatus.STAGING,
     ReleaseStatus.PRODUCTION,
 ]
-
-
-@pytest.fixture
-def shop(admin_user):
-    project = synced_project(
-        actor=admin_user, slug="shop", name="Shop", repo_url="https://git.example.test/t/shop.git"
-    )
-    _environment(project, "staging", "staging", 1)
-    _environment(project, "production", "production", 2)
-    return project
 
 
 def _work(project, manager, count: int):

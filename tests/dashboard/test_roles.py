@@ -13,22 +13,10 @@ from django.utils import timezone
 from deployments.models import Deployment, DeploymentStatus, EmergencyChange
 from liftoff.roles import Role
 from releases.models import Release, ReleaseStatus
-from tests.factories import ReleaseFactory, synced_project
+from tests.factories import ReleaseFactory
 from tests.incidents.conftest import _environment
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def project(admin_user):
-    return synced_project(
-        actor=admin_user, slug="shop", name="Shop", repo_url="https://git.example.test/t/shop.git"
-    )
-
-
-@pytest.fixture
-def production(project):
-    return _environment(project, "production", "production", 2)
 
 
 def _history(project, environments, manager, size: int, start: int = 0):
