@@ -421,31 +421,17 @@ def gate_result_record(
                 "ci_run_id": ci_run_id or None,
             },
         )
-        if status in {GateStatus.FAILED, GateStatus.NOT_MEASURED}:
-            emit(
-                "gate.failed",
-                subject=release,
-                actor=actor,
-                payload={
-                    "gate": gate.key,
-                    "status": status,
-                    "value": value,
-                    "threshold": gate.threshold_label,
-                    "reason": result.reason,
-                },
-            )
-        else:
-            emit(
-                "gate.passed",
-                subject=release,
-                actor=actor,
-                payload={
-                    "gate": gate.key,
-                    "status": status,
-                    "value": value,
-                    "threshold": gate.threshold_label,
-                },
-            )
+        payload = {
+            "gate": gate.key,
+            "status": status,
+            "value": value,
+            "threshold": gate.threshold_label,
+        }
+        if status == GateStatus.PASSED:
+            emit("gate.passed", subject=release, actor=actor, payload=payload)
+        else:  # failed or not measured
+            payload["reason"] = result.reason
+            emit("gate.failed", subject=release, actor=actor, payload=payload)
     return result
 
 

@@ -56,7 +56,7 @@ def _names(seen, name):
     return [e for e in seen if e.name == name]
 
 
-def test_a_failed_or_unmeasured_result_raises_gate_failed_and_a_pass_does_not(heard, release):
+def test_a_failed_or_unmeasured_result_raises_gate_failed_and_a_pass_gate_passed(heard, release):
     coverage = QualityGate.objects.get(project=release.project, key="coverage")
     for value in (95.0, 80.0, None):
         gate_result_record(
@@ -68,6 +68,14 @@ def test_a_failed_or_unmeasured_result_raises_gate_failed_and_a_pass_does_not(he
         ("not_measured", None),
     ]
     assert failed[0].payload["gate"] == "coverage" and failed[0].subject.pk == release.pk
+    # The pass raises gate.passed (the metrics' cache hears it), without a reason.
+    [passed] = _names(heard, "gate.passed")
+    assert passed.payload == {
+        "gate": "coverage",
+        "status": "passed",
+        "value": 95.0,
+        "threshold": coverage.threshold_label,
+    }
 
 
 def test_a_decision_raises_approval_given(heard, release, approver):
